@@ -1,0 +1,67 @@
+// Server configuration: a plain struct, filled from the command line and/or a config file by pure
+// functions (no globals, no syscalls other than reading the config file in loadConfigFile).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace hs {
+
+enum class LogLevel : uint8_t { kError, kWarn, kInfo, kDebug };
+
+struct Config {
+  // Listening and sizing (positional: <ip> <port> <procs> <conns>).
+  std::string ip;
+  uint16_t port = 0;
+  int procs = 0;
+  int conns = 0;
+
+  std::string root = "/var/www";
+  std::string configFile;  // --config / -c
+
+  // Timeouts in milliseconds (options take seconds, or a value with an "ms" suffix).
+  int headerTimeoutMs = 10'000;     // --header-timeout: whole request head must arrive in time
+  int keepaliveTimeoutMs = 15'000;  // --keepalive-timeout: idle between requests
+  int sendTimeoutMs = 60'000;       // --send-timeout: no write progress for this long
+  int quitTimeoutMs = 30'000;       // --quit-timeout: bound on a graceful stop (SIGQUIT)
+
+  uint64_t maxBody = 1 << 20;  // --max-body: request bodies are read and discarded up to this (413)
+
+  bool autoindex = false;              // --autoindex
+  int maxAge = -1;                     // --max-age N: Cache-Control: max-age=N (-1: no header)
+  std::map<int, std::string> errorPages;  // --error-page CODE=/path (path under the root)
+
+  std::string accessLog;  // --access-log PATH|off ("" = off)
+  std::string errorLog;   // --error-log PATH ("" = stderr)
+  LogLevel logLevel = LogLevel::kInfo;  // --log-level error|warn|info|debug
+
+  std::string statusPath;          // --status-path /server-status ("" = off)
+  bool statusAllowRemote = false;  // --status-allow-remote (otherwise loopback clients only)
+
+  std::string pidFile;  // --pid-file PATH
+  std::string user;     // --user NAME (workers drop to it when started as root)
+  bool daemon = false;  // --daemon / -d
+  bool testOnly = false;  // -t: check the configuration and exit
+};
+
+enum class ArgsResult : uint8_t { kOk, kHelp, kVersion, kError };
+
+// Parses argv into *cfg. When --config/-c is present the file is loaded first (loadConfigFile) and the
+// command line then overrides it; positional arguments are then optional. On kError, *err is one line
+// naming the bad argument and why. Semantic checks of values (ranges) happen here too; checks that
+// need the system (root readable, address free) are left to the caller.
+ArgsResult parseArgs(int argc, char** argv, Config* cfg, std::string* err);
+
+// Parses the line-based config format (see docs/HttpServer.conf.example) from `text` into *cfg.
+// Returns false with *err = "FILE:LINE: reason" at the first error. `file` is only used in messages.
+bool parseConfigText(const std::string& text, const std::string& file, Config* cfg, std::string* err);
+
+// Reads FILE and calls parseConfigText.
+bool loadConfigFile(const std::string& file, Config* cfg, std::string* err);
+
+// Usage text for --help.
+const char* usageText();
+
+}  // namespace hs

@@ -1,0 +1,32 @@
+// Turns a request-target into a safe path relative to the document root. Pure code.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace hs {
+
+struct UrlPathResult {
+  int status = 0;              // 0 ok; otherwise the HTTP status to answer (400 or 404)
+  size_t len = 0;              // length of the path written to `out` (no leading '/', no NUL)
+  bool trailingSlash = false;  // the decoded path ended in '/' (or was "/")
+};
+
+// Accepts origin-form ("/a/b?q") and absolute-form ("http://host/a/b?q") targets. Drops the query
+// (and a fragment if any), percent-decodes exactly once, resolves "." and ".." segments as RFC 3986
+// 5.2.4 does (".." never climbs above the root), and collapses repeated '/'. Writes the result,
+// relative to the root ("" for the root itself, "dir/file.html" otherwise), to out[0..cap).
+// Refuses with 400: a malformed %-escape, an encoded '/' (%2F) or NUL (%00), a raw NUL or '\\', a
+// target that is neither origin- nor absolute-form, or a result longer than `cap`. Refuses with 404:
+// any segment starting with '.' (hidden files such as .htpasswd or .git/) except ".well-known".
+UrlPathResult normalizeTarget(std::string_view target, char* out, size_t cap);
+
+// Writes `in` to out[0..cap) with the characters that are unsafe in HTML text or attribute values
+// escaped (& < > " '). Returns the length written, or cap+1 if it does not fit.
+size_t htmlEscape(std::string_view in, char* out, size_t cap);
+
+// Writes `in` percent-encoded for use as a URL path segment (unreserved characters and
+// "!$&'()*+,;=:@" kept). Returns the length written, or cap+1 if it does not fit.
+size_t urlEncodeSegment(std::string_view in, char* out, size_t cap);
+
+}  // namespace hs
