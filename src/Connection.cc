@@ -1,0 +1,350 @@
+// The connection I/O state machine of Worker (see Worker.h): reading, parsing, discarding request
+// bodies, sending responses, keep-alive and closing.
+#include <sys/sendfile.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "Channel.h"
+#include "Log.h"
+#include "Worker.h"
+
+namespace hs {
+
+void Worker::setState(Connection* c, ConnState s) {
+  auto counter = [this](ConnState st) -> std::atomic<uint32_t>* {
+    switch (st) {
+      case ConnState::kReadingHead:
+      case ConnState::kReadingBody: return &stats_->reading;
+      case ConnState::kWriting: return &stats_->writing;
+      default: return nullptr;
+    }
+  };
+  if (auto* from = counter(c->state)) drop(*from, 1u);
+  if (auto* to = counter(s)) bump(*to, 1u);
+  c->state = s;
+}
+
+void Worker::setDeadline(Connection* c, int timeoutMs) {
+  int64_t d = nowMs_ + timeoutMs;
+  c->deadlineMs = d;
+  // Lazy: only move the heap entry earlier; a later deadline is picked up when the entry fires.
+  if (!c->timer.active() || c->timer.deadlineMs > d) timers_.schedule(&c->timer, d);
+}
+
+bool Worker::acquireIo(Connection* c) {
+  if (c->io != nullptr) return true;
+  c->io = ios_.acquire();
+  if (c->io == nullptr) return false;
+  IoState* io = c->io;
+  io->reqStart = io->inStart = io->inEnd = 0;
+  io->parser.reset();
+  io->nparts = io->part = 0;
+  return true;
+}
+
+void Worker::releaseIo(Connection* c) {
+  if (c->io == nullptr) return;
+  ios_.release(c->io);
+  c->io = nullptr;
+}
+
+void Worker::onConnectionEvent(Connection* c, uint32_t events) {
+  if ((events & EPOLLERR) != 0) {
+    closeConnection(c);
+    return;
+  }
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0) c->readable = true;
+  drive(c);
+}
+
+// Runs the state machine until it has to wait for the socket (or the connection is gone).
+void Worker::drive(Connection* c) {
+  for (;;) {
+    if (c->state == ConnState::kWriting) {
+      if (!flush(c)) return;
+      finishResponse(c);
+      if (!c->active()) return;
+      continue;
+    }
+    if (c->io != nullptr && c->io->inEnd > c->io->inStart) {
+      if (!processInput(c)) return;
+      if (c->state == ConnState::kWriting) continue;
+    }
+    if (!c->readable) {
+      if (c->state == ConnState::kIdle && c->io != nullptr && c->io->inEnd == c->io->inStart) {
+        releaseIo(c);  // idle with nothing buffered: keep only the small Connection
+      }
+      return;
+    }
+    if (!readMore(c)) return;
+  }
+}
+
+// Reads what the socket has. Returns false when the connection was closed or must wait.
+bool Worker::readMore(Connection* c) {
+  if (!acquireIo(c)) {
+    LOG_ERROR("no I/O state available");
+    closeConnection(c);
+    return false;
+  }
+  IoState* io = c->io;
+  if (io->inEnd == IoState::kInCap) {
+    // Only the unconsumed tail matters; move it (and the head being parsed) to the front.
+    uint32_t keep = io->reqStart;
+    std::memmove(io->in, io->in + keep, io->inEnd - keep);
+    io->inEnd -= keep;
+    io->inStart -= keep;
+    io->reqStart = 0;
+    if (io->inEnd == IoState::kInCap) {  // cannot happen: the parser's limits are smaller
+      closeConnection(c);
+      return false;
+    }
+  }
+  size_t want = IoState::kInCap - io->inEnd;
+  ssize_t n = ::read(c->fd.get(), io->in + io->inEnd, want);
+  if (n > 0) {
+    if (c->state == ConnState::kIdle) {
+      setState(c, ConnState::kReadingHead);
+      c->requestStartMs = nowMs_;
+      setDeadline(c, cfg_.headerTimeoutMs);
+    }
+    io->inEnd += static_cast<uint32_t>(n);
+    // Edge-triggered: a short read means the socket is drained; new data brings a new event.
+    if (static_cast<size_t>(n) < want) c->readable = false;
+    return true;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+    if (errno == EAGAIN) c->readable = false;
+    return true;
+  }
+  closeConnection(c);  // EOF or a reset: nothing more can be answered
+  return false;
+}
+
+// Consumes buffered input: parses a head or discards body bytes. Returns false if closed.
+bool Worker::processInput(Connection* c) {
+  if (c->state == ConnState::kIdle) {
+    setState(c, ConnState::kReadingHead);
+    c->requestStartMs = nowMs_;
+    setDeadline(c, cfg_.headerTimeoutMs);
+  }
+  if (c->state == ConnState::kReadingHead) return parseHead(c);
+  if (c->state == ConnState::kReadingBody) return discardBody(c);
+  return true;
+}
+
+bool Worker::parseHead(Connection* c) {
+  IoState* io = c->io;
+  HttpRequest& req = io->req;
+  ParseStatus st = io->parser.parse(io->in + io->reqStart, io->inEnd - io->reqStart, &req);
+  if (st == ParseStatus::kNeedMore) {
+    io->inStart = io->inEnd;
+    return true;
+  }
+  if (st == ParseStatus::kError) {
+    c->closeAfter = true;  // the stream is out of sync: answer, then close
+    io->inStart = io->inEnd;
+    respondError(c, io->parser.errorStatus());
+    return true;
+  }
+  io->inStart = io->reqStart + static_cast<uint32_t>(io->parser.consumed());
+  c->closeAfter = false;
+  if (req.contentLength > 0 || req.chunked) {
+    if (req.contentLength > 0 && static_cast<uint64_t>(req.contentLength) > cfg_.maxBody) {
+      c->closeAfter = true;  // not worth reading: answer 413 and close
+      respondError(c, 413);
+      return true;
+    }
+    if (req.expectContinue && req.versionMinor >= 1) {
+      static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      ssize_t ignored = ::send(c->fd.get(), kContinue, sizeof kContinue - 1, MSG_NOSIGNAL);
+      (void)ignored;  // best effort: a client that misses it sends the body after a delay anyway
+    }
+    io->bodyLeft = req.chunked ? 0 : static_cast<uint64_t>(req.contentLength);
+    io->chunked = ChunkedDecoder(cfg_.maxBody);
+    setState(c, ConnState::kReadingBody);
+    return discardBody(c);
+  }
+  respond(c);
+  return true;
+}
+
+// Request bodies are read and thrown away (a static server has no use for them) so the next
+// pipelined request starts at the right byte.
+bool Worker::discardBody(Connection* c) {
+  IoState* io = c->io;
+  uint32_t avail = io->inEnd - io->inStart;
+  bool complete = false;
+  if (io->req.chunked) {
+    size_t used = 0;
+    ChunkedDecoder::Status st = io->chunked.feed(io->in + io->inStart, avail, &used);
+    io->inStart += static_cast<uint32_t>(used);
+    if (st == ChunkedDecoder::Status::kError) {
+      c->closeAfter = true;
+      respondError(c, io->chunked.errorStatus());
+      return true;
+    }
+    complete = st == ChunkedDecoder::Status::kDone;
+  } else {
+    uint64_t take = std::min<uint64_t>(avail, io->bodyLeft);
+    io->inStart += static_cast<uint32_t>(take);
+    io->bodyLeft -= take;
+    complete = io->bodyLeft == 0;
+  }
+  if (!complete) {
+    // Everything buffered after the head was body and is consumed: reuse that space.
+    uint32_t headEnd = io->reqStart + static_cast<uint32_t>(io->parser.consumed());
+    io->inStart = io->inEnd = headEnd;
+    setDeadline(c, cfg_.headerTimeoutMs);
+    return true;
+  }
+  respond(c);
+  return true;
+}
+
+// Sends the pending response parts. Returns true when everything is sent; false when waiting for
+// EPOLLOUT or when the connection was closed.
+bool Worker::flush(Connection* c) {
+  IoState* io = c->io;
+  while (io->part < io->nparts) {
+    BodyPart& p = io->parts[io->part];
+    ssize_t n;
+    if (p.mem != nullptr) {
+      // Gather this and the following memory parts into one writev.
+      iovec iov[8];
+      int k = 0;
+      for (uint32_t i = io->part; i < io->nparts && k < 8 && io->parts[i].mem != nullptr; ++i, ++k) {
+        uint64_t skip = i == io->part ? io->partSent : 0;
+        iov[k].iov_base = const_cast<char*>(io->parts[i].mem + io->parts[i].off + skip);
+        iov[k].iov_len = io->parts[i].len - skip;
+      }
+      bool fileFollows = io->part + static_cast<uint32_t>(k) < io->nparts;
+      msghdr mh{};
+      mh.msg_iov = iov;
+      mh.msg_iovlen = static_cast<size_t>(k);
+      // MSG_MORE: the head and a sendfile body leave in full segments.
+      n = ::sendmsg(c->fd.get(), &mh, MSG_NOSIGNAL | (fileFollows ? MSG_MORE : 0));
+    } else {
+      off_t off = static_cast<off_t>(p.off + io->partSent);
+      size_t chunk = static_cast<size_t>(std::min<uint64_t>(p.len - io->partSent, 1u << 30));
+      n = ::sendfile(c->fd.get(), c->file->fd.get(), &off, chunk);
+      if (n == 0) {  // the file shrank under us: the promised length cannot be kept
+        LOG_WARN("file \"%s\" changed while being sent; connection closed", c->file->path.c_str());
+        closeConnection(c);
+        return false;
+      }
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        setDeadline(c, cfg_.sendTimeoutMs);
+        return false;
+      }
+      closeConnection(c);
+      return false;
+    }
+    // Account the bytes over the parts they covered.
+    auto left = static_cast<uint64_t>(n);
+    while (left > 0 && io->part < io->nparts) {
+      BodyPart& q = io->parts[io->part];
+      uint64_t rest = q.len - io->partSent;
+      if (left >= rest) {
+        left -= rest;
+        ++io->part;
+        io->partSent = 0;
+      } else {
+        io->partSent += left;
+        left = 0;
+      }
+    }
+    if (io->part < io->nparts) c->deadlineMs = nowMs_ + cfg_.sendTimeoutMs;  // progress
+  }
+  return true;
+}
+
+void Worker::finishResponse(Connection* c) {
+  IoState* io = c->io;
+  bump(stats_->requests, uint64_t{1});
+  ++c->requests;
+  if (accessLog_.enabled()) {
+    const char* head = io->in + io->reqStart;
+    const HttpRequest& r = io->req;
+    // The request line: from the method to the end of the version (or what arrived of it).
+    std::string_view line;
+    if (r.target.len > 0) {
+      uint32_t end = std::min(r.target.off + r.target.len + 9, io->inEnd - io->reqStart);
+      line = {head + r.methodText.off, end - r.methodText.off};  // through " HTTP/1.x"
+    }
+    AccessRecord rec{&c->peer, line, c->status, c->bodyBytes,
+                     r.methodText.len > 0 ? requestHeader(c, KnownHeader::kReferer) : "",
+                     r.methodText.len > 0 ? requestHeader(c, KnownHeader::kUserAgent) : ""};
+    accessLog_.record(rec, nowSec_);
+  }
+  if (c->file != nullptr) {
+    cache_->release(c->file);
+    c->file = nullptr;
+  }
+  if (!c->keepAlive) {
+    // Lingering close: stop sending, so unread request bytes do not turn our close into a reset
+    // that could destroy the response still in flight.
+    ::shutdown(c->fd.get(), SHUT_WR);
+    closeConnection(c);
+    return;
+  }
+  goIdle(c);
+}
+
+void Worker::goIdle(Connection* c) {
+  IoState* io = c->io;
+  io->nparts = io->part = 0;
+  io->partSent = 0;
+  io->parser.reset();
+  io->req = HttpRequest();
+  if (io->inStart == io->inEnd) {
+    io->reqStart = io->inStart = io->inEnd = 0;
+  } else {
+    io->reqStart = io->inStart;  // a pipelined request is already buffered
+  }
+  setState(c, ConnState::kIdle);
+  if (mode_ == Mode::kQuitting && io->inStart == io->inEnd) {
+    closeConnection(c);
+    return;
+  }
+  if (mode_ == Mode::kRetiring && io->inStart == io->inEnd) {
+    handBack(c);
+    return;
+  }
+  setDeadline(c, cfg_.keepaliveTimeoutMs);
+}
+
+void Worker::handBack(Connection* c) {
+  int fd = c->fd.get();
+  if (channelSend(channel_.get(), ChannelMsg::kHandback, &fd, 1) != 0) {
+    LOG_DEBUG("hand-back failed; closing the idle connection");
+  }
+  closeConnection(c);  // our copy; the master now holds the connection
+}
+
+void Worker::closeConnection(Connection* c) {
+  if (c->file != nullptr) {
+    cache_->release(c->file);
+    c->file = nullptr;
+  }
+  releaseIo(c);
+  timers_.cancel(&c->timer);
+  setState(c, ConnState::kFree);
+  c->fd.reset();  // closing the fd also removes it from the epoll set
+  c->readable = false;
+  ++c->generation;
+  conns_.release(c);
+  drop(stats_->live, 1u);
+  if (wasFull_) {
+    wasFull_ = false;
+    channelSend(channel_.get(), ChannelMsg::kSlotFree, nullptr, 0);
+  }
+}
+
+}  // namespace hs

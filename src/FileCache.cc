@@ -1,0 +1,159 @@
+#include "FileCache.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "HttpDate.h"
+#include "MimeTypes.h"
+
+namespace hs {
+namespace {
+
+// openat2 with RESOLVE_BENEATH: the kernel refuses any resolution (.., absolute or escaping
+// symlinks, magic links) that would leave the root, closing the symlink races a user-space
+// check would have.
+int openBeneath(int rootFd, const std::string& path) {
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  const char* p = path.empty() ? "." : path.c_str();
+  long fd;
+  do {
+    fd = ::syscall(SYS_openat2, rootFd, p, &how, sizeof how);
+  } while (fd < 0 && errno == EINTR);
+  return static_cast<int>(fd);
+}
+
+int statusForErrno(int err) {
+  switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+    case ENAMETOOLONG:
+      return 404;
+    case EACCES:
+    case EPERM:
+    case EXDEV:  // resolution would leave the root
+    case ELOOP:
+      return 403;
+    default:
+      return 500;
+  }
+}
+
+bool sameFile(const FileEntry& e, const struct stat& st) {
+  return e.ino == st.st_ino && e.dev == st.st_dev && e.size == static_cast<uint64_t>(st.st_size) &&
+         e.mtime == st.st_mtim.tv_sec;
+}
+
+}  // namespace
+
+FileCache::~FileCache() = default;
+
+void FileCache::load(FileEntry* e, int64_t nowMs) {
+  e->checkedMs = nowMs;
+  e->status = 0;
+  e->fd.reset(openBeneath(rootFd_, e->path));
+  if (!e->fd) {
+    e->status = statusForErrno(errno);
+    return;
+  }
+  struct stat st;
+  if (::fstat(e->fd.get(), &st) != 0) {
+    e->status = 500;
+    e->fd.reset();
+    return;
+  }
+  e->isDir = S_ISDIR(st.st_mode);
+  if (!e->isDir && !S_ISREG(st.st_mode)) {  // devices, fifos, sockets are never served
+    e->status = 403;
+    e->fd.reset();
+    return;
+  }
+  e->size = static_cast<uint64_t>(st.st_size);
+  e->mtime = st.st_mtim.tv_sec;
+  e->dev = st.st_dev;
+  e->ino = st.st_ino;
+  if (e->isDir) return;
+
+  char buf[64];
+  int n = ::snprintf(buf, sizeof buf, "\"%llx-%llx\"", static_cast<unsigned long long>(e->mtime),
+                     static_cast<unsigned long long>(e->size));
+  e->etag.assign(buf, static_cast<size_t>(n));
+  char date[kHttpDateLen];
+  formatHttpDate(e->mtime, date);
+  e->lastModified.assign(date, kHttpDateLen);
+  e->mime = mimeTypeFor(e->path);
+
+  e->data.reset();
+  if (e->size <= kSmallFile && e->size > 0) {
+    e->data.reset(new char[e->size]);
+    ssize_t got = ::pread(e->fd.get(), e->data.get(), e->size, 0);
+    if (got != static_cast<ssize_t>(e->size)) e->data.reset();  // changed under us: use sendfile
+  }
+}
+
+bool FileCache::stillValid(FileEntry* e, int64_t nowMs) {
+  if (nowMs - e->checkedMs < 1000) return true;
+  struct stat st;
+  const char* p = e->path.empty() ? "." : e->path.c_str();
+  if (::fstatat(rootFd_, p, &st, 0) != 0) {
+    // Still missing (or still refused) is a valid negative entry; otherwise reload.
+    bool valid = e->status != 0 && statusForErrno(errno) == e->status;
+    if (valid) e->checkedMs = nowMs;
+    return valid;
+  }
+  if (e->status == 0 && sameFile(*e, st)) {
+    e->checkedMs = nowMs;
+    return true;
+  }
+  return false;
+}
+
+FileEntry* FileCache::acquire(std::string_view path, int64_t nowMs) {
+  auto it = map_.find(path);
+  if (it != map_.end()) {
+    FileEntry* e = it->second.get();
+    if (stillValid(e, nowMs)) {
+      ++e->refs;
+      return e;
+    }
+    if (e->refs == 0) {
+      load(e, nowMs);  // reuse the entry in place
+      ++e->refs;
+      return e;
+    }
+    // In use by a response: let that response finish with the old file, start a new entry.
+    e->evicted = true;
+    it->second.release();
+    map_.erase(it);
+  }
+  if (map_.size() >= kMaxEntries) evictUnused();
+  auto fresh = std::make_unique<FileEntry>();
+  fresh->path.assign(path);
+  FileEntry* e = fresh.get();
+  load(e, nowMs);
+  map_.emplace(e->path, std::move(fresh));
+  ++e->refs;
+  return e;
+}
+
+void FileCache::release(FileEntry* e) {
+  if (--e->refs == 0 && e->evicted) delete e;
+}
+
+void FileCache::evictUnused() {
+  for (auto it = map_.begin(); it != map_.end();) {
+    if (it->second->refs == 0) {
+      it = map_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace hs

@@ -1,0 +1,72 @@
+// Per-worker cache of open files under the document root: fd, stat, validators and a prebuilt block
+// of representation metadata, plus the bytes of small files. An entry is revalidated by stat at most
+// once a second, so a changed, replaced or deleted file is noticed within a second. Lookups of
+// missing paths are cached the same way. Owns the fds and memory of its entries; entries in use by
+// a response are reference counted and outlive their eviction.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "UniqueFd.h"
+
+namespace hs {
+
+struct FileEntry {
+  std::string path;   // relative to the root ("" is the root)
+  int status = 0;     // 0: opened; otherwise 403/404/500 for this path
+  UniqueFd fd;
+  bool isDir = false;
+  uint64_t size = 0;
+  time_t mtime = 0;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  int64_t checkedMs = 0;  // last stat
+  std::string etag;       // "\"size-mtime\"" with quotes
+  std::string lastModified;
+  std::string_view mime;
+  std::unique_ptr<char[]> data;  // the whole file when size <= kSmallFile
+  uint32_t refs = 0;
+  bool evicted = false;  // removed from the map while referenced; freed on the last release
+};
+
+class FileCache {
+ public:
+  static constexpr uint64_t kSmallFile = 32 * 1024;
+  static constexpr size_t kMaxEntries = 4096;
+
+  // `rootFd` is borrowed (an O_PATH directory fd).
+  explicit FileCache(int rootFd) : rootFd_(rootFd) {}
+  ~FileCache();
+  FileCache(const FileCache&) = delete;
+  FileCache& operator=(const FileCache&) = delete;
+
+  // Returns the entry for `path` (relative, normalized), with a reference the caller must release.
+  // Never returns nullptr; check entry->status.
+  FileEntry* acquire(std::string_view path, int64_t nowMs);
+  void release(FileEntry* e);
+
+  size_t size() const { return map_.size(); }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using Map = std::unordered_map<std::string, std::unique_ptr<FileEntry>, Hash, std::equal_to<>>;
+
+  void load(FileEntry* e, int64_t nowMs);
+  bool stillValid(FileEntry* e, int64_t nowMs);
+  void evictUnused();
+
+  int rootFd_;
+  Map map_;
+};
+
+}  // namespace hs

@@ -1,0 +1,48 @@
+// Counters shared by the master and its workers through one MAP_SHARED anonymous mapping created
+// before the first fork. Each WorkerStats has a single writer (its worker), so updates are plain
+// relaxed load+store (no locked instructions on the hot path); readers see a consistent-enough view.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace hs {
+
+constexpr int kMaxWorkerSlots = 512;  // covers 256 workers plus a retiring generation
+
+struct alignas(64) WorkerStats {
+  std::atomic<int32_t> pid;
+  std::atomic<uint32_t> generation;
+  std::atomic<uint32_t> live;      // connections held now (the master's load figure)
+  std::atomic<uint64_t> taken;     // fds received from the master, ever
+  std::atomic<uint64_t> requests;  // requests answered
+  std::atomic<uint32_t> reading;   // connections reading a request head or body
+  std::atomic<uint32_t> writing;   // connections sending a response
+  std::atomic<uint32_t> index;     // worker number shown in the status page and process title
+  std::atomic<uint32_t> restarts;  // how many workers this slot's index had before (respawns)
+};
+
+struct SharedState {
+  std::atomic<int32_t> masterPid;
+  std::atomic<uint32_t> generation;  // current worker generation (bumped on reload)
+  std::atomic<int64_t> startTime;    // master start, unix seconds
+  std::atomic<uint64_t> accepted;    // connections accepted by the master (incl. handed back ones)
+  std::atomic<uint64_t> handledBase; // requests/connections of workers that have exited
+  std::atomic<uint64_t> requestsBase;
+  WorkerStats workers[kMaxWorkerSlots];
+};
+
+// Single-writer increment: no lock prefix needed.
+template <typename T>
+inline void bump(std::atomic<T>& a, T by = 1) {
+  a.store(a.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+template <typename T>
+inline void drop(std::atomic<T>& a, T by = 1) {
+  a.store(a.load(std::memory_order_relaxed) - by, std::memory_order_relaxed);
+}
+
+// Maps a zeroed SharedState shared with future children. Returns nullptr on failure.
+SharedState* mapSharedState();
+
+}  // namespace hs
