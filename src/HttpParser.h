@@ -25,32 +25,43 @@ class HttpParser {
   // Starts a new request (after kDone or kError).
   void reset();
 
-  // `data` points at the first byte of the request (the same byte on every call for one request) and
-  // `len` is everything received so far (never less than on the previous call). Parsing resumes where
-  // the previous call stopped. Returns kDone once the head is complete (consumed() is then its length
-  // including the final CRLF, and *req is filled), kNeedMore when more input is needed, or kError
-  // with errorStatus() in {400, 414, 431, 501, 505}. Leading empty lines before the request line are
-  // skipped (RFC 9112 2.2) and count in consumed().
+  // `data` points at the first byte of the request (the same byte on every call for one request,
+  // though the buffer may move between calls: only offsets are kept) and `len` is everything
+  // received so far (never less than on the previous call). Parsing resumes where the previous call
+  // stopped. Returns kDone once the head is complete (consumed() is then its length including the
+  // final CRLF, and *req is filled), kNeedMore when more input is needed, or kError with
+  // errorStatus() in {400, 414, 431, 505}. Leading empty lines before the request line are skipped
+  // (RFC 9112 2.2) and count in consumed(). Pass the same *req on every call for one request: the
+  // first call clears it. Unknown methods are not errors (method kUnknown; 501 is the caller's).
   ParseStatus parse(const char* data, size_t len, HttpRequest* req);
 
   size_t consumed() const { return consumed_; }
   int errorStatus() const { return error_; }
 
  private:
-  // See HttpParser.cc for the states.
+  enum class State : uint8_t;  // defined in HttpParser.cc
+
+  ParseStatus fail(uint16_t status);
+  ParseStatus done(HttpRequest* req);
+  uint16_t endField(const char* data, HttpRequest* req);
+  uint16_t finish(HttpRequest* req) const;
+
   ParserLimits limits_;
   uint32_t pos_ = 0;       // next byte to look at
   uint32_t consumed_ = 0;  // head length once kDone
   uint16_t error_ = 0;
-  uint8_t state_ = 0;
-  uint32_t mark_ = 0;      // start of the token being scanned
-  uint32_t mark2_ = 0;     // secondary mark (e.g. value start)
-  uint8_t current_ = 0;    // KnownHeader index of the field being parsed, or kCount
-  uint32_t tmp_ = 0;       // scratch kept across calls (e.g. last non-space offset in a value)
+  State state_{};        // zero is the initial state
+  uint32_t mark_ = 0;    // start of the token being scanned
+  uint32_t mark2_ = 0;   // start of the current field value (after leading OWS)
+  uint8_t current_ = 0;  // KnownHeader index of the field being parsed, or kCount
+  uint32_t tmp_ = 0;     // end of the current value's last non-whitespace byte
+  uint32_t seen_ = 0;    // bit i set: KnownHeader i occurred at least once
+  uint8_t flags_ = 0;    // derived-field bits collected over all fields (see HttpParser.cc)
 };
 
 // Incremental decoder of a chunked request body (RFC 9112 7.1), for reading and discarding it.
-// Chunk extensions are skipped; trailer fields are validated and skipped.
+// Chunk extensions are skipped; trailer fields are validated and skipped. Bounds: 16 hex digits,
+// 4096 bytes per size line (extensions included), 8192 bytes of trailer section.
 class ChunkedDecoder {
  public:
   enum class Status : uint8_t { kDone, kNeedMore, kError };
@@ -67,13 +78,18 @@ class ChunkedDecoder {
   int errorStatus() const { return error_; }
 
  private:
+  enum class State : uint8_t;  // defined in HttpParser.cc
+
+  Status fail(uint16_t status);
+  uint16_t step(unsigned char c);
+
   uint64_t maxBody_;
   uint64_t body_ = 0;       // data bytes seen so far
-  uint64_t remaining_ = 0;  // data bytes left in the current chunk
-  uint32_t lineBytes_ = 0;  // bytes of the current size/trailer line (bounded)
+  uint64_t remaining_ = 0;  // data bytes left in the current chunk (or the chunk size being read)
+  uint32_t lineBytes_ = 0;  // bytes of the current size line, or of the whole trailer section
   uint16_t error_ = 0;
-  uint8_t state_ = 0;
-  bool sawDigit_ = false;
+  State state_{};       // zero is the initial state
+  uint8_t digits_ = 0;  // hex digits of the chunk size read so far
 };
 
 }  // namespace hs

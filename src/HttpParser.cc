@@ -1,0 +1,603 @@
+// HTTP/1.x request-head parser (RFC 9112 2-6, RFC 9110 5-8) and chunked body decoder (RFC
+// 9112 7.1). Both are byte-at-a-time state machines whose whole state lives in the object, so any
+// split of the input gives the same result as the input in one piece.
+#include "HttpParser.h"
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <string_view>
+
+namespace hs {
+
+enum class HttpParser::State : uint8_t {
+  // Request line. Every state up to kVersionEnd counts toward maxRequestLine.
+  kStart,    // skipping empty lines before the request line (RFC 9112 2.2)
+  kStartLf,  // CR of such an empty line seen
+  kMethod,
+  kTarget,       // mark_ is the target's first byte
+  kVersionName,  // "HTTP/"; mark_ is its first byte
+  kMajor,
+  kDot,
+  kMinor,
+  kVersionEnd,  // after the minor digit; only CR or LF may follow
+  kRequestLineLf,
+  // Header section.
+  kFieldStart,  // first byte of a field line, or of the empty line ending the head
+  kFieldName,   // mark_ is the name's first byte
+  kValueWs,     // OWS after the colon
+  kValue,       // mark2_ is the value's first byte, tmp_ one past its last non-OWS byte
+  kFieldLf,
+  kHeadLf,  // CR of the final empty line seen
+  kDone,
+  kError,
+};
+
+enum class ChunkedDecoder::State : uint8_t {
+  kSize,    // hex digits of a chunk size
+  kSizeWs,  // BWS after the size; only ';' may follow (RFC 9112 7.1.1)
+  kExt,     // chunk extensions, validated loosely and skipped
+  kSizeLf,
+  kData,
+  kDataCr,  // the CRLF that must follow each chunk's data
+  kDataLf,
+  kTrailer,  // first byte of a trailer field line, or of the final empty line
+  kTrailerName,
+  kTrailerValue,
+  kTrailerLf,
+  kFinalLf,
+  kDone,
+  kError,
+};
+
+namespace {
+
+constexpr uint16_t kBadRequest = 400;
+constexpr uint16_t kUriTooLong = 414;
+constexpr uint16_t kContentTooLarge = 413;
+constexpr uint16_t kHeadersTooLarge = 431;
+constexpr uint16_t kVersionNotSupported = 505;
+
+constexpr uint32_t kMaxChunkSizeLine = 4096;  // chunk size plus extensions
+constexpr uint32_t kMaxTrailerBytes = 8192;   // whole trailer section
+constexpr uint8_t kMaxChunkSizeDigits = 16;   // 16 hex digits always fit in uint64_t
+
+// Bits of HttpParser::flags_, gathered from every occurrence of a field (not only the first).
+constexpr uint8_t kFlagClose = 1;      // Connection lists "close"
+constexpr uint8_t kFlagKeepAlive = 2;  // Connection lists "keep-alive"
+constexpr uint8_t kFlagChunked = 4;    // the last transfer coding seen so far is "chunked"
+
+constexpr bool isAlpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+constexpr bool isDigit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+constexpr std::array<bool, 256> makeTcharTable() {
+  std::array<bool, 256> t{};
+  for (unsigned c = 0; c < 256; ++c) {
+    t[c] = isAlpha(static_cast<unsigned char>(c)) || isDigit(static_cast<unsigned char>(c));
+  }
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}
+constexpr std::array<bool, 256> kTchar = makeTcharTable();
+
+// RFC 9110 5.6.2 token character.
+constexpr bool isTchar(unsigned char c) { return kTchar[c]; }
+
+// field-vchar / SP / HTAB, with obs-text (0x80-0xFF) allowed (RFC 9110 5.5).
+constexpr bool isValueByte(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7F); }
+
+constexpr bool isWs(unsigned char c) { return c == ' ' || c == '\t'; }
+
+// Characters of uri-host [":" port]: unreserved, pct-encoded, sub-delims, ':' and IP-literal
+// brackets (RFC 3986 3.2). Anything else (whitespace, '@', '/', controls) cannot be a Host.
+constexpr bool isAuthorityChar(unsigned char c) {
+  if (isAlpha(c) || isDigit(c)) return true;
+  return std::string_view("-._~%!$&'()*+,;=:[]").find(static_cast<char>(c)) !=
+         std::string_view::npos;
+}
+
+constexpr int hexValue(unsigned char c) {
+  if (isDigit(c)) return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+constexpr unsigned char toLower(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<unsigned char>(c | 0x20) : c;
+}
+
+// `lowerName` must be lower case.
+bool equalsIgnoreCase(std::string_view s, std::string_view lowerName) {
+  if (s.size() != lowerName.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (toLower(static_cast<unsigned char>(s[i])) != static_cast<unsigned char>(lowerName[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view trimOws(std::string_view s) {
+  while (!s.empty() && isWs(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && isWs(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// Calls f(element) for each comma-separated element of a field value with OWS trimmed (RFC 9110
+// 5.6.1); empty elements are passed too. Returns false as soon as f does.
+template <typename F>
+bool forEachElement(std::string_view value, F f) {
+  for (;;) {
+    const size_t comma = value.find(',');
+    if (!f(trimOws(value.substr(0, comma)))) return false;
+    if (comma == std::string_view::npos) return true;
+    value.remove_prefix(comma + 1);
+  }
+}
+
+// Indexed by KnownHeader; lower case.
+constexpr std::string_view kKnownNames[] = {
+    "host",
+    "connection",
+    "content-length",
+    "transfer-encoding",
+    "expect",
+    "if-none-match",
+    "if-modified-since",
+    "if-match",
+    "if-unmodified-since",
+    "range",
+    "if-range",
+    "accept-encoding",
+    "user-agent",
+    "referer",
+};
+static_assert(std::size(kKnownNames) == static_cast<size_t>(KnownHeader::kCount));
+
+constexpr uint8_t kNotKnown = static_cast<uint8_t>(KnownHeader::kCount);
+
+uint8_t lookupHeader(std::string_view name) {
+  for (uint8_t i = 0; i < kNotKnown; ++i) {
+    if (equalsIgnoreCase(name, kKnownNames[i])) return i;
+  }
+  return kNotKnown;
+}
+
+constexpr uint32_t bit(KnownHeader h) { return 1u << static_cast<unsigned>(h); }
+
+struct MethodName {
+  std::string_view text;
+  Method method;
+};
+constexpr MethodName kMethods[] = {
+    {"GET", Method::kGet},     {"HEAD", Method::kHead},   {"OPTIONS", Method::kOptions},
+    {"POST", Method::kPost},   {"PUT", Method::kPut},     {"DELETE", Method::kDelete},
+    {"PATCH", Method::kPatch}, {"TRACE", Method::kTrace}, {"CONNECT", Method::kConnect},
+};
+
+// Method names are case-sensitive (RFC 9110 9.1).
+Method lookupMethod(std::string_view text) {
+  for (const MethodName& m : kMethods) {
+    if (m.text == text) return m.method;
+  }
+  return Method::kUnknown;
+}
+
+// 1*DIGIT; -1 when malformed or beyond int64_t.
+int64_t parseDigits(std::string_view s) {
+  if (s.empty()) return -1;
+  int64_t n = 0;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (!isDigit(c)) return -1;
+    const int d = c - '0';
+    if (n > (std::numeric_limits<int64_t>::max() - d) / 10) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+// Content-Length value, or a list of identical values (RFC 9110 8.6); -1 when malformed.
+int64_t parseContentLength(std::string_view value) {
+  int64_t result = -1;
+  const bool ok = forEachElement(value, [&result](std::string_view e) {
+    const int64_t n = parseDigits(e);
+    if (n < 0 || (result >= 0 && n != result)) return false;
+    result = n;
+    return true;
+  });
+  return ok ? result : -1;
+}
+
+// Folds one Transfer-Encoding field into *flags. False when a coding follows "chunked" (it must
+// be applied last and only once, RFC 9112 6.1) or an element is not a transfer-coding.
+bool applyTransferEncoding(std::string_view value, uint8_t* flags) {
+  return forEachElement(value, [flags](std::string_view e) {
+    if (e.empty()) return true;  // empty list elements are ignored (RFC 9110 5.6.1)
+    if (*flags & kFlagChunked) return false;
+    size_t n = 0;
+    while (n < e.size() && isTchar(static_cast<unsigned char>(e[n]))) ++n;
+    const std::string_view params = trimOws(e.substr(n));
+    if (n == 0 || (!params.empty() && params.front() != ';')) return false;
+    if (equalsIgnoreCase(e.substr(0, n), "chunked")) {
+      if (!params.empty()) return false;  // chunked takes no parameters
+      *flags |= kFlagChunked;
+    }
+    return true;
+  });
+}
+
+void applyConnection(std::string_view value, uint8_t* flags) {
+  forEachElement(value, [flags](std::string_view e) {
+    if (equalsIgnoreCase(e, "close")) *flags |= kFlagClose;
+    if (equalsIgnoreCase(e, "keep-alive")) *flags |= kFlagKeepAlive;
+    return true;
+  });
+}
+
+bool isValidHost(std::string_view value) {
+  for (char ch : value) {
+    if (!isAuthorityChar(static_cast<unsigned char>(ch))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void HttpParser::reset() {
+  const ParserLimits limits = limits_;
+  *this = HttpParser(limits);
+}
+
+ParseStatus HttpParser::fail(uint16_t status) {
+  error_ = status;
+  state_ = State::kError;
+  return ParseStatus::kError;
+}
+
+// Called with pos_ on the LF that ends the head.
+ParseStatus HttpParser::done(HttpRequest* req) {
+  pos_ += 1;
+  if (const uint16_t status = finish(req)) return fail(status);
+  consumed_ = pos_;
+  state_ = State::kDone;
+  return ParseStatus::kDone;
+}
+
+// Checks that need the whole head, and the derived fields that depend on several fields.
+uint16_t HttpParser::finish(HttpRequest* req) const {
+  const bool http11 = req->versionMinor == 1;
+  if (http11 && !(seen_ & bit(KnownHeader::kHost))) return kBadRequest;  // RFC 9112 3.2
+  if (seen_ & bit(KnownHeader::kTransferEncoding)) {
+    // A body whose length the server cannot determine, or that two framings describe, is the
+    // request-smuggling hazard of RFC 9112 6.1 and 6.3; refuse it instead of guessing.
+    if (!http11 || (seen_ & bit(KnownHeader::kContentLength)) || !(flags_ & kFlagChunked)) {
+      return kBadRequest;
+    }
+    req->chunked = true;
+  }
+  if (flags_ & kFlagClose) {
+    req->keepAlive = false;
+  } else {
+    req->keepAlive = http11 || (flags_ & kFlagKeepAlive) != 0;
+  }
+  return 0;
+}
+
+// Called once a field line is complete; the value is [mark2_, tmp_). Returns an error status or 0.
+uint16_t HttpParser::endField(const char* data, HttpRequest* req) {
+  ++req->headerCount;
+  if (current_ == kNotKnown) return 0;
+  const Span span{mark2_, tmp_ - mark2_};
+  const std::string_view value = span.in(data);
+  const uint32_t mask = 1u << current_;
+  const bool first = (seen_ & mask) == 0;
+  seen_ |= mask;
+  if (first) req->known[current_] = span;
+  switch (static_cast<KnownHeader>(current_)) {
+    case KnownHeader::kHost:
+      return first && isValidHost(value) ? 0 : kBadRequest;
+    case KnownHeader::kContentLength: {
+      const int64_t n = parseContentLength(value);
+      if (n < 0 || (!first && n != req->contentLength)) return kBadRequest;
+      req->contentLength = n;
+      return 0;
+    }
+    case KnownHeader::kTransferEncoding:
+      return applyTransferEncoding(value, &flags_) ? 0 : kBadRequest;
+    case KnownHeader::kConnection:
+      applyConnection(value, &flags_);
+      return 0;
+    case KnownHeader::kExpect:
+      forEachElement(value, [req](std::string_view e) {
+        if (equalsIgnoreCase(e, "100-continue")) req->expectContinue = true;
+        return true;
+      });
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+ParseStatus HttpParser::parse(const char* data, size_t len, HttpRequest* req) {
+  if (state_ == State::kDone) return ParseStatus::kDone;
+  if (state_ == State::kError) return ParseStatus::kError;
+  if (state_ == State::kStart && pos_ == 0) *req = HttpRequest{};
+  const uint32_t maxFields = limits_.maxHeaders < 0xFFFF ? limits_.maxHeaders : 0xFFFF;
+
+  while (pos_ < len) {
+    if (pos_ >= limits_.maxHeaderBytes) return fail(kHeadersTooLarge);
+    const auto c = static_cast<unsigned char>(data[pos_]);
+    // The request line's length is the offset of its CR/LF, skipped empty lines included.
+    if (state_ <= State::kVersionEnd && pos_ >= limits_.maxRequestLine &&
+        (state_ <= State::kStartLf || (c != '\r' && c != '\n'))) {
+      return fail(kUriTooLong);
+    }
+    switch (state_) {
+      case State::kStart:
+        if (c == '\r') {
+          state_ = State::kStartLf;
+        } else if (isTchar(c)) {
+          mark_ = pos_;
+          state_ = State::kMethod;
+        } else if (c != '\n') {
+          return fail(kBadRequest);
+        }
+        break;
+      case State::kStartLf:
+        if (c != '\n') return fail(kBadRequest);
+        state_ = State::kStart;
+        break;
+      case State::kMethod:
+        if (c == ' ') {
+          req->methodText = Span{mark_, pos_ - mark_};
+          req->method = lookupMethod(req->methodText.in(data));
+          mark_ = pos_ + 1;
+          state_ = State::kTarget;
+        } else if (!isTchar(c)) {
+          return fail(kBadRequest);
+        }
+        break;
+      case State::kTarget:
+        if (c == ' ') {
+          if (pos_ == mark_) return fail(kBadRequest);  // empty target or a second SP
+          req->target = Span{mark_, pos_ - mark_};
+          mark_ = pos_ + 1;
+          state_ = State::kVersionName;
+        } else if (c < 0x21 || c > 0x7E) {
+          return fail(kBadRequest);
+        }
+        break;
+      case State::kVersionName:
+        if (c != static_cast<unsigned char>("HTTP/"[pos_ - mark_])) return fail(kBadRequest);
+        if (pos_ - mark_ == 4) state_ = State::kMajor;
+        break;
+      case State::kMajor:
+        if (!isDigit(c)) return fail(kBadRequest);
+        req->versionMajor = static_cast<uint8_t>(c - '0');
+        state_ = State::kDot;
+        break;
+      case State::kDot:
+        if (c != '.') return fail(kBadRequest);
+        state_ = State::kMinor;
+        break;
+      case State::kMinor:
+        if (!isDigit(c)) return fail(kBadRequest);
+        req->versionMinor = static_cast<uint8_t>(c - '0');
+        state_ = State::kVersionEnd;
+        break;
+      case State::kVersionEnd:
+        if (c != '\r' && c != '\n') return fail(kBadRequest);
+        // Well-formed but not 1.0/1.1: the version is the problem, not the syntax.
+        if (req->versionMajor != 1 || req->versionMinor > 1) return fail(kVersionNotSupported);
+        state_ = c == '\r' ? State::kRequestLineLf : State::kFieldStart;
+        break;
+      case State::kRequestLineLf:
+        if (c != '\n') return fail(kBadRequest);
+        state_ = State::kFieldStart;
+        break;
+      case State::kFieldStart:
+        if (c == '\r') {
+          state_ = State::kHeadLf;
+        } else if (c == '\n') {
+          return done(req);
+        } else if (isTchar(c)) {
+          if (req->headerCount >= maxFields) return fail(kHeadersTooLarge);
+          mark_ = pos_;
+          state_ = State::kFieldName;
+        } else {
+          // Covers obs-fold (RFC 9112 5.2), whitespace before the first field (2.2), empty names.
+          return fail(kBadRequest);
+        }
+        break;
+      case State::kFieldName:
+        if (c == ':') {
+          current_ = lookupHeader(std::string_view(data + mark_, pos_ - mark_));
+          mark2_ = tmp_ = pos_ + 1;
+          state_ = State::kValueWs;
+        } else if (!isTchar(c)) {
+          return fail(kBadRequest);  // includes whitespace before the colon (RFC 9112 5.1)
+        }
+        break;
+      case State::kValueWs:
+        if (isWs(c)) {
+          mark2_ = tmp_ = pos_ + 1;
+          break;
+        }
+        state_ = State::kValue;
+        [[fallthrough]];
+      case State::kValue:
+        if (c == '\r') {
+          state_ = State::kFieldLf;
+        } else if (c == '\n') {
+          if (const uint16_t status = endField(data, req)) return fail(status);
+          state_ = State::kFieldStart;
+        } else if (!isValueByte(c)) {
+          return fail(kBadRequest);
+        } else if (!isWs(c)) {
+          tmp_ = pos_ + 1;
+        }
+        break;
+      case State::kFieldLf:
+        if (c != '\n') return fail(kBadRequest);
+        if (const uint16_t status = endField(data, req)) return fail(status);
+        state_ = State::kFieldStart;
+        break;
+      case State::kHeadLf:
+        if (c != '\n') return fail(kBadRequest);
+        return done(req);
+      case State::kDone:
+      case State::kError:
+        return ParseStatus::kError;  // unreachable: both return before the loop
+    }
+    ++pos_;
+  }
+  return ParseStatus::kNeedMore;
+}
+
+void ChunkedDecoder::reset() { *this = ChunkedDecoder(maxBody_); }
+
+ChunkedDecoder::Status ChunkedDecoder::fail(uint16_t status) {
+  error_ = status;
+  state_ = State::kError;
+  return Status::kError;
+}
+
+ChunkedDecoder::Status ChunkedDecoder::feed(const char* data, size_t len, size_t* used) {
+  *used = 0;
+  if (state_ == State::kDone) return Status::kDone;
+  if (state_ == State::kError) return Status::kError;
+  size_t i = 0;
+  while (i < len) {
+    if (state_ == State::kData) {
+      const uint64_t avail = len - i;
+      const uint64_t n = remaining_ < avail ? remaining_ : avail;
+      i += static_cast<size_t>(n);
+      remaining_ -= n;
+      body_ += n;
+      if (remaining_ == 0) state_ = State::kDataCr;
+      continue;
+    }
+    const uint16_t status = step(static_cast<unsigned char>(data[i]));
+    *used = ++i;
+    if (status != 0) return fail(status);
+    if (state_ == State::kDone) return Status::kDone;
+  }
+  *used = i;
+  return Status::kNeedMore;
+}
+
+// One byte outside chunk data. Returns an error status or 0.
+uint16_t ChunkedDecoder::step(unsigned char c) {
+  if (state_ <= State::kExt && c != '\r' && c != '\n' && ++lineBytes_ > kMaxChunkSizeLine) {
+    return kBadRequest;
+  }
+  if (state_ >= State::kTrailer && ++lineBytes_ > kMaxTrailerBytes) return kBadRequest;
+  switch (state_) {
+    case State::kSize: {
+      const int h = hexValue(c);
+      if (h >= 0) {
+        if (++digits_ > kMaxChunkSizeDigits) return kBadRequest;
+        remaining_ = remaining_ * 16 + static_cast<uint64_t>(h);
+        return 0;
+      }
+      if (digits_ == 0) return kBadRequest;
+      // body_ <= maxBody_ always holds, so the subtraction cannot wrap.
+      if (remaining_ > maxBody_ - body_) return kContentTooLarge;
+      if (isWs(c)) {
+        state_ = State::kSizeWs;
+      } else if (c == ';') {
+        state_ = State::kExt;
+      } else if (c == '\r') {
+        state_ = State::kSizeLf;
+      } else if (c == '\n') {
+        break;
+      } else {
+        return kBadRequest;
+      }
+      return 0;
+    }
+    case State::kSizeWs:
+      if (c == ';') {
+        state_ = State::kExt;
+      } else if (!isWs(c)) {
+        return kBadRequest;
+      }
+      return 0;
+    case State::kExt:
+      if (c == '\r') {
+        state_ = State::kSizeLf;
+      } else if (c == '\n') {
+        break;
+      } else if (!isValueByte(c)) {
+        return kBadRequest;
+      }
+      return 0;
+    case State::kSizeLf:
+      if (c != '\n') return kBadRequest;
+      break;
+    case State::kDataCr:
+      if (c == '\r') {
+        state_ = State::kDataLf;
+        return 0;
+      }
+      if (c != '\n') return kBadRequest;
+      [[fallthrough]];
+    case State::kDataLf:
+      if (c != '\n') return kBadRequest;
+      state_ = State::kSize;
+      digits_ = 0;
+      lineBytes_ = 0;
+      return 0;
+    case State::kTrailer:
+      if (c == '\r') {
+        state_ = State::kFinalLf;
+      } else if (c == '\n') {
+        state_ = State::kDone;
+      } else if (isTchar(c)) {
+        state_ = State::kTrailerName;
+      } else {
+        return kBadRequest;
+      }
+      return 0;
+    case State::kTrailerName:
+      if (c == ':') {
+        state_ = State::kTrailerValue;
+      } else if (!isTchar(c)) {
+        return kBadRequest;
+      }
+      return 0;
+    case State::kTrailerValue:
+      if (c == '\r') {
+        state_ = State::kTrailerLf;
+      } else if (c == '\n') {
+        state_ = State::kTrailer;
+      } else if (!isValueByte(c)) {
+        return kBadRequest;
+      }
+      return 0;
+    case State::kTrailerLf:
+      if (c != '\n') return kBadRequest;
+      state_ = State::kTrailer;
+      return 0;
+    case State::kFinalLf:
+      if (c != '\n') return kBadRequest;
+      state_ = State::kDone;
+      return 0;
+    case State::kData:
+    case State::kDone:
+    case State::kError:
+      return kBadRequest;  // unreachable: feed() handles these
+  }
+  // The LF ending a chunk-size line: data follows, or the trailer section after the last chunk.
+  if (remaining_ == 0) {
+    state_ = State::kTrailer;
+    lineBytes_ = 0;
+  } else {
+    state_ = State::kData;
+  }
+  return 0;
+}
+
+}  // namespace hs
