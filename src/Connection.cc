@@ -288,9 +288,9 @@ void Worker::finishResponse(Connection* c) {
     c->file = nullptr;
   }
   if (!c->keepAlive) {
-    // Lingering close: stop sending, so unread request bytes do not turn our close into a reset
-    // that could destroy the response still in flight.
-    ::shutdown(c->fd.get(), SHUT_WR);
+    // Closing a socket with unread input sends a reset, which can destroy the response still in
+    // flight; with input pending (or unknown), half-close first so the client reads it all.
+    if (c->readable || io->inStart != io->inEnd) ::shutdown(c->fd.get(), SHUT_WR);
     closeConnection(c);
     return;
   }

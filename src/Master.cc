@@ -50,6 +50,21 @@ void closeAllExcept(const int* keep, int n) {
   ::syscall(SYS_close_range, from, ~0u, 0);
 }
 
+// Closes fds[0..n); accepted fds are usually consecutive numbers, so runs go in one close_range.
+void closeAll(const int* fds, int n) {
+  int i = 0;
+  while (i < n) {
+    int j = i + 1;
+    while (j < n && fds[j] == fds[j - 1] + 1) ++j;
+    if (j - i == 1) {
+      ::close(fds[i]);
+    } else {
+      ::syscall(SYS_close_range, static_cast<unsigned>(fds[i]), static_cast<unsigned>(fds[j - 1]), 0);
+    }
+    i = j;
+  }
+}
+
 }  // namespace
 
 Master::Master(Config cfg, UniqueFd listenFd, StartInfo info)
@@ -210,9 +225,12 @@ uint64_t Master::load(const WorkerProc& w) const {
 }
 
 Master::WorkerProc* Master::leastLoaded() {
+  // Scan from a rotating start so equally loaded workers take turns (sequential clients spread).
   WorkerProc* best = nullptr;
   uint64_t bestLoad = 0;
-  for (WorkerProc* w : workers_) {
+  size_t n = workers_.size();
+  for (size_t k = 0; k < n; ++k) {
+    WorkerProc* w = workers_[(rotor_ + k) % n];
     if (w->retiring || !w->channelOpen || w->generation != generation_) continue;
     uint64_t l = load(*w) + static_cast<uint64_t>(w->batchLen);
     if (l >= static_cast<uint64_t>(cfg_.conns)) continue;
@@ -221,6 +239,7 @@ Master::WorkerProc* Master::leastLoaded() {
       bestLoad = l;
     }
   }
+  if (best != nullptr) ++rotor_;
   return best;
 }
 
@@ -262,7 +281,7 @@ void Master::sendBatches() {
     int r = channelSend(w->channel.get(), ChannelMsg::kConnections, w->batch, n);
     if (r == 0) {
       w->sent += static_cast<uint64_t>(n);
-      for (int i = 0; i < n; ++i) ::close(w->batch[i]);  // the worker has its own copy now
+      closeAll(w->batch, n);  // the worker has its own copies now
       continue;
     }
     // The worker died or its channel is full: these connections go to another worker.

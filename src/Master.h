@@ -87,6 +87,7 @@ class Master {
   std::vector<int> freeSlots_;
   std::deque<int> pending_;  // handed-back connections waiting for a free slot
   uint32_t generation_ = 1;
+  size_t rotor_ = 0;  // where leastLoaded() starts scanning
   bool paused_ = false;
   bool listening_ = false;
   Stop stop_ = Stop::kNone;
