@@ -1,0 +1,192 @@
+#include "UrlPath.h"
+
+namespace hs {
+
+namespace {
+
+// Deeper paths are refused rather than tracked in a growing structure.
+constexpr size_t kMaxSegments = 256;
+
+struct Segment {
+  int status = 0;     // 0 ok, otherwise 400
+  size_t len = 0;     // decoded length, counted even past the room available
+  char head[2] = {};  // first two decoded bytes, enough to tell "." and ".." apart
+};
+
+bool startsWithNoCase(std::string_view s, std::string_view lowerPrefix) {
+  if (s.size() < lowerPrefix.size()) return false;
+  for (size_t i = 0; i < lowerPrefix.size(); ++i) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != lowerPrefix[i]) return false;
+  }
+  return true;
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Bytes that must never reach a file name, whether sent raw or %-encoded. Bytes >= 0x80 are
+// allowed so that UTF-8 names work.
+bool isForbiddenByte(unsigned char c) { return c < 0x20 || c == 0x7F || c == '\\'; }
+
+// Reduces an origin- or absolute-form target to its path (before '?' or '#'). The result is empty
+// (meaning "/") or starts with '/'. Returns false for any other form ('*', authority-form, ...).
+bool extractPath(std::string_view target, std::string_view* path) {
+  if (target.empty()) return false;
+  if (target[0] != '/') {
+    size_t schemeLen = 0;
+    if (startsWithNoCase(target, "http://")) {
+      schemeLen = 7;
+    } else if (startsWithNoCase(target, "https://")) {
+      schemeLen = 8;
+    } else {
+      return false;
+    }
+    target.remove_prefix(schemeLen);
+    size_t authorityEnd = target.find_first_of("/?#");
+    if (authorityEnd == std::string_view::npos) authorityEnd = target.size();
+    if (authorityEnd == 0) return false;  // http(s) URIs require a host
+    target.remove_prefix(authorityEnd);
+  }
+  *path = target.substr(0, target.find_first_of("?#"));
+  return true;
+}
+
+// Percent-decodes one raw segment (no '/' inside) into out[at..cap). Bytes that do not fit are
+// still validated and counted, so the caller can tell an overflow from a dot segment.
+Segment decodeSegment(std::string_view raw, char* out, size_t at, size_t cap) {
+  Segment seg;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(raw[i]);
+    if (c == '%') {
+      int hi = i + 2 < raw.size() ? hexValue(raw[i + 1]) : -1;
+      int lo = hi >= 0 ? hexValue(raw[i + 2]) : -1;
+      // An encoded '/' would smuggle a separator past the dot-segment logic; %00 and %5C are
+      // refused with the raw bytes below.
+      if (lo < 0 || (hi == 2 && lo == 0xF)) {
+        seg.status = 400;
+        return seg;
+      }
+      c = static_cast<unsigned char>(hi * 16 + lo);
+      i += 2;
+    }
+    if (isForbiddenByte(c)) {
+      seg.status = 400;
+      return seg;
+    }
+    if (seg.len < 2) seg.head[seg.len] = static_cast<char>(c);
+    if (at + seg.len < cap) out[at + seg.len] = static_cast<char>(c);
+    ++seg.len;
+  }
+  return seg;
+}
+
+// A segment left in the result may not name a hidden file, except the RFC 8615 directory.
+int checkHidden(const char* out, const size_t* starts, size_t depth, size_t len) {
+  for (size_t d = 0; d < depth; ++d) {
+    size_t end = d + 1 < depth ? starts[d + 1] - 1 : len;
+    std::string_view seg(out + starts[d], end - starts[d]);
+    if (seg[0] == '.' && seg != ".well-known") return 404;
+  }
+  return 0;
+}
+
+// The entity for a character that is unsafe in HTML text or a quoted attribute, or "".
+std::string_view htmlEntity(char c) {
+  switch (c) {
+    case '&':
+      return "&amp;";
+    case '<':
+      return "&lt;";
+    case '>':
+      return "&gt;";
+    case '"':
+      return "&quot;";
+    case '\'':
+      return "&#39;";
+    default:
+      return {};
+  }
+}
+
+}  // namespace
+
+UrlPathResult normalizeTarget(std::string_view target, char* out, size_t cap) {
+  UrlPathResult r;
+  std::string_view path;
+  if (!extractPath(target, &path)) return {400, 0, false};
+
+  // out holds the segments kept so far, joined by '/'; starts[] records where each one begins so
+  // that ".." can drop the last one without rescanning.
+  size_t starts[kMaxSegments];
+  size_t depth = 0;
+  size_t len = 0;
+  r.trailingSlash = true;  // an empty path is the root
+  size_t pos = 0;
+  while (pos < path.size()) {
+    size_t begin = pos + 1;  // path[pos] is '/'
+    size_t end = path.find('/', begin);
+    if (end == std::string_view::npos) end = path.size();
+    pos = end;
+
+    size_t at = depth > 0 ? len + 1 : 0;
+    Segment seg = decodeSegment(path.substr(begin, end - begin), out, at, cap);
+    if (seg.status != 0) return {seg.status, 0, false};
+    bool isDot = seg.len == 1 && seg.head[0] == '.';
+    bool isDotDot = seg.len == 2 && seg.head[0] == '.' && seg.head[1] == '.';
+    // Empty, "." and ".." segments leave the path naming a directory when they come last.
+    r.trailingSlash = seg.len == 0 || isDot || isDotDot;
+    if (r.trailingSlash) {
+      if (isDotDot && depth > 0) {
+        --depth;
+        len = depth > 0 ? starts[depth] - 1 : 0;
+      }
+      continue;
+    }
+    if (at + seg.len > cap || depth == kMaxSegments) return {400, 0, false};
+    if (depth > 0) out[len] = '/';
+    starts[depth++] = at;
+    len = at + seg.len;
+  }
+  r.status = checkHidden(out, starts, depth, len);
+  r.len = r.status == 0 ? len : 0;
+  return r;
+}
+
+size_t htmlEscape(std::string_view in, char* out, size_t cap) {
+  size_t n = 0;
+  for (char c : in) {
+    std::string_view entity = htmlEntity(c);
+    std::string_view rep = entity.empty() ? std::string_view(&c, 1) : entity;
+    if (rep.size() > cap - n) return cap + 1;
+    for (char x : rep) out[n++] = x;
+  }
+  return n;
+}
+
+size_t urlEncodeSegment(std::string_view in, char* out, size_t cap) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  static constexpr std::string_view kKept = "-._~!$&'()*+,;=:@";
+  size_t n = 0;
+  for (char c : in) {
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (alnum || kKept.find(c) != std::string_view::npos) {
+      if (n == cap) return cap + 1;
+      out[n++] = c;
+      continue;
+    }
+    if (cap - n < 3) return cap + 1;
+    unsigned char b = static_cast<unsigned char>(c);
+    out[n++] = '%';
+    out[n++] = kHex[b >> 4];
+    out[n++] = kHex[b & 0xF];
+  }
+  return n;
+}
+
+}  // namespace hs
