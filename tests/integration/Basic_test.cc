@@ -172,6 +172,27 @@ TEST_F(BasicTest, ErrorPageOptionServesCustom404) {
   expectSameBytes(r.body, siteFile("/404.html"));
 }
 
+TEST_F(BasicTest, PrecompressedVariantOnlyWhenAccepted) {
+  ASSERT_NO_FATAL_FAILURE(startServer());
+  Client c(port());
+  ASSERT_TRUE(c.ok());
+  Response plain = c.exchange(getRequest("/style.css"));
+  ASSERT_EQ(plain.status, 200) << plain.describe();
+  EXPECT_FALSE(plain.has("content-encoding"));
+  expectSameBytes(plain.body, siteFile("/style.css"));
+
+  // Serving style.css.gz is optional, but if the server does, it must say so.
+  Response gz = c.exchange(getRequest("/style.css", "Accept-Encoding: gzip\r\n"));
+  ASSERT_EQ(gz.status, 200) << gz.describe();
+  EXPECT_EQ(gz.header("content-type"), "text/css; charset=utf-8");
+  if (gz.has("content-encoding")) {
+    EXPECT_EQ(gz.header("content-encoding"), "gzip");
+    expectSameBytes(gz.body, siteFile("/style.css.gz"));
+  } else {
+    expectSameBytes(gz.body, siteFile("/style.css"));
+  }
+}
+
 TEST_F(BasicTest, LargeFileIsByteIdentical) {
   ASSERT_NO_FATAL_FAILURE(startServer());
   std::string want = siteFile("/media/sample.mp4");
