@@ -1,8 +1,7 @@
 // libFuzzer target for normalizeTarget: whatever the bytes, an accepted result must be a safe
 // relative path, and re-encoding it must normalize to itself.
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc src/UrlPath.cc \
-//       tests/fuzz/fuzz_urlpath.cc -o build/fuzz_urlpath
-//   cp -r tests/fuzz/corpus/urlpath /tmp/urlpath_corpus && build/fuzz_urlpath /tmp/urlpath_corpus
+// `make fuzz` builds it with clang++ -fsanitize=fuzzer,address,undefined and runs it on a copy of
+// tests/fuzz/corpus/urlpath; `make test` replays the corpus.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
