@@ -8,6 +8,7 @@ STD      := -std=c++20
 CPPFLAGS += -Isrc -MMD -MP
 LDLIBS   :=
 
+comma := ,
 SANITIZE ?=
 ifeq ($(SANITIZE),)
   BUILD := build/release
@@ -18,7 +19,6 @@ else
   CXXFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
   LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
-comma := ,
 
 SRCS      := $(wildcard src/*.cc)
 CORE_SRCS := $(filter-out src/main.cc,$(SRCS))

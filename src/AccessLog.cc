@@ -59,7 +59,8 @@ bool AccessLog::reopen() {
 size_t AccessLog::format(const AccessRecord& r, time_t now, char* out, size_t cap) {
   HeadWriter w(out, cap);
   sockaddr_storage ss{};
-  std::memcpy(&ss, r.peer, sizeof *r.peer);
+  // Copy only what the family says is there: the peer may be a (shorter) sockaddr_in.
+  std::memcpy(&ss, r.peer, r.peer->sin6_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
   char addr[INET6_ADDRSTRLEN];
   if (r.peer->sin6_family == 0) {
     std::strcpy(addr, "-");

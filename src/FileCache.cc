@@ -14,19 +14,53 @@
 namespace hs {
 namespace {
 
+// Without openat2 (kernels before 5.6, valgrind, some seccomp filters): walk the path one
+// component at a time with O_NOFOLLOW. That refuses every symlink, even one that stays inside the
+// root (ELOOP -> 403): stricter than RESOLVE_BENEATH, never looser. Paths arrive normalized (no
+// "." or ".." segments, no empty ones).
+int openNoSymlinks(int rootFd, const std::string& path) {
+  int dir = ::openat(rootFd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  size_t start = 0;
+  while (dir >= 0 && !path.empty()) {
+    size_t slash = path.find('/', start);
+    bool last = slash == std::string::npos;
+    std::string part = path.substr(start, last ? std::string::npos : slash - start);
+    int flags = last ? O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW
+                     : O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW;
+    int next = ::openat(dir, part.c_str(), flags);
+    int err = errno;
+    ::close(dir);
+    errno = err;
+    if (last) return next;
+    dir = next;
+    start = slash + 1;
+  }
+  if (dir < 0) return -1;
+  int fd = ::openat(dir, ".", O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // the root itself
+  int err = errno;
+  ::close(dir);
+  errno = err;
+  return fd;
+}
+
 // openat2 with RESOLVE_BENEATH: the kernel refuses any resolution (.., absolute or escaping
 // symlinks, magic links) that would leave the root, closing the symlink races a user-space
 // check would have.
 int openBeneath(int rootFd, const std::string& path) {
-  open_how how{};
-  how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-  const char* p = path.empty() ? "." : path.c_str();
-  long fd;
-  do {
-    fd = ::syscall(SYS_openat2, rootFd, p, &how, sizeof how);
-  } while (fd < 0 && errno == EINTR);
-  return static_cast<int>(fd);
+  static bool haveOpenat2 = true;
+  if (haveOpenat2) {
+    open_how how{};
+    how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    const char* p = path.empty() ? "." : path.c_str();
+    long fd;
+    do {
+      fd = ::syscall(SYS_openat2, rootFd, p, &how, sizeof how);
+    } while (fd < 0 && errno == EINTR);
+    if (fd >= 0 || errno != ENOSYS) return static_cast<int>(fd);
+    haveOpenat2 = false;
+  }
+  return openNoSymlinks(rootFd, path);
 }
 
 int statusForErrno(int err) {
