@@ -586,14 +586,14 @@ Options (a value may also be given as --option=value):
   --status-path /path         serve server status at this path (default off)
   --status-allow-remote       let non-loopback clients see the status page (default loopback only)
   --pid-file PATH             write the master's pid to PATH (default none)
-  --user NAME                 workers switch to this user when started as root (default none)
+  --user NAME                 workers' user when started as root (default nobody; 'root' keeps root)
   -h, --help                  show this text and exit
   -V, --version               show the version and exit
 
 Signals to the master process:
   TERM, INT   fast stop: close all connections and exit
   QUIT        graceful stop: finish in-flight requests, then exit (bounded by --quit-timeout)
-  HUP         reload: re-read the configuration and replace the workers
+  HUP         reload: re-read the config file (-c) and replace the workers
   USR1        reopen the log files (after rotation)
   USR2        binary upgrade: start a new master that inherits the listening socket
   TTIN, TTOU  add or remove one worker

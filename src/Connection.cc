@@ -12,6 +12,9 @@
 #include "Worker.h"
 
 namespace hs {
+namespace {
+constexpr int kLingerMs = 2000;  // how long a closing connection may keep sending us bytes
+}  // namespace
 
 void Worker::setState(Connection* c, ConnState s) {
   auto counter = [this](ConnState st) -> std::atomic<uint32_t>* {
@@ -62,6 +65,10 @@ void Worker::onConnectionEvent(Connection* c, uint32_t events) {
 
 // Runs the state machine until it has to wait for the socket (or the connection is gone).
 void Worker::drive(Connection* c) {
+  if (c->state == ConnState::kLingering) {
+    drainLingering(c);
+    return;
+  }
   for (;;) {
     if (c->state == ConnState::kWriting) {
       if (!flush(c)) return;
@@ -288,10 +295,11 @@ void Worker::finishResponse(Connection* c) {
     c->file = nullptr;
   }
   if (!c->keepAlive) {
-    // Closing a socket with unread input sends a reset, which can destroy the response still in
-    // flight; with input pending (or unknown), half-close first so the client reads it all.
-    if (c->readable || io->inStart != io->inEnd) ::shutdown(c->fd.get(), SHUT_WR);
-    closeConnection(c);
+    if (c->readable || io->inStart != io->inEnd) {
+      linger(c);
+    } else {
+      closeConnection(c);
+    }
     return;
   }
   goIdle(c);
@@ -318,6 +326,32 @@ void Worker::goIdle(Connection* c) {
     return;
   }
   setDeadline(c, cfg_.keepaliveTimeoutMs);
+}
+
+// Closing a socket with unread input makes the kernel send a reset, which can destroy the response
+// still in flight (e.g. a 413 while the client is still sending its body). So, as nginx does:
+// half-close, then read and discard for a bounded time, and close at EOF or when time is up.
+void Worker::linger(Connection* c) {
+  ::shutdown(c->fd.get(), SHUT_WR);
+  releaseIo(c);
+  setState(c, ConnState::kLingering);
+  setDeadline(c, kLingerMs);
+  drainLingering(c);
+}
+
+void Worker::drainLingering(Connection* c) {
+  char sink[4096];
+  for (;;) {
+    ssize_t n = ::read(c->fd.get(), sink, sizeof sink);
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      c->readable = false;
+      return;
+    }
+    closeConnection(c);  // EOF or an error: the client has seen everything we sent
+    return;
+  }
 }
 
 void Worker::handBack(Connection* c) {

@@ -1,5 +1,6 @@
 // One client connection of a worker and its HTTP state machine:
 //   kIdle (keep-alive, nothing buffered) -> kReadingHead -> [kReadingBody] -> kWriting -> kIdle | close
+// (kLingering: half-closed after the last response, draining input so the close sends no reset)
 // A Connection lives in the worker's SlotPool and is never copied or moved. While it is active it
 // borrows an IoState (buffers, parser, response plan) from the worker's FreeListPool, and gives it
 // back whenever it goes idle with nothing buffered, so an idle keep-alive connection costs only the
@@ -50,7 +51,7 @@ struct IoState {
   std::string generated;   // larger generated bodies (autoindex, status); capacity reused
 };
 
-enum class ConnState : uint8_t { kFree, kIdle, kReadingHead, kReadingBody, kWriting };
+enum class ConnState : uint8_t { kFree, kIdle, kReadingHead, kReadingBody, kWriting, kLingering };
 
 struct Connection {
   UniqueFd fd;

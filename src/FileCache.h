@@ -28,7 +28,7 @@ struct FileEntry {
   dev_t dev = 0;
   ino_t ino = 0;
   int64_t checkedMs = 0;  // last stat
-  std::string etag;       // "\"size-mtime\"" with quotes
+  std::string etag;       // "\"mtime-size\"" in hex, with quotes
   std::string lastModified;
   std::string_view mime;
   std::unique_ptr<char[]> data;  // the whole file when size <= kSmallFile

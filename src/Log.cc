@@ -52,7 +52,7 @@ bool reopen() {
   if (gPath.empty()) return true;
   int fd = openAppend(gPath);
   if (fd < 0) return false;
-  // dup2 keeps the fd number stable, so a forked child's copy is updated too.
+  // dup2 keeps the fd number stable, so code holding log::fd() keeps working.
   ::dup2(fd, gFd);
   ::close(fd);
   ::fcntl(gFd, F_SETFD, FD_CLOEXEC);

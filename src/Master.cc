@@ -17,6 +17,7 @@
 #include "Channel.h"
 #include "Log.h"
 #include "ProcTitle.h"
+#include "Startup.h"
 #include "Worker.h"
 
 namespace hs {
@@ -97,6 +98,7 @@ bool Master::setup() {
   pauseAccepting(false);
   setProcTitle("HttpServer: master", "HttpServer");
   writePidFile();
+  prepareLogFiles();
   for (int i = 0; i < cfg_.procs; ++i) spawn(i);
   return true;
 }
@@ -480,6 +482,17 @@ void Master::reload() {
       notifySystemd("READY=1");
       return;
     }
+    std::string problem = prepareConfig(&next);
+    Privileges privileges;
+    if (problem.empty() && !resolvePrivileges(next.user, &privileges, &problem)) {
+      problem = "user: " + problem;
+    }
+    if (!problem.empty()) {
+      LOG_ERROR("reload refused, keeping the running configuration: %s", problem.c_str());
+      notifySystemd("READY=1");
+      return;
+    }
+    info_.privileges = privileges;
     if (next.ip != cfg_.ip || next.port != cfg_.port) {
       LOG_WARN("the listen address changes only with a restart or a binary upgrade; keeping %s:%u",
                cfg_.ip.c_str(), cfg_.port);
@@ -489,6 +502,7 @@ void Master::reload() {
     next.procs = std::min(next.procs, kMaxWorkers);
     cfg_ = std::move(next);
     if (!log::open(cfg_.errorLog, cfg_.logLevel)) LOG_SYSERR(errno, "reopening the error log failed");
+    prepareLogFiles();
   }
   ++generation_;
   shared_->generation = generation_;
@@ -547,17 +561,22 @@ void Master::upgradeBinary() {
            info_.exePath.c_str(), pid, ::getpid());
 }
 
-void Master::reopenLogs() {
-  if (!log::reopen()) LOG_SYSERR(errno, "reopening the error log failed");
-  if (!cfg_.accessLog.empty() && cfg_.accessLog != "off") {
-    // Create the new file here, as root if we are, and give it to the workers' user.
-    UniqueFd fd(::open(cfg_.accessLog.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-    if (fd && info_.privileges.drop) {
-      if (::fchown(fd.get(), info_.privileges.uid, info_.privileges.gid) != 0) {
-        LOG_SYSERR(errno, "fchown() of the access log failed");
-      }
+// Workers reopen the logs by path after dropping root, so the master creates the files and gives
+// them to the workers' user first (as nginx's master does).
+void Master::prepareLogFiles() {
+  if (!info_.privileges.drop) return;
+  for (const std::string& path : {cfg_.errorLog, cfg_.accessLog}) {
+    if (path.empty() || path == "off") continue;
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    if (!fd || ::fchown(fd.get(), info_.privileges.uid, info_.privileges.gid) != 0) {
+      LOG_SYSERR(errno, "preparing the log file %s for the workers failed", path.c_str());
     }
   }
+}
+
+void Master::reopenLogs() {
+  if (!log::reopen()) LOG_SYSERR(errno, "reopening the error log failed");
+  prepareLogFiles();
   for (WorkerProc* w : workers_) ::kill(w->pid, SIGUSR1);
   LOG_INFO("logs reopened");
 }

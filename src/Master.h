@@ -72,6 +72,7 @@ class Master {
   void writePidFile();
   void removePidFile();
   void reopenLogs();
+  void prepareLogFiles();
   void resize(int delta);
   void onWorkerExit(WorkerProc* w, int status);
   WorkerProc* byPid(pid_t pid);

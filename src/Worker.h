@@ -60,6 +60,8 @@ class Worker {
   void finishResponse(Connection* c);
   void goIdle(Connection* c);
   void closeConnection(Connection* c);
+  void linger(Connection* c);
+  void drainLingering(Connection* c);
   void handBack(Connection* c);
   void setDeadline(Connection* c, int timeoutMs);
   bool acquireIo(Connection* c);

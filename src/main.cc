@@ -15,6 +15,7 @@
 #include "Master.h"
 #include "ProcTitle.h"
 #include "Socket.h"
+#include "Startup.h"
 
 namespace {
 
@@ -23,13 +24,6 @@ constexpr const char* kVersion = "HttpServer 1.0.0";
 int fail(const std::string& msg) {
   std::fprintf(stderr, "HttpServer: %s\n", msg.c_str());
   return 1;
-}
-
-std::string absolute(const std::string& path) {
-  if (path.empty() || path[0] == '/') return path;
-  char cwd[PATH_MAX];
-  if (::getcwd(cwd, sizeof cwd) == nullptr) return path;
-  return std::string(cwd) + "/" + path;
 }
 
 // A listen socket handed over by a binary upgrade (HTTPSERVER_LISTEN_FD) or by systemd socket
@@ -53,21 +47,6 @@ hs::UniqueFd inheritedListenFd() {
     return hs::UniqueFd(3);
   }
   return hs::UniqueFd();
-}
-
-std::string checkRoot(const std::string& root) {
-  struct stat st;
-  if (::stat(root.c_str(), &st) != 0) {
-    int err = errno;
-    std::string msg = "document root " + root + ": " + std::strerror(err);
-    if (err == ENOENT) msg += "; create it, or serve another directory with --root DIR (e.g. --root www)";
-    return msg;
-  }
-  if (!S_ISDIR(st.st_mode)) return "document root " + root + " is not a directory";
-  if (::access(root.c_str(), R_OK | X_OK) != 0) {
-    return "document root " + root + " is not readable: " + std::strerror(errno);
-  }
-  return "";
 }
 
 bool daemonize() {
@@ -95,7 +74,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) info.argv.emplace_back(argv[i]);
   char exe[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-  info.exePath = n > 0 ? std::string(exe, static_cast<size_t>(n)) : absolute(argv[0]);
+  info.exePath = n > 0 ? std::string(exe, static_cast<size_t>(n)) : std::string(argv[0]);
 
   hs::Config cfg;
   std::string err;
@@ -111,19 +90,12 @@ int main(int argc, char** argv) {
     case hs::ArgsResult::kOk:
       break;
   }
-  // Paths are made absolute once, so reloads and --daemon (which changes to /) see the same files.
-  cfg.root = absolute(cfg.root);
-  cfg.pidFile = absolute(cfg.pidFile);
-  cfg.errorLog = absolute(cfg.errorLog);
-  if (cfg.accessLog != "off") cfg.accessLog = absolute(cfg.accessLog);
-  if (!cfg.configFile.empty()) {
-    cfg.configFile = absolute(cfg.configFile);
-    for (size_t i = 1; i + 1 < info.argv.size(); ++i) {
-      if (info.argv[i] == "-c" || info.argv[i] == "--config") info.argv[i + 1] = cfg.configFile;
-    }
+  std::string problem = hs::prepareConfig(&cfg);
+  if (!problem.empty()) return fail(problem);
+  // A reload re-parses the original command line: point it at the absolute config path.
+  for (size_t i = 1; i + 1 < info.argv.size(); ++i) {
+    if (info.argv[i] == "-c" || info.argv[i] == "--config") info.argv[i + 1] = cfg.configFile;
   }
-  std::string rootProblem = checkRoot(cfg.root);
-  if (!rootProblem.empty()) return fail(rootProblem);
   if (!hs::resolvePrivileges(cfg.user, &info.privileges, &err)) return fail(err);
   if (cfg.testOnly) {
     std::printf("HttpServer: configuration%s%s is ok\n", cfg.configFile.empty() ? "" : " ",
