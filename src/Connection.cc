@@ -356,6 +356,9 @@ void Worker::drainLingering(Connection* c) {
 
 void Worker::handBack(Connection* c) {
   int fd = c->fd.get();
+  // The master will hold the socket after our close, which would leave it in our epoll set
+  // (registrations last until every fd of the socket is closed): remove it explicitly.
+  if (c->registered) loop_.remove(fd);
   if (channelSend(channel_.get(), ChannelMsg::kHandback, &fd, 1) != 0) {
     LOG_DEBUG("hand-back failed; closing the idle connection");
   }

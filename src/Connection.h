@@ -59,6 +59,7 @@ struct Connection {
   bool readable = false;   // EPOLLIN seen and not yet drained
   bool keepAlive = false;  // decided for the current response
   bool closeAfter = false; // stream can no longer be trusted: close after this response
+  bool registered = false; // in the worker's epoll set
   uint32_t generation = 0; // bumped on release, so stale epoll events are recognised
   TimerNode timer;
   int64_t deadlineMs = 0;  // the real deadline; the heap entry may be earlier (lazy update)

@@ -43,6 +43,10 @@ UniqueFd listenTcp(const std::string& ip, uint16_t port, int backlog, std::strin
     if (e == EADDRNOTAVAIL) *err += " (that address is not configured on this machine)";
     return UniqueFd();
   }
+  // Wake the master only once a client has sent data: the worker then finds the request ready,
+  // and connections that never send anything cost no process any work.
+  int deferSeconds = 1;
+  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &deferSeconds, sizeof deferSeconds);
   if (::listen(fd.get(), backlog) != 0) {
     *err = "listen() on " + where + " failed: " + ::strerror(errno);
     return UniqueFd();

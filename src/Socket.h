@@ -13,7 +13,7 @@
 namespace hs {
 
 // Creates a non-blocking, close-on-exec TCP listening socket bound to ip:port (IPv4 or IPv6) with
-// SO_REUSEADDR and TCP_NODELAY (inherited by accepted sockets on Linux). On failure returns an
+// SO_REUSEADDR, TCP_NODELAY (inherited by accepted sockets on Linux) and TCP_DEFER_ACCEPT. On failure returns an
 // invalid fd and puts a one-line, actionable reason in *err.
 UniqueFd listenTcp(const std::string& ip, uint16_t port, int backlog, std::string* err);
 

@@ -199,13 +199,7 @@ void Worker::adopt(int fd) {
     return;
   }
   c->fd.reset(fd);
-  uint64_t tag = conns_.index(c) | (static_cast<uint64_t>(c->generation & 0x3fffffff) << 32);
-  if (loop_.add(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, tag) != 0) {
-    LOG_SYSERR(errno, "epoll_ctl(ADD) of a connection failed");
-    c->fd.reset();
-    conns_.release(c);
-    return;
-  }
+  c->registered = false;
   bump(stats_->live, 1u);
   if (stats_->live.load(std::memory_order_relaxed) >= static_cast<uint32_t>(cfg_.conns)) wasFull_ = true;
   if (accessLog_.enabled() || !cfg_.statusPath.empty()) {
@@ -215,9 +209,21 @@ void Worker::adopt(int fd) {
   c->requests = 0;
   setState(c, ConnState::kIdle);
   setDeadline(c, cfg_.headerTimeoutMs);
-  // The request usually arrives with the connection: try reading now rather than after a wakeup.
+  // The request usually arrives with the connection (the listen socket defers accepts until
+  // data is there): read and answer it now. A connection that is done by then (HTTP/1.0, close)
+  // never enters the epoll set at all; one that has to wait is registered now. Registering after
+  // the EAGAIN loses nothing: epoll_ctl(ADD) reports readiness that is already there.
   c->readable = true;
   drive(c);
+  if (c->active() && !c->registered) {
+    uint64_t tag = conns_.index(c) | (static_cast<uint64_t>(c->generation & 0x3fffffff) << 32);
+    if (loop_.add(c->fd.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, tag) != 0) {
+      LOG_SYSERR(errno, "epoll_ctl(ADD) of a connection failed");
+      closeConnection(c);
+      return;
+    }
+    c->registered = true;
+  }
 }
 
 void Worker::expireTimers() {
