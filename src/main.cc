@@ -1,5 +1,6 @@
 // HttpServer entry point: argv -> Config -> checks -> listen socket -> Master::run().
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,6 +48,22 @@ hs::UniqueFd inheritedListenFd() {
     return hs::UniqueFd(3);
   }
   return hs::UniqueFd();
+}
+
+// Each worker needs an fd per connection plus a few of its own: lift the soft limit to the hard
+// one (as nginx's worker_rlimit_nofile) and say so when even that is too small.
+void raiseFdLimit(const hs::Config& cfg) {
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  auto need = static_cast<rlim_t>(cfg.conns) + 64;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+    LOG_WARN("open-file limit %llu is below conns + 64 = %llu; raise it (ulimit -n) or lower conns",
+             static_cast<unsigned long long>(rl.rlim_cur), static_cast<unsigned long long>(need));
+  }
 }
 
 bool daemonize() {
@@ -105,6 +122,7 @@ int main(int argc, char** argv) {
   if (!hs::log::open(cfg.errorLog, cfg.logLevel)) {
     return fail("cannot open the error log " + cfg.errorLog + ": " + std::strerror(errno));
   }
+  raiseFdLimit(cfg);
   hs::UniqueFd listenFd = inheritedListenFd();
   if (!listenFd) {
     listenFd = hs::listenTcp(cfg.ip, cfg.port, 4096, &err);
