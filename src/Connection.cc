@@ -27,7 +27,61 @@ void Worker::setState(Connection* c, ConnState s) {
   };
   if (auto* from = counter(c->state)) drop(*from, 1u);
   if (auto* to = counter(s)) bump(*to, 1u);
+  // The eviction list orders connections by how long they have been idle, or reading one request:
+  // going idle or starting a request restarts the clock; a body continues it.
+  if (s == ConnState::kIdle || s == ConnState::kReadingHead) {
+    lruRemove(c);
+    lruPushBack(c);
+  } else if (s != ConnState::kReadingBody) {
+    lruRemove(c);
+  }
   c->state = s;
+}
+
+void Worker::lruRemove(Connection* c) {
+  if (!c->inLru) return;
+  if (c->lruPrev != Connection::kNoLink) {
+    conns_.at(c->lruPrev).lruNext = c->lruNext;
+  } else {
+    lruHead_ = c->lruNext;
+  }
+  if (c->lruNext != Connection::kNoLink) {
+    conns_.at(c->lruNext).lruPrev = c->lruPrev;
+  } else {
+    lruTail_ = c->lruPrev;
+  }
+  c->lruPrev = c->lruNext = Connection::kNoLink;
+  c->inLru = false;
+  int64_t oldest = lruHead_ == Connection::kNoLink ? 0 : conns_.at(lruHead_).lruSinceMs;
+  stats_->oldestEvictableMs.store(oldest, std::memory_order_relaxed);
+}
+
+void Worker::lruPushBack(Connection* c) {
+  uint32_t i = conns_.index(c);
+  c->lruSinceMs = nowMs_ > 0 ? nowMs_ : 1;
+  c->lruPrev = lruTail_;
+  c->lruNext = Connection::kNoLink;
+  if (lruTail_ != Connection::kNoLink) {
+    conns_.at(lruTail_).lruNext = i;
+  } else {
+    lruHead_ = i;
+    stats_->oldestEvictableMs.store(c->lruSinceMs, std::memory_order_relaxed);
+  }
+  lruTail_ = i;
+  c->inLru = true;
+}
+
+// Makes room for a newcomer when the pool is full (see kEvictAfterMs). Returns false when no
+// connection has waited long enough.
+bool Worker::evictOldest() {
+  if (lruHead_ == Connection::kNoLink) return false;
+  Connection* victim = &conns_.at(lruHead_);
+  if (nowMs_ - victim->lruSinceMs < kEvictAfterMs) return false;
+  LOG_INFO("pool full: closing the connection %s the longest (%lld ms)",
+           victim->state == ConnState::kIdle ? "idle" : "reading its request",
+           static_cast<long long>(nowMs_ - victim->lruSinceMs));
+  closeConnection(victim);
+  return true;
 }
 
 void Worker::setDeadline(Connection* c, int timeoutMs) {

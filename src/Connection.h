@@ -69,6 +69,11 @@ struct Connection {
   uint64_t bodyBytes = 0;     // body bytes of the current response
   int64_t requestStartMs = 0;
   uint32_t requests = 0;
+  // Links of the worker's eviction list (idle or reading, oldest first); kNoLink when not in it.
+  static constexpr uint32_t kNoLink = UINT32_MAX;
+  uint32_t lruPrev = kNoLink, lruNext = kNoLink;
+  bool inLru = false;
+  int64_t lruSinceMs = 0;
   sockaddr_in6 peer{};  // client address (sockaddr_in fits too), when logging or status need it
 
   bool active() const { return state != ConnState::kFree; }

@@ -241,7 +241,28 @@ Master::WorkerProc* Master::leastLoaded() {
       bestLoad = l;
     }
   }
+  if (best == nullptr) best = evictionCandidate();
   if (best != nullptr) ++rotor_;
+  return best;
+}
+
+// Every worker is full. A worker whose oldest idle-or-reading connection has waited kEvictAfterMs
+// may take one connection more (it closes that one first); one at a time per worker.
+Master::WorkerProc* Master::evictionCandidate() {
+  int64_t t = now();
+  WorkerProc* best = nullptr;
+  int64_t bestSince = 0;
+  for (WorkerProc* w : workers_) {
+    if (w->retiring || !w->channelOpen || w->generation != generation_) continue;
+    uint64_t l = load(*w) + static_cast<uint64_t>(w->batchLen);
+    if (l != static_cast<uint64_t>(cfg_.conns)) continue;  // an eviction is already on its way
+    int64_t since = shared_->workers[w->slot].oldestEvictableMs.load(std::memory_order_relaxed);
+    if (since == 0 || t - since < kEvictAfterMs) continue;
+    if (best == nullptr || since < bestSince) {
+      best = w;
+      bestSince = since;
+    }
+  }
   return best;
 }
 

@@ -59,6 +59,7 @@ class Master {
   void reap();
   void acceptBatch();
   WorkerProc* leastLoaded();
+  WorkerProc* evictionCandidate();
   uint64_t load(const WorkerProc& w) const;
   void dispatch(int fd);
   void sendBatches();

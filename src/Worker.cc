@@ -188,10 +188,11 @@ void Worker::onSignal() {
 
 void Worker::adopt(int fd) {
   bump(stats_->taken, uint64_t{1});
+  if (conns_.inUse() == conns_.capacity() && mode_ == Mode::kServing) evictOldest();
   Connection* c = conns_.acquire();
   if (c == nullptr || mode_ != Mode::kServing) {
-    // The master never sends more than `conns`; this is a retiring worker racing the master's view.
-    if (c == nullptr || channelSend(channel_.get(), ChannelMsg::kHandback, &fd, 1) != 0) {
+    // Full with nothing evictable any more, or retiring: the master finds it another place.
+    if (channelSend(channel_.get(), ChannelMsg::kHandback, &fd, 1) != 0) {
       LOG_WARN("connection refused: worker at capacity or stopping");
     }
     if (c != nullptr) conns_.release(c);

@@ -67,6 +67,9 @@ class Worker {
   bool acquireIo(Connection* c);
   void releaseIo(Connection* c);
   void setState(Connection* c, ConnState s);
+  void lruRemove(Connection* c);
+  void lruPushBack(Connection* c);
+  bool evictOldest();
 
   // Responder.cc
   void respond(Connection* c);
@@ -96,6 +99,8 @@ class Worker {
   AccessLog accessLog_;
   Mode mode_ = Mode::kServing;
   bool wasFull_ = false;
+  uint32_t lruHead_ = Connection::kNoLink;  // the eviction list, oldest first
+  uint32_t lruTail_ = Connection::kNoLink;
   bool stop_ = false;
   int64_t nowMs_ = 0;
   int64_t quitDeadlineMs_ = 0;
