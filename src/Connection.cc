@@ -273,6 +273,7 @@ bool Worker::flush(Connection* c) {
   while (io->part < io->nparts) {
     BodyPart& p = io->parts[io->part];
     ssize_t n;
+    uint64_t asked = 0;
     if (p.mem != nullptr) {
       // Gather this and the following memory parts into one writev.
       iovec iov[8];
@@ -281,6 +282,7 @@ bool Worker::flush(Connection* c) {
         uint64_t skip = i == io->part ? io->partSent : 0;
         iov[k].iov_base = const_cast<char*>(io->parts[i].mem + io->parts[i].off + skip);
         iov[k].iov_len = io->parts[i].len - skip;
+        asked += iov[k].iov_len;
       }
       bool fileFollows = io->part + static_cast<uint32_t>(k) < io->nparts;
       msghdr mh{};
@@ -291,6 +293,7 @@ bool Worker::flush(Connection* c) {
     } else {
       off_t off = static_cast<off_t>(p.off + io->partSent);
       size_t chunk = static_cast<size_t>(std::min<uint64_t>(p.len - io->partSent, 1u << 30));
+      asked = chunk;
       n = ::sendfile(c->fd.get(), c->file->fd.get(), &off, chunk);
       if (n == 0) {  // the file shrank under us: the promised length cannot be kept
         LOG_WARN("file \"%s\" changed while being sent; connection closed", c->file->path.c_str());
@@ -321,7 +324,15 @@ bool Worker::flush(Connection* c) {
         left = 0;
       }
     }
-    if (io->part < io->nparts) c->deadlineMs = nowMs_ + cfg_.sendTimeoutMs;  // progress
+    if (io->part < io->nparts) {
+      c->deadlineMs = nowMs_ + cfg_.sendTimeoutMs;  // progress
+      // A short write means the socket buffer is full: the next try would only get EAGAIN.
+      // Edge-triggered EPOLLOUT fires once there is room again.
+      if (static_cast<uint64_t>(n) < asked) {
+        setDeadline(c, cfg_.sendTimeoutMs);
+        return false;
+      }
+    }
   }
   return true;
 }
