@@ -32,6 +32,8 @@ struct FileEntry {
   std::string lastModified;
   std::string_view mime;
   std::unique_ptr<char[]> data;  // the whole file when size <= kSmallFile
+  bool hasVariant = false;       // a .br/.gz sibling exists (see Worker::hasVariant)
+  int64_t variantCheckedMs = 0;
   uint32_t refs = 0;
   bool evicted = false;  // removed from the map while referenced; freed on the last release
 };

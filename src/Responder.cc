@@ -180,14 +180,34 @@ void Worker::respond(Connection* c) {
     return;
   }
   std::string_view encoding;
-  if (!r.header(KnownHeader::kAcceptEncoding).empty()) {
+  bool vary = hasVariant(e);
+  if (vary && !r.header(KnownHeader::kAcceptEncoding).empty()) {
     if (FileEntry* v = findVariant(c, rel, &encoding)) {
       cache_->release(e);
       e = v;
       // The variant is described with the original's type (see respondFile).
     }
   }
-  respondFile(c, e, encoding);
+  respondFile(c, e, encoding, vary);
+}
+
+// Whether a precompressed sibling (.br or .gz) exists, remembered on the entry for a second so the
+// common request pays one comparison; responses for such a file carry Vary: Accept-Encoding.
+bool Worker::hasVariant(FileEntry* e) {
+  if (e->variantCheckedMs != 0 && nowMs_ - e->variantCheckedMs < 1000) return e->hasVariant;
+  e->hasVariant = false;
+  char buf[kMaxPath];
+  if (e->path.size() + 4 <= sizeof buf) {
+    for (std::string_view suffix : {".br", ".gz"}) {
+      std::memcpy(buf, e->path.data(), e->path.size());
+      std::memcpy(buf + e->path.size(), suffix.data(), suffix.size());
+      FileEntry* v = cache_->acquire({buf, e->path.size() + suffix.size()}, nowMs_);
+      e->hasVariant = e->hasVariant || (v->status == 0 && !v->isDir);
+      cache_->release(v);
+    }
+  }
+  e->variantCheckedMs = nowMs_ > 0 ? nowMs_ : 1;
+  return e->hasVariant;
 }
 
 FileEntry* Worker::findVariant(Connection* c, std::string_view path, std::string_view* encoding) {
@@ -209,7 +229,7 @@ FileEntry* Worker::findVariant(Connection* c, std::string_view path, std::string
   return nullptr;
 }
 
-void Worker::respondFile(Connection* c, FileEntry* e, std::string_view encoding) {
+void Worker::respondFile(Connection* c, FileEntry* e, std::string_view encoding, bool vary) {
   IoState* io = c->io;
   const HttpRequest& r = io->req;
   c->file = e;
@@ -232,7 +252,8 @@ void Worker::respondFile(Connection* c, FileEntry* e, std::string_view encoding)
   auto validators = [&] {
     w.header("ETag", e->etag).header("Last-Modified", e->lastModified);
     if (!cacheControl_.empty()) w.add(cacheControl_);
-    if (!encoding.empty()) w.header("Content-Encoding", encoding).add("Vary: Accept-Encoding\r\n");
+    if (!encoding.empty()) w.header("Content-Encoding", encoding);
+    if (vary) w.add("Vary: Accept-Encoding\r\n");
   };
   if (cond == 304) {
     writeCommonHead(c, w, 304);
@@ -327,7 +348,7 @@ void Worker::respondError(Connection* c, int status) {
   HeadWriter w(io->out, IoState::kOutCap);
   writeCommonHead(c, w, status);
   if (status == 405) w.add("Allow: GET, HEAD, OPTIONS\r\n");
-  bool head = io->req.method == Method::kHead && !c->closeAfter;
+  bool head = io->req.method == Method::kHead;  // never a body, even on an error that closes
   io->nparts = 1;
   auto custom = cfg_.errorPages.find(status);
   if (custom != cfg_.errorPages.end()) {

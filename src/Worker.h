@@ -74,7 +74,8 @@ class Worker {
   // Responder.cc
   void respond(Connection* c);
   void respondError(Connection* c, int status);
-  void respondFile(Connection* c, FileEntry* e, std::string_view encoding);
+  void respondFile(Connection* c, FileEntry* e, std::string_view encoding, bool vary);
+  bool hasVariant(FileEntry* e);
   void respondRedirect(Connection* c, std::string_view location, std::string_view query);
   void respondOptions(Connection* c);
   void respondStatus(Connection* c);

@@ -520,7 +520,7 @@ TEST_F(SemanticsTest, BodiesOverMaxBodyAre413AndClose) {
 // A HEAD answered with an error that also closes the connection (413, or a 400 for a malformed
 // head) still carries the error page: Responder.cc respondError() computes `head` as
 // `method == kHead && !closeAfter`. RFC 9110 9.3.2: a response to HEAD never has content.
-TEST_F(SemanticsTest, DISABLED_HeadErrorThatClosesHasNoBody) {
+TEST_F(SemanticsTest, HeadErrorThatClosesHasNoBody) {
   ASSERT_NO_FATAL_FAILURE(start({"--max-body", "1k"}));
   struct Case {
     const char* what;
@@ -643,7 +643,13 @@ TEST_F(SemanticsTest, GzipVariantOfTheBundledStylesheet) {
     Response plain = get("/style.css", std::string("Accept-Encoding: ") + ae + "\r\n");
     EXPECT_FALSE(plain.has("content-encoding")) << plain.describe();
     EXPECT_TRUE(plain.body == siteFile("/style.css"));
+    // RFC 9110 12.5.5: the plain representation varies on Accept-Encoding too.
+    EXPECT_EQ(plain.header("vary"), "Accept-Encoding");
   }
+  Response noHeader = get("/style.css");
+  EXPECT_EQ(noHeader.header("vary"), "Accept-Encoding");
+  Response noVariant = get("/index.html", "Accept-Encoding: gzip\r\n");
+  EXPECT_FALSE(noVariant.has("vary")) << "no precompressed sibling, nothing varies";
 }
 
 TEST_F(SemanticsTest, BrotliPreferredWhenPresentAndAccepted) {
