@@ -1,0 +1,478 @@
+#include "LifecycleUtil.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+namespace hs::integration {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kIoTimeoutSec = 5;
+
+void setTimeouts(int fd) {
+  timeval tv{kIoTimeoutSec, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+bool isStaleClose(const Response& r) {
+  // Nothing at all came back: the server had closed (FIN or RST) before reading the request.
+  return r.status == 0 && (r.error.find("without a response") != std::string::npos ||
+                           r.error.find("nothing received") != std::string::npos ||
+                           r.error.rfind("send:", 0) == 0);
+}
+
+// Fields of one /proc/net/tcp row we care about.
+struct TcpRow {
+  uint16_t localPort = 0;
+  uint16_t remotePort = 0;
+  int state = 0;
+  unsigned long inode = 0;
+};
+
+std::vector<TcpRow> tcpRows() {
+  std::vector<TcpRow> rows;
+  std::string text = readFile("/proc/net/tcp").value_or("");
+  std::istringstream in(text);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string sl, local, remote, st, txrx, trtm, retr, uid, timeout;
+    unsigned long inode = 0;
+    if (!(f >> sl >> local >> remote >> st >> txrx >> trtm >> retr >> uid >> timeout >> inode)) continue;
+    TcpRow row;
+    auto port = [](const std::string& addr) {
+      size_t colon = addr.find(':');
+      return static_cast<uint16_t>(std::strtoul(addr.c_str() + colon + 1, nullptr, 16));
+    };
+    row.localPort = port(local);
+    row.remotePort = port(remote);
+    row.state = static_cast<int>(std::strtol(st.c_str(), nullptr, 16));
+    row.inode = inode;
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+constexpr int kTcpEstablished = 0x01;
+constexpr int kTcpListen = 0x0A;
+
+}  // namespace
+
+void sleepFor(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+bool waitFor(const std::function<bool()>& pred, int timeoutMs) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeoutMs);
+  for (;;) {
+    if (pred()) return true;
+    if (Clock::now() >= deadline) return false;
+    sleepFor(5);
+  }
+}
+
+// ---- load ----
+
+std::string LoadStats::summary() const {
+  std::string s = "ok " + std::to_string(ok) + ", failed " + std::to_string(failed) +
+                  ", stale keep-alive closes (retried) " + std::to_string(staleKeepAlive) +
+                  ", connections " + std::to_string(connections);
+  for (const auto& [kind, n] : errors) s += "\n  " + std::to_string(n) + " x " + kind;
+  return s;
+}
+
+LoadRunner::LoadRunner(uint16_t port, int threads, std::string target, std::string expectedBody,
+                       int requestsPerConnection)
+    : port_(port),
+      threads_(threads),
+      request_(getRequest(target)),
+      expectedBody_(std::move(expectedBody)),
+      requestsPerConnection_(requestsPerConnection) {}
+
+void LoadRunner::start() {
+  for (int i = 0; i < threads_; ++i) workers_.emplace_back([this] { run(); });
+}
+
+LoadStats LoadRunner::stop() {
+  stop_ = true;
+  for (std::thread& t : workers_) t.join();
+  workers_.clear();
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.ok = ok_.load();
+  return stats_;
+}
+
+void LoadRunner::record(const std::string& kind, bool stale) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++stats_.errors[kind];
+  ++(stale ? stats_.staleKeepAlive : stats_.failed);
+}
+
+void LoadRunner::run() {
+  std::optional<Client> c;
+  int used = 0;
+  while (!stop_) {
+    if (!c || used >= requestsPerConnection_) {
+      c.emplace(port_);
+      used = 0;
+      if (!c->ok()) {
+        record(std::string("connect: ") + std::strerror(errno), false);
+        c.reset();
+        sleepFor(2);
+        continue;
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.connections;
+    }
+    bool reused = used > 0;
+    Response r = c->exchange(request_);
+    ++used;
+    if (r.status == 200 && r.body == expectedBody_) {
+      ++ok_;
+      if (toLower(r.header("connection")) == "close") c.reset();
+      continue;
+    }
+    if (reused && isStaleClose(r)) {
+      record("stale keep-alive connection: " + r.error, true);
+    } else {
+      std::string kind = r.status == 0     ? r.error
+                         : r.status != 200 ? "status " + std::to_string(r.status)
+                                           : "body of " + std::to_string(r.body.size()) + " bytes";
+      record(kind + (reused ? " (reused connection)" : " (new connection)"), false);
+    }
+    c.reset();  // the next iteration retries on a new connection
+  }
+}
+
+// ---- slow client ----
+
+TestFd connectWithRcvBuf(uint16_t port, int rcvBuf) {
+  TestFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return fd;
+  setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvBuf, sizeof rcvBuf);
+  setTimeouts(fd.get());
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fd.reset();
+  return fd;
+}
+
+SlowDownload::SlowDownload(uint16_t port, std::string target, size_t chunk, int intervalMs)
+    : fd_(connectWithRcvBuf(port, 16 * 1024)),
+      target_(std::move(target)),
+      chunk_(chunk),
+      intervalMs_(intervalMs) {
+  if (!fd_.valid() || !sendAll(fd_.get(), getRequest(target_))) {
+    error_ = "connect or send failed";
+    fd_.reset();
+    done_ = true;
+    return;
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+SlowDownload::~SlowDownload() {
+  abort_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void SlowDownload::run() {
+  auto deadline = Clock::now() + std::chrono::seconds(30);
+  std::string buf;
+  std::vector<char> tmp(chunk_);
+  size_t headEnd = std::string::npos;
+  size_t length = 0;
+  while (!abort_ && Clock::now() < deadline) {
+    size_t want = chunk_;
+    if (headEnd != std::string::npos) want = std::min(chunk_, length - body_.size());
+    if (want == 0) break;
+    ssize_t n = ::recv(fd_.get(), tmp.data(), want, 0);
+    if (n <= 0) {
+      error_ = n == 0 ? "EOF after " + std::to_string(body_.size()) + " body bytes"
+                      : std::string("recv: ") + std::strerror(errno);
+      break;
+    }
+    if (headEnd == std::string::npos) {
+      buf.append(tmp.data(), static_cast<size_t>(n));
+      headEnd = buf.find("\r\n\r\n");
+      if (headEnd == std::string::npos) continue;
+      std::string head = toLower(buf.substr(0, headEnd));
+      if (head.rfind("http/1.1 200", 0) != 0) {
+        error_ = "unexpected head: " + buf.substr(0, headEnd);
+        break;
+      }
+      size_t cl = head.find("content-length:");
+      length = cl == std::string::npos ? 0 : std::strtoull(head.c_str() + cl + 15, nullptr, 10);
+      body_ = buf.substr(headEnd + 4);
+    } else {
+      body_.append(tmp.data(), static_cast<size_t>(n));
+    }
+    received_ = body_.size();
+    if (body_.size() >= length) break;
+    sleepFor(intervalMs_);
+  }
+  if (error_.empty() && (headEnd == std::string::npos || body_.size() != length)) {
+    error_ = "incomplete: " + std::to_string(body_.size()) + " of " + std::to_string(length);
+  }
+  done_ = true;
+}
+
+bool SlowDownload::finish(int timeoutMs) {
+  waitFor([this] { return done_.load(); }, timeoutMs);
+  abort_ = true;
+  if (thread_.joinable()) thread_.join();
+  return error_.empty();
+}
+
+// ---- processes ----
+
+void PidGuard::add(pid_t pid) {
+  if (pid > 0) pids_.push_back(pid);
+}
+
+void PidGuard::killAll() {
+  for (pid_t pid : pids_) {
+    auto info = readProc(pid);
+    if (!info || info->comm.rfind("HttpServer", 0) != 0) continue;  // gone, or the pid was reused
+    for (const ProcInfo& child : childrenOf(pid)) kill(child.pid, SIGKILL);
+    kill(pid, SIGKILL);
+  }
+  pids_.clear();
+}
+
+LaunchedServer::~LaunchedServer() {
+  stop();
+  if (!logPath_.empty()) unlink(logPath_.c_str());
+}
+
+bool LaunchedServer::start(const std::vector<std::string>& args, uint16_t port, size_t workers) {
+  std::string tmpl = "/tmp/httpserver-launch-XXXXXX";
+  int logFd = mkostemp(tmpl.data(), O_CLOEXEC);
+  if (logFd < 0) {
+    error_ = "cannot create a log file";
+    return false;
+  }
+  logPath_ = tmpl;
+  std::vector<std::string> storage = {serverBinary()};
+  storage.insert(storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    int devNull = ::open("/dev/null", O_RDONLY);
+    if (devNull >= 0) dup2(devNull, 0);
+    dup2(logFd, 1);
+    dup2(logFd, 2);
+    for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    syscall(SYS_close_range, 3U, ~0U, 0U);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  ::close(logFd);
+  if (pid < 0) {
+    error_ = std::string("fork: ") + std::strerror(errno);
+    return false;
+  }
+  setpgid(pid, pid);
+  pid_ = pid;
+  bool up = waitFor(
+      [&] {
+        int status;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+          pid_ = -1;
+          return true;
+        }
+        return connectTo(port).valid() && childPids(pid_).size() == workers;
+      },
+      5000);
+  if (pid_ < 0 || !up) {
+    error_ = pid_ < 0 ? "the server exited during start-up" : "the server did not come up in 5 s";
+    return false;
+  }
+  return true;
+}
+
+void LaunchedServer::stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  bool reaped = waitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, 3000);
+  kill(-pid_, SIGKILL);
+  if (!reaped) waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string LaunchedServer::log() const {
+  return logPath_.empty() ? std::string() : readFile(logPath_).value_or("");
+}
+
+RunResult runDaemonizing(const std::vector<std::string>& args, int timeoutMs) {
+  RunResult result;
+  std::string tmpl = "/tmp/httpserver-daemon-XXXXXX";
+  int errFd = mkostemp(tmpl.data(), O_CLOEXEC);
+  if (errFd < 0) return result;
+  std::vector<std::string> storage = {serverBinary()};
+  storage.insert(storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    int devNull = ::open("/dev/null", O_RDWR);
+    if (devNull >= 0) {
+      dup2(devNull, 0);
+      dup2(devNull, 1);
+    }
+    dup2(errFd, 2);
+    for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    syscall(SYS_close_range, 3U, ~0U, 0U);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  ::close(errFd);
+  if (pid > 0) {
+    int status = 0;
+    if (!waitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; }, timeoutMs)) {
+      result.timedOut = true;
+      kill(-pid, SIGKILL);
+      waitpid(pid, &status, 0);
+    } else if (WIFEXITED(status)) {
+      result.exitCode = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+      result.signal = WTERMSIG(status);
+    }
+  }
+  result.err = readFile(tmpl).value_or("");
+  unlink(tmpl.c_str());
+  return result;
+}
+
+std::vector<ProcInfo> allChildrenOf(pid_t parent) {
+  std::vector<ProcInfo> out;
+  DIR* dir = opendir("/proc");
+  if (dir == nullptr) return out;
+  while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    auto info = readProc(static_cast<pid_t>(std::strtol(e->d_name, nullptr, 10)));
+    if (info && info->ppid == parent) out.push_back(*info);
+  }
+  closedir(dir);
+  return out;
+}
+
+std::optional<uid_t> realUid(pid_t pid) {
+  auto status = readFile("/proc/" + std::to_string(pid) + "/status");
+  if (!status) return std::nullopt;
+  size_t pos = status->find("\nUid:");
+  if (pos == std::string::npos) return std::nullopt;
+  return static_cast<uid_t>(std::strtoul(status->c_str() + pos + 5, nullptr, 10));
+}
+
+pid_t sessionOf(pid_t pid) {
+  auto stat = readFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return -1;
+  size_t close = stat->rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream f(stat->substr(close + 2));
+  std::string state;
+  long ppid = 0, pgrp = 0, session = -1;
+  f >> state >> ppid >> pgrp >> session;
+  return static_cast<pid_t>(session);
+}
+
+std::vector<std::string> fdTargets(pid_t pid) {
+  std::vector<std::string> out;
+  std::string dirPath = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* dir = opendir(dirPath.c_str());
+  if (dir == nullptr) return out;
+  while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    char target[512];
+    std::string link = dirPath + "/" + e->d_name;
+    ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+    if (n > 0) out.emplace_back(target, static_cast<size_t>(n));
+  }
+  closedir(dir);
+  return out;
+}
+
+std::vector<unsigned long> socketInodes(pid_t pid) {
+  std::vector<unsigned long> out;
+  for (const std::string& t : fdTargets(pid)) {
+    if (t.rfind("socket:[", 0) == 0) out.push_back(std::strtoul(t.c_str() + 8, nullptr, 10));
+  }
+  return out;
+}
+
+unsigned long listenInode(uint16_t port) {
+  for (const TcpRow& row : tcpRows()) {
+    if (row.localPort == port && row.state == kTcpListen) return row.inode;
+  }
+  return 0;
+}
+
+unsigned long serverSideInode(int clientFd, uint16_t serverPort) {
+  sockaddr_in addr{};
+  socklen_t len = sizeof addr;
+  if (getsockname(clientFd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return 0;
+  uint16_t clientPort = ntohs(addr.sin_port);
+  for (const TcpRow& row : tcpRows()) {
+    if (row.localPort == serverPort && row.remotePort == clientPort &&
+        row.state == kTcpEstablished) {
+      return row.inode;
+    }
+  }
+  return 0;
+}
+
+pid_t holderOf(unsigned long inode, const std::vector<pid_t>& pids) {
+  for (pid_t pid : pids) {
+    for (unsigned long i : socketInodes(pid)) {
+      if (i == inode) return pid;
+    }
+  }
+  return 0;
+}
+
+bool fileExists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+pid_t readPidFile(const std::string& path) {
+  auto text = readFile(path);
+  if (!text || text->empty()) return 0;
+  return static_cast<pid_t>(std::strtol(text->c_str(), nullptr, 10));
+}
+
+pid_t deadPid() {
+  pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  int status;
+  if (pid > 0) waitpid(pid, &status, 0);
+  return pid;
+}
+
+}  // namespace hs::integration
