@@ -1,0 +1,424 @@
+// Proof of the claim "no heap allocation per request in steady state": a real Worker runs in a
+// child process whose every malloc-family call (and so every operator new) is counted into a
+// MAP_SHARED counter; the parent drives keep-alive requests over loopback and checks that the
+// count does not move once warmed up. Built as its own binary, without sanitizers (they replace
+// malloc themselves). Set HS_ALLOC_TRACE=1 to have the child print a backtrace of each allocation
+// made during the measured phase.
+#include <errno.h>
+#include <execinfo.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "Channel.h"
+#include "Config.h"
+#include "Privileges.h"
+#include "SharedState.h"
+#include "Socket.h"
+#include "Worker.h"
+
+// ---- counting allocator ----
+
+namespace {
+
+struct AllocShared {
+  std::atomic<uint64_t> count;
+  std::atomic<int> trace;  // child prints backtraces while set
+  std::atomic<int> traced;
+};
+
+AllocShared* g_alloc = nullptr;  // MAP_SHARED, set before fork
+bool g_counting = false;         // true only in the child
+bool g_inHook = false;           // backtrace() may allocate: do not recurse
+
+constexpr int kMaxTraces = 20;
+
+void noteAllocation() {
+  if (!g_counting || g_alloc == nullptr) return;
+  g_alloc->count.fetch_add(1, std::memory_order_relaxed);
+  if (g_alloc->trace.load(std::memory_order_relaxed) == 0 || g_inHook) return;
+  if (g_alloc->traced.fetch_add(1, std::memory_order_relaxed) >= kMaxTraces) return;
+  g_inHook = true;
+  void* frames[32];
+  int n = ::backtrace(frames, 32);
+  static const char kHeader[] = "---- allocation in steady state:\n";
+  ssize_t ignored = ::write(2, kHeader, sizeof kHeader - 1);
+  (void)ignored;
+  ::backtrace_symbols_fd(frames, n, 2);  // writes directly, no malloc
+  g_inHook = false;
+}
+
+}  // namespace
+
+extern "C" {
+void* __libc_malloc(size_t);
+void* __libc_calloc(size_t, size_t);
+void* __libc_realloc(void*, size_t);
+void __libc_free(void*);
+void* __libc_memalign(size_t, size_t);
+void* __libc_valloc(size_t);
+void* __libc_pvalloc(size_t);
+
+void* malloc(size_t n) noexcept {
+  noteAllocation();
+  return __libc_malloc(n);
+}
+void* calloc(size_t n, size_t size) noexcept {
+  noteAllocation();
+  return __libc_calloc(n, size);
+}
+void* realloc(void* p, size_t n) noexcept {
+  noteAllocation();
+  return __libc_realloc(p, n);
+}
+void* reallocarray(void* p, size_t n, size_t size) noexcept {
+  noteAllocation();
+  size_t bytes;
+  if (__builtin_mul_overflow(n, size, &bytes)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  return __libc_realloc(p, bytes);
+}
+void free(void* p) noexcept { __libc_free(p); }
+void* memalign(size_t align, size_t n) noexcept {
+  noteAllocation();
+  return __libc_memalign(align, n);
+}
+void* aligned_alloc(size_t align, size_t n) noexcept {
+  noteAllocation();
+  return __libc_memalign(align, n);
+}
+int posix_memalign(void** out, size_t align, size_t n) noexcept {
+  noteAllocation();
+  if (align < sizeof(void*) || (align & (align - 1)) != 0) return EINVAL;
+  void* p = __libc_memalign(align, n);
+  if (p == nullptr) return ENOMEM;
+  *out = p;
+  return 0;
+}
+void* valloc(size_t n) noexcept {
+  noteAllocation();
+  return __libc_valloc(n);
+}
+void* pvalloc(size_t n) noexcept {
+  noteAllocation();
+  return __libc_pvalloc(n);
+}
+}  // extern "C"
+
+// operator new goes through malloc above (counted once); replaced here as well so the count does
+// not depend on how the C++ runtime reaches malloc.
+void* operator new(size_t n) {
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](size_t n) { return ::operator new(n); }
+void* operator new(size_t n, const std::nothrow_t&) noexcept { return std::malloc(n == 0 ? 1 : n); }
+void* operator new[](size_t n, const std::nothrow_t&) noexcept {
+  return std::malloc(n == 0 ? 1 : n);
+}
+void* operator new(size_t n, std::align_val_t a) {
+  size_t align = static_cast<size_t>(a);
+  void* p = nullptr;
+  if (posix_memalign(&p, align < sizeof(void*) ? sizeof(void*) : align, n == 0 ? 1 : n) == 0)
+    return p;
+  throw std::bad_alloc();
+}
+void* operator new[](size_t n, std::align_val_t a) { return ::operator new(n, a); }
+void* operator new(size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  size_t align = static_cast<size_t>(a);
+  void* p = nullptr;
+  return posix_memalign(&p, align < sizeof(void*) ? sizeof(void*) : align, n == 0 ? 1 : n) == 0
+             ? p
+             : nullptr;
+}
+void* operator new[](size_t n, std::align_val_t a, const std::nothrow_t& t) noexcept {
+  return ::operator new(n, a, t);
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete[](void* p, size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+
+namespace hs {
+namespace {
+
+std::string siteRoot() {
+  const char* env = ::getenv("HTTPSERVER_WWW");
+  return env != nullptr && env[0] != '\0' ? env : "www";
+}
+
+// The worker child: SIGTERM'd and reaped on destruction, also when an assertion failed.
+class ChildGuard {
+ public:
+  ~ChildGuard() { stop(); }
+  void set(pid_t pid) { pid_ = pid; }
+  // Returns the wait status, or -1 if there is no child. Bounded: SIGKILL after 5 s.
+  int stop() {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, SIGTERM);
+    int status = -1;
+    for (int i = 0; i < 500; ++i) {
+      pid_t r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        pid_ = -1;
+        return status;
+      }
+      if (r < 0 && errno != EINTR) break;
+      ::poll(nullptr, 0, 10);
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+struct Response {
+  int status = 0;
+  std::string head;
+  std::string body;
+};
+
+// Sends one request and reads exactly one response (the connection stays open). Every read is
+// bounded by the socket's receive timeout.
+bool exchange(int fd, const std::string& request, bool isHead, Response* out, std::string* err) {
+  size_t sent = 0;
+  while (sent < request.size()) {
+    ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) {
+      *err = "send() failed: " + std::string(std::strerror(errno));
+      return false;
+    }
+    sent += static_cast<size_t>(n);
+  }
+  std::string buf;
+  char chunk[16384];
+  size_t headEnd = std::string::npos;
+  size_t need = 0;
+  for (;;) {
+    if (headEnd == std::string::npos) {
+      headEnd = buf.find("\r\n\r\n");
+      if (headEnd != std::string::npos) {
+        out->head = buf.substr(0, headEnd + 4);
+        out->status = buf.size() > 12 ? std::atoi(buf.c_str() + 9) : 0;
+        size_t length = 0;
+        std::string lower = out->head;
+        for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        size_t cl = lower.find("\r\ncontent-length:");
+        if (cl != std::string::npos) length = std::strtoull(lower.c_str() + cl + 17, nullptr, 10);
+        bool noBody = isHead || out->status == 304 || out->status == 204 || out->status < 200;
+        need = headEnd + 4 + (noBody ? 0 : length);
+      }
+    }
+    if (headEnd != std::string::npos && buf.size() >= need) break;
+    ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) {
+      *err = n == 0 ? "connection closed by the server"
+                    : "recv() failed: " + std::string(std::strerror(errno));
+      return false;
+    }
+    buf.append(chunk, static_cast<size_t>(n));
+  }
+  if (buf.size() != need) {
+    *err = "more bytes than one response";
+    return false;
+  }
+  out->body = buf.substr(headEnd + 4);
+  return true;
+}
+
+std::string headerValue(const std::string& head, const std::string& name) {
+  size_t p = head.find("\r\n" + name + ": ");
+  if (p == std::string::npos) return "";
+  p += name.size() + 4;
+  return head.substr(p, head.find("\r\n", p) - p);
+}
+
+struct Step {
+  std::string request;
+  bool isHead;
+  int expect;
+};
+
+class AllocCountTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void TearDown() override {
+    if (g_alloc != nullptr) ::munmap(g_alloc, sizeof(AllocShared));
+    g_alloc = nullptr;
+    if (!logDir_.empty()) std::filesystem::remove_all(logDir_);
+  }
+  std::string logDir_;
+};
+
+TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
+  const bool accessLog = GetParam();
+  Config cfg;
+  cfg.ip = "127.0.0.1";
+  cfg.procs = 1;
+  cfg.conns = 64;
+  cfg.root = siteRoot();
+  ASSERT_TRUE(std::filesystem::exists(cfg.root + "/index.html"))
+      << "document root " << cfg.root << " (set HTTPSERVER_WWW)";
+  if (accessLog) {
+    char tmpl[] = "/tmp/alloc_test.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    logDir_ = tmpl;
+    cfg.accessLog = logDir_ + "/access.log";
+  }
+
+  void* mem = ::mmap(nullptr, sizeof(AllocShared), PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mem, MAP_FAILED);
+  g_alloc = new (mem) AllocShared{};
+  SharedState* shared = mapSharedState();
+  ASSERT_NE(shared, nullptr);
+  UniqueFd masterEnd, workerEnd;
+  ASSERT_TRUE(makeChannel(&masterEnd, &workerEnd));
+
+  ChildGuard child;
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0) << std::strerror(errno);
+  if (pid == 0) {
+    // As the master prepares its workers: SIGPIPE ignored, stop signals only through signalfd.
+    ::signal(SIGPIPE, SIG_IGN);
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : {SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGHUP}) sigaddset(&set, s);
+    ::sigprocmask(SIG_BLOCK, &set, nullptr);
+    masterEnd.reset();
+    void* warm[4];
+    ::backtrace(warm, 4);  // loads the unwinder now, not inside the first traced allocation
+    g_counting = true;
+    Worker w(cfg, std::move(workerEnd), shared, &shared->workers[0], Privileges{});
+    ::_exit(w.run());
+  }
+  child.set(pid);
+  workerEnd.reset();
+
+  std::string err;
+  UniqueFd listener = listenTcp("127.0.0.1", 0, 16, &err);
+  ASSERT_TRUE(listener.valid()) << err;
+  sockaddr_storage addr{};
+  socklen_t addrLen = sizeof addr;
+  ASSERT_EQ(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &addrLen), 0);
+
+  constexpr int kConns = 4;
+  UniqueFd clients[kConns];
+  int accepted[kConns];
+  std::vector<UniqueFd> acceptedOwners;
+  for (int i = 0; i < kConns; ++i) {
+    clients[i].reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    ASSERT_TRUE(clients[i].valid());
+    timeval tv{5, 0};
+    ::setsockopt(clients[i].get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(clients[i].get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    ASSERT_EQ(::connect(clients[i].get(), reinterpret_cast<sockaddr*>(&addr), addrLen), 0)
+        << std::strerror(errno);
+    pollfd pfd{listener.get(), POLLIN, 0};
+    ASSERT_EQ(::poll(&pfd, 1, 5000), 1);
+    acceptedOwners.emplace_back(
+        ::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    ASSERT_TRUE(acceptedOwners.back().valid()) << std::strerror(errno);
+    accepted[i] = acceptedOwners.back().get();
+  }
+  ASSERT_EQ(channelSend(masterEnd.get(), ChannelMsg::kConnections, accepted, kConns), 0);
+  acceptedOwners.clear();  // the worker holds them now
+
+  // The validator for the conditional request comes from a first response.
+  Response first;
+  ASSERT_TRUE(exchange(clients[0].get(), "GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n", false,
+                       &first, &err))
+      << err;
+  ASSERT_EQ(first.status, 200) << first.head;
+  std::string etag = headerValue(first.head, "ETag");
+  ASSERT_FALSE(etag.empty()) << first.head;
+
+  const Step steps[] = {
+      {"GET /index.html HTTP/1.1\r\nHost: t\r\nUser-Agent: alloc-test\r\n\r\n", false, 200},
+      {"GET /style.css HTTP/1.1\r\nHost: t\r\nAccept: text/css\r\n\r\n", false, 200},
+      {"HEAD / HTTP/1.1\r\nHost: t\r\n\r\n", true, 200},
+      {"GET /missing HTTP/1.1\r\nHost: t\r\n\r\n", false, 404},
+      {"GET /docs HTTP/1.1\r\nHost: t\r\n\r\n", false, 301},
+      {"GET /index.html HTTP/1.1\r\nHost: t\r\nRange: bytes=0-99\r\n\r\n", false, 206},
+      {"GET /index.html HTTP/1.1\r\nHost: t\r\nIf-None-Match: " + etag + "\r\n\r\n", false, 304},
+      {"GET /style.css HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip, br;q=0\r\n\r\n", false, 200},
+  };
+  constexpr int kSteps = sizeof steps / sizeof steps[0];
+
+  int mismatches = 0;
+  std::string firstMismatch;
+  auto run = [&](int count) -> bool {
+    Response r;
+    for (int i = 0; i < count; ++i) {
+      const Step& s = steps[i % kSteps];
+      if (!exchange(clients[i % kConns].get(), s.request, s.isHead, &r, &err)) return false;
+      if (r.status != s.expect) {
+        if (mismatches++ == 0) firstMismatch = s.request + "-> " + r.head;
+      }
+    }
+    return true;
+  };
+
+  ASSERT_TRUE(run(2000)) << err;
+  uint64_t before = g_alloc->count.load();
+  if (const char* t = ::getenv("HS_ALLOC_TRACE"); t != nullptr && t[0] == '1') g_alloc->trace = 1;
+  ASSERT_TRUE(run(10'000)) << err;
+  uint64_t after = g_alloc->count.load();
+  g_alloc->trace = 0;
+
+  EXPECT_EQ(mismatches, 0) << "first: " << firstMismatch;
+  EXPECT_GT(before, 0u) << "the counter saw nothing: the allocation hook is not in effect";
+  EXPECT_EQ(after - before, 0u) << "heap allocations in 10000 steady-state requests "
+                                << "(HS_ALLOC_TRACE=1 prints where)";
+
+  // After the graceful stop every response has been accounted for and logged.
+  int status = child.stop();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "worker wait status " << status;
+  EXPECT_EQ(shared->workers[0].requests.load(), 12'001u);
+  if (accessLog) {
+    UniqueFd log(::open(cfg.accessLog.c_str(), O_RDONLY | O_CLOEXEC));
+    ASSERT_TRUE(log.valid());
+    size_t lines = 0;
+    char buf[65536];
+    for (ssize_t n; (n = ::read(log.get(), buf, sizeof buf)) > 0;) {
+      for (ssize_t i = 0; i < n; ++i) lines += buf[i] == '\n';
+    }
+    EXPECT_EQ(lines, 12'001u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AccessLog, AllocCountTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return std::string(p.param ? "On" : "Off");
+                         });
+
+}  // namespace
+}  // namespace hs
