@@ -66,7 +66,7 @@ $(BUILD)/integration_tests: $(INT_OBJS) $(LIBCORE)
 	$(CXX) $(LDFLAGS) -o $@ $^ -lgtest -lgtest_main -lpthread
 
 $(BUILD)/alloc_tests: $(ALLOC_OBJS) $(LIBCORE)
-	$(CXX) $(LDFLAGS) -o $@ $^ -lgtest -lgtest_main -lpthread
+	$(CXX) $(LDFLAGS) -rdynamic -o $@ $^ -lgtest -lgtest_main -lpthread
 
 # Replays each fuzz target's corpus with the ordinary compiler (deterministic, part of `make test`).
 $(BUILD)/replay/%: tests/fuzz/fuzz_%.cc tests/fuzz/replay_main.cc $(LIBCORE)
@@ -85,7 +85,8 @@ alloc: $(BUILD)/alloc_tests
 replay: $(REPLAYS)
 	@for t in $(FUZZ_NAMES); do $(BUILD)/replay/$$t tests/fuzz/corpus/$$t || exit 1; done
 
-test: unit replay $(if $(ALLOC_SRCS),alloc) integration
+# The allocation-counting suite replaces malloc, which the sanitizers also do: release builds only.
+test: unit replay $(if $(and $(ALLOC_SRCS),$(if $(SANITIZE),,yes)),alloc) integration
 	@echo "all test suites passed"
 
 # Coverage-guided fuzzing with libFuzzer: each target for FUZZ_SECONDS (default 60) on a scratch

@@ -88,7 +88,10 @@ size_t AccessLog::format(const AccessRecord& r, time_t now, char* out, size_t ca
 
 void AccessLog::record(const AccessRecord& r, time_t now) {
   if (!fd_) return;
-  if (kBufferSize - len_ < 8192) flush();
+  // The longest line: every byte of a 2 KiB request line and two 1 KiB headers escaped (4x),
+  // plus the fixed fields. Flush first unless that much room is left, so no line is dropped.
+  constexpr size_t kLongestLine = 4 * (2048 + 1024 + 1024) + 256;
+  if (kBufferSize - len_ < kLongestLine) flush();
   len_ += format(r, now, buf_.get() + len_, kBufferSize - len_);
 }
 

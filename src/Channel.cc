@@ -34,7 +34,7 @@ int channelSend(int channel, ChannelMsg msg, const int* fds, int nfds) {
   msghdr mh{};
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
-  ControlBuffer control;
+  ControlBuffer control{};  // zeroed: CMSG_SPACE pads past the fds, and the padding is sent too
   if (nfds > 0) {
     size_t bytes = sizeof(int) * static_cast<size_t>(nfds);
     mh.msg_control = control.buf;

@@ -402,6 +402,9 @@ void Master::reap() {
 }
 
 void Master::onWorkerExit(WorkerProc* w, int status) {
+  // A retiring worker may exit right after its last hand-back: take what is still queued in its
+  // channel before closing it, or the kernel would close those clients' sockets with it.
+  if (w->channelOpen) onChannel(w);
   bool crashed = WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0);
   if (crashed && stop_ != Stop::kFast) {
     if (WIFSIGNALED(status)) {

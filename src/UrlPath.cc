@@ -36,6 +36,36 @@ bool isForbiddenByte(unsigned char c) { return c < 0x20 || c == 0x7F || c == '\\
 
 // Reduces an origin- or absolute-form target to its path (before '?' or '#'). The result is empty
 // (meaning "/") or starts with '/'. Returns false for any other form ('*', authority-form, ...).
+// RFC 3986 authority without userinfo (RFC 9110 4.2.4 forbids it in http URIs): a non-empty
+// reg-name or IPv4 address, or an IPv6 literal in brackets, then optionally ':' and digits.
+bool validAuthority(std::string_view a) {
+  size_t hostEnd;
+  if (!a.empty() && a[0] == '[') {
+    hostEnd = a.find(']');
+    if (hostEnd == std::string_view::npos || hostEnd < 3) return false;
+    for (char ch : a.substr(1, hostEnd - 1)) {
+      if (!(hexValue(ch) >= 0 || ch == ':' || ch == '.')) return false;
+    }
+    ++hostEnd;
+  } else {
+    hostEnd = a.find(':');
+    if (hostEnd == std::string_view::npos) hostEnd = a.size();
+    if (hostEnd == 0) return false;
+    for (char ch : a.substr(0, hostEnd)) {
+      bool unreserved = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                        ch == '-' || ch == '.' || ch == '_' || ch == '~';
+      bool subDelim = std::string_view("!$&'()*+,;=%").find(ch) != std::string_view::npos;
+      if (!unreserved && !subDelim) return false;
+    }
+  }
+  if (hostEnd == a.size()) return true;
+  if (a[hostEnd] != ':') return false;
+  for (char ch : a.substr(hostEnd + 1)) {
+    if (ch < '0' || ch > '9') return false;
+  }
+  return a.size() - hostEnd - 1 <= 5;
+}
+
 bool extractPath(std::string_view target, std::string_view* path) {
   if (target.empty()) return false;
   if (target[0] != '/') {
@@ -50,7 +80,7 @@ bool extractPath(std::string_view target, std::string_view* path) {
     target.remove_prefix(schemeLen);
     size_t authorityEnd = target.find_first_of("/?#");
     if (authorityEnd == std::string_view::npos) authorityEnd = target.size();
-    if (authorityEnd == 0) return false;  // http(s) URIs require a host
+    if (!validAuthority(target.substr(0, authorityEnd))) return false;  // also: a host is required
     target.remove_prefix(authorityEnd);
   }
   *path = target.substr(0, target.find_first_of("?#"));

@@ -508,7 +508,7 @@ TEST_F(HardeningTest, MalformedRequestStormIsRejectedWithoutHarm) {
 // Server bug: an absolute-form target's authority is never validated (UrlPath.cc extractPath only
 // strips "http://" up to the next '/', '?' or '#'), so "GET http://[::1 HTTP/1.1" is served as
 // "GET /" with 200 instead of 400.
-TEST_F(HardeningTest, DISABLED_AbsoluteFormWithBrokenAuthorityIs400) {
+TEST_F(HardeningTest, AbsoluteFormWithBrokenAuthorityIs400) {
   ASSERT_NO_FATAL_FAILURE(startSingleWorker());
   for (const char* target : {"http://[::1", "http://[::1/index.html", "http://a b@/", "http://:80/"}) {
     SCOPED_TRACE(target);
@@ -606,7 +606,7 @@ bool valgrindRequested() {
 // ControlBuffer it never initialised; for an odd fd count the 4 padding bytes after CMSG_LEN(n)
 // are uninitialised, and memcheck reports "sendmsg(msg.msg_control) points to uninitialised
 // byte(s)" in the master. With `ControlBuffer control{};` there this test passes; enable it then.
-TEST(HardeningValgrindTest, DISABLED_MixedTrafficHasNoMemoryErrors) {
+TEST(HardeningValgrindTest, MixedTrafficHasNoMemoryErrors) {
   if (!valgrindRequested()) GTEST_SKIP() << "set HTTPSERVER_VALGRIND=1 to run under valgrind";
   if (std::system("valgrind --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "no valgrind";
   TempDir logs;

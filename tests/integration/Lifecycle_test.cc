@@ -317,7 +317,7 @@ TEST_F(LifecycleTest, ReloadUnderLoadReplacesEveryGeneration) {
 // a retry. Disabled until Master::onWorkerExit() reads the hand-backs still queued in the exiting
 // worker's channel before closing it: when SIGCHLD is handled first they are dropped and the
 // kernel closes those client connections (reset, or EOF before the response).
-TEST_F(LifecycleTest, DISABLED_ReloadUnderLoadLosesNoRequest) {
+TEST_F(LifecycleTest, ReloadUnderLoadLosesNoRequest) {
   ASSERT_NO_FATAL_FAILURE(startServer(withArgs(2)));
   LoadRunner load(port(), 8, "/index.html", siteFile("/index.html"));
   load.start();

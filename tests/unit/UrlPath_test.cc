@@ -140,7 +140,12 @@ constexpr NormalizeCase kFormCases[] = {
     {"http://example.com/a/b?q=1", 0, "a/b", false},
     {"HTTP://example.com/a", 0, "a", false},
     {"HtTpS://example.com:8443/x/", 0, "x", true},
-    {"https://user@example.com/x", 0, "x", false},
+    {"https://user@example.com/x", 400, "", false},  // userinfo: an error (RFC 9110 4.2.4)
+    {"http://[::1]:8080/x", 0, "x", false},
+    {"http://example.com:80/x", 0, "x", false},
+    {"http://[::1/x", 400, "", false},
+    {"http://:80/x", 400, "", false},
+    {"http://host:8o/x", 400, "", false},
     {"http://example.com", 0, "", true},
     {"http://example.com:80", 0, "", true},
     {"http://example.com?x=1", 0, "", true},
