@@ -129,6 +129,36 @@ TEST_F(HardeningTest, SlowlorisIsCutOffWhileOthersAreServed) {
   expectRecovered();
 }
 
+// Every slot held by slowloris clients, with the default 10 s header timeout: only eviction of the
+// connection reading its request the longest (after 500 ms) lets normal clients in.
+TEST_F(HardeningTest, SlowlorisFillingThePoolDoesNotLockOutClients) {
+  ASSERT_NO_FATAL_FAILURE(startSingleWorker({}, 4));
+  const std::string head = getRequest("/index.html");
+  std::vector<std::unique_ptr<Client>> slow;
+  for (int i = 0; i < 4; ++i) {
+    auto c = std::make_unique<Client>(port());
+    ASSERT_TRUE(c->ok());
+    ASSERT_EQ(::send(c->fd(), head.data(), 5, MSG_NOSIGNAL), 5);  // "GET /" and no more
+    slow.push_back(std::move(c));
+  }
+  sleepMs(100);  // all four adopted: the pool is full
+  int evicted = 0;
+  for (int round = 0; round < 5; ++round) {
+    // The slow clients keep trickling, so none of them is cut by a timeout.
+    for (auto& c : slow) ::send(c->fd(), " ", 1, MSG_NOSIGNAL);
+    auto t0 = Clock::now();
+    Response r = fetch(port(), "/index.html");
+    int64_t ms = msSince(t0);
+    EXPECT_EQ(r.status, 200) << r.error;
+    EXPECT_LE(ms, 1000) << "round " << round << ": a normal client waited " << ms << " ms";
+    std::cerr << "[ timing  ] normal client " << round << " answered after " << ms << " ms\n";
+    sleepMs(150);
+  }
+  for (auto& c : slow) evicted += waitPeerClosed(c->fd(), 0) ? 1 : 0;
+  EXPECT_GE(evicted, 1) << "a slow connection should have made room";
+  expectRecovered();
+}
+
 // The bundled mp4 (1.9 MB) fits in loopback socket buffers (the sender's alone autotunes up to
 // tcp_wmem's 4 MB), so the server would finish it and never block: use a file well beyond that.
 TEST_F(HardeningTest, ReaderThatNeverReadsIsClosedAfterSendTimeout) {
