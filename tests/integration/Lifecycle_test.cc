@@ -444,7 +444,8 @@ TEST_F(LifecycleTest, TtinAddsAWorkerAndTtouRemovesOne) {
   std::vector<pid_t> two = server_.workers();
   ASSERT_EQ(kill(server_.pid(), SIGTTIN), 0);
   EXPECT_EQ(server_.waitForWorkers(3, 2000).size(), 3u);
-  EXPECT_NE(workerWithIndex(server_.pid(), 2), 0);
+  // The new worker names itself just after the fork: wait for the name, not only the process.
+  EXPECT_TRUE(waitFor([&] { return workerWithIndex(server_.pid(), 2) != 0; }, 1000));
   ASSERT_EQ(kill(server_.pid(), SIGTTOU), 0);
   EXPECT_EQ(server_.waitForWorkers(2, 2000), two);
   EXPECT_TRUE(getOk(port()));
