@@ -1,6 +1,7 @@
 # HttpServer build. `make` -> ./HttpServer; `make test` -> unit + integration suites.
 # `make test SANITIZE=address,undefined` builds everything into build/san-... with the sanitizers.
 
+SHELL    := /bin/bash
 CXX      ?= g++
 CXXFLAGS ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wconversion -Wold-style-cast
@@ -73,21 +74,27 @@ $(BUILD)/replay/%: tests/fuzz/fuzz_%.cc tests/fuzz/replay_main.cc $(LIBCORE)
 	@mkdir -p $(dir $@)
 	$(CXX) $(STD) $(CPPFLAGS) $(CXXFLAGS) -Wall -Wextra -Werror -Wno-comment -o $@ $< tests/fuzz/replay_main.cc $(LIBCORE)
 
+LOGS := $(BUILD)/logs
+
 unit: $(BUILD)/unit_tests
-	$(BUILD)/unit_tests --gtest_brief=1
+	@mkdir -p $(LOGS)
+	set -o pipefail; $(BUILD)/unit_tests --gtest_brief=1 2>&1 | tee $(LOGS)/unit.log
 
 integration: $(BUILD)/integration_tests $(BIN)
-	HTTPSERVER_BIN=$(abspath $(BIN)) HTTPSERVER_WWW=$(abspath www) $(BUILD)/integration_tests --gtest_brief=1
+	@mkdir -p $(LOGS)
+	set -o pipefail; HTTPSERVER_BIN=$(abspath $(BIN)) HTTPSERVER_WWW=$(abspath www) \
+	  $(BUILD)/integration_tests --gtest_brief=1 2>&1 | tee $(LOGS)/integration.log
 
 alloc: $(BUILD)/alloc_tests
-	HTTPSERVER_WWW=$(abspath www) $(BUILD)/alloc_tests --gtest_brief=1
+	@mkdir -p $(LOGS)
+	set -o pipefail; HTTPSERVER_WWW=$(abspath www) $(BUILD)/alloc_tests --gtest_brief=1 2>&1 | tee $(LOGS)/alloc.log
 
 replay: $(REPLAYS)
 	@for t in $(FUZZ_NAMES); do $(BUILD)/replay/$$t tests/fuzz/corpus/$$t || exit 1; done
 
 # The allocation-counting suite replaces malloc, which the sanitizers also do: release builds only.
 test: unit replay $(if $(and $(ALLOC_SRCS),$(if $(SANITIZE),,yes)),alloc) integration
-	@echo "all test suites passed"
+	@tests/summary.sh $(LOGS) $(if $(SANITIZE),,alloc) unit integration
 
 # Coverage-guided fuzzing with libFuzzer: each target for FUZZ_SECONDS (default 60) on a scratch
 # copy of its corpus; any crash fails the build (the input is left in build/fuzz/).
@@ -123,10 +130,10 @@ bench: $(BIN)
 soak: $(BIN)
 	bench/soak.sh
 
-# The integration suite with every worker under valgrind memcheck.
+# Mixed traffic against the master and every worker under valgrind memcheck; any error fails.
 memcheck: $(BUILD)/integration_tests $(BIN)
 	HTTPSERVER_BIN=$(abspath $(BIN)) HTTPSERVER_WWW=$(abspath www) HTTPSERVER_VALGRIND=1 \
-	  $(BUILD)/integration_tests --gtest_brief=1 $(MEMCHECK_ARGS)
+	  $(BUILD)/integration_tests --gtest_filter='HardeningValgrindTest.*' $(MEMCHECK_ARGS)
 
 run: $(BIN)
 	@echo "Serving $(abspath www) at http://127.0.0.1:8080/  (Ctrl-C stops)"

@@ -108,6 +108,18 @@ void Worker::finishHead(Connection* c, HeadWriter& w) {
   setState(c, ConnState::kWriting);
 }
 
+// Ends a head whose status line and extra fields are written, with a body that lives in memory
+// (built-in pages, listings, the status page): Content-Type, Content-Length, and no body for HEAD.
+void Worker::finishWithBody(Connection* c, HeadWriter& w, std::string_view type, std::string_view body) {
+  IoState* io = c->io;
+  w.header("Content-Type", type).header("Content-Length", body.size());
+  bool head = io->req.method == Method::kHead;  // never a body, even on an error that closes
+  io->nparts = 1;
+  if (!head && !body.empty()) io->parts[io->nparts++] = BodyPart{body.data(), 0, body.size()};
+  c->bodyBytes = head ? 0 : body.size();
+  finishHead(c, w);
+}
+
 void Worker::respond(Connection* c) {
   IoState* io = c->io;
   const HttpRequest& r = io->req;
@@ -279,14 +291,7 @@ void Worker::respondFile(Connection* c, FileEntry* e, std::string_view encoding,
     c->file = nullptr;
     writeCommonHead(c, w, 416);
     w.add("Content-Range: bytes */").addNum(size).add("\r\n");
-    std::string_view body = errorBody(416);
-    w.header("Content-Type", "text/html; charset=utf-8").header("Content-Length", body.size());
-    io->nparts = 1;
-    if (r.method != Method::kHead) {
-      io->parts[io->nparts++] = BodyPart{body.data(), 0, body.size()};
-      c->bodyBytes = body.size();
-    }
-    finishHead(c, w);
+    finishWithBody(c, w, "text/html; charset=utf-8", errorBody(416));
     return;
   }
   const char* mem = e->data.get();  // small files are sent from memory in the head's writev
@@ -368,11 +373,7 @@ void Worker::respondError(Connection* c, int status) {
     }
     cache_->release(e);
   }
-  std::string_view body = errorBody(status);
-  w.header("Content-Type", "text/html; charset=utf-8").header("Content-Length", body.size());
-  if (!head) io->parts[io->nparts++] = BodyPart{body.data(), 0, body.size()};
-  c->bodyBytes = head ? 0 : body.size();
-  finishHead(c, w);
+  finishWithBody(c, w, "text/html; charset=utf-8", errorBody(status));
 }
 
 void Worker::respondRedirect(Connection* c, std::string_view location, std::string_view query) {
@@ -382,12 +383,7 @@ void Worker::respondRedirect(Connection* c, std::string_view location, std::stri
   w.add("Location: ").add(location).add("/");
   if (!query.empty()) w.add("?").add(query);
   w.add("\r\n");
-  std::string_view body = errorBody(301);
-  w.header("Content-Type", "text/html; charset=utf-8").header("Content-Length", body.size());
-  io->nparts = 1;
-  if (io->req.method != Method::kHead) io->parts[io->nparts++] = BodyPart{body.data(), 0, body.size()};
-  c->bodyBytes = io->req.method == Method::kHead ? 0 : body.size();
-  finishHead(c, w);
+  finishWithBody(c, w, "text/html; charset=utf-8", errorBody(301));
 }
 
 void Worker::respondOptions(Connection* c) {
@@ -454,14 +450,9 @@ bool Worker::respondAutoindex(Connection* c, std::string_view dirPath) {
     out += "\n";
   }
   out += "</pre><hr></body></html>\n";
-  IoState* io = c->io;
-  HeadWriter w(io->out, IoState::kOutCap);
+  HeadWriter w(c->io->out, IoState::kOutCap);
   writeCommonHead(c, w, 200);
-  w.header("Content-Type", "text/html; charset=utf-8").header("Content-Length", out.size());
-  io->nparts = 1;
-  if (io->req.method != Method::kHead) io->parts[io->nparts++] = BodyPart{out.data(), 0, out.size()};
-  c->bodyBytes = io->req.method == Method::kHead ? 0 : out.size();
-  finishHead(c, w);
+  finishWithBody(c, w, "text/html; charset=utf-8", out);
   return true;
 }
 

@@ -79,15 +79,10 @@ void Worker::respondStatus(Connection* c) {
     appendf(out, "Master: pid %d, uptime %lld s, generation %u\n", masterPid, uptime, gen);
     out += workers;
   }
-  IoState* io = c->io;
-  HeadWriter w(io->out, IoState::kOutCap);
+  HeadWriter w(c->io->out, IoState::kOutCap);
   writeCommonHead(c, w, 200);
-  w.header("Content-Type", json ? "application/json" : "text/plain; charset=utf-8");
-  w.header("Content-Length", out.size()).add("Cache-Control: no-store\r\n");
-  io->nparts = 1;
-  if (io->req.method != Method::kHead) io->parts[io->nparts++] = BodyPart{out.data(), 0, out.size()};
-  c->bodyBytes = io->req.method == Method::kHead ? 0 : out.size();
-  finishHead(c, w);
+  w.add("Cache-Control: no-store\r\n");
+  finishWithBody(c, w, json ? "application/json" : "text/plain; charset=utf-8", out);
 }
 
 }  // namespace hs

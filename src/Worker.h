@@ -82,6 +82,7 @@ class Worker {
   bool respondAutoindex(Connection* c, std::string_view dirPath);
   void writeCommonHead(Connection* c, HeadWriter& w, int status);
   void finishHead(Connection* c, HeadWriter& w);
+  void finishWithBody(Connection* c, HeadWriter& w, std::string_view type, std::string_view body);
   std::string_view requestHeader(Connection* c, KnownHeader h) const;
   FileEntry* findVariant(Connection* c, std::string_view path, std::string_view* encoding);
 
