@@ -383,7 +383,7 @@ void Worker::goIdle(Connection* c) {
   }
   setState(c, ConnState::kIdle);
   if (mode_ == Mode::kQuitting && io->inStart == io->inEnd) {
-    closeConnection(c);
+    setDeadline(c, kQuitIdleGraceMs);  // see Worker::beginRetire
     return;
   }
   if (mode_ == Mode::kRetiring && io->inStart == io->inEnd) {

@@ -248,8 +248,13 @@ void Worker::beginRetire(Mode mode) {
     if (c->state != ConnState::kIdle || (c->io != nullptr && c->io->inEnd > c->io->inStart)) continue;
     if (mode == Mode::kRetiring) {
       handBack(c);
-    } else {
+    } else if (nowMs_ - c->lruSinceMs >= kQuitIdleGraceMs) {
       closeConnection(c);
+    } else {
+      // Idle for a moment only: probably a busy client about to send its next request, which a
+      // close now would race. Let that request come and be answered with Connection: close; if
+      // it does not come, the connection is closed when it has been idle for the grace period.
+      setDeadline(c, static_cast<int>(kQuitIdleGraceMs - (nowMs_ - c->lruSinceMs)));
     }
   }
 }

@@ -26,6 +26,9 @@ namespace hs {
 
 class Worker {
  public:
+  // On a graceful stop, an idle keep-alive connection is closed once it has been idle this long.
+  static constexpr int64_t kQuitIdleGraceMs = 300;
+
   // `channel` is the worker's end of its channel; `stats` its shared counters slot.
   Worker(const Config& cfg, UniqueFd channel, SharedState* shared, WorkerStats* stats,
          const Privileges& privileges);
