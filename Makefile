@@ -106,7 +106,7 @@ fuzz:
 	  rm -rf $(FUZZ_DIR)/corpus-$$t && cp -r tests/fuzz/corpus/$$t $(FUZZ_DIR)/corpus-$$t; \
 	  echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
 	  (cd $(FUZZ_DIR) && ./$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 corpus-$$t 2>&1 | \
-	    grep -E "stat::number_of_executed_units|cov:.*(DONE|INITED)|ERROR|SUMMARY" | tail -4; \
+	    grep -E "stat::number_of_executed_units|(DONE|INITED).*cov:|ERROR|SUMMARY" | tail -4; \
 	    exit $${PIPESTATUS[0]}) || exit 1; \
 	done
 

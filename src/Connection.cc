@@ -1,5 +1,7 @@
 // The connection I/O state machine of Worker (see Worker.h): reading, parsing, discarding request
 // bodies, sending responses, keep-alive and closing.
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -14,6 +16,7 @@
 namespace hs {
 namespace {
 constexpr int kLingerMs = 2000;  // how long a closing connection may keep sending us bytes
+constexpr uint64_t kMinDrainBytes = 1024;  // see evictOldest: about 2 KB/s over 500 ms
 }  // namespace
 
 void Worker::setState(Connection* c, ConnState s) {
@@ -74,14 +77,56 @@ void Worker::lruPushBack(Connection* c) {
 // Makes room for a newcomer when the pool is full (see kEvictAfterMs). Returns false when no
 // connection has waited long enough.
 bool Worker::evictOldest() {
-  if (lruHead_ == Connection::kNoLink) return false;
-  Connection* victim = &conns_.at(lruHead_);
-  if (nowMs_ - victim->lruSinceMs < kEvictAfterMs) return false;
-  LOG_INFO("pool full: closing the connection %s the longest (%lld ms)",
-           victim->state == ConnState::kIdle ? "idle" : "reading its request",
+  Connection* victim = nullptr;
+  // A stalled response may be draining slowly all the same: the kernel reports EPOLLOUT only
+  // once a third of a large send buffer is free. The client's acknowledgements tell: a response
+  // whose client took at least kMinDrainBytes since it stalled (>= 500 ms ago) is moved to the
+  // back; one that took less (a slow-read attack trickles a few bytes a second) is evictable.
+  for (uint32_t tries = conns_.inUse(); tries > 0 && lruHead_ != Connection::kNoLink; --tries) {
+    Connection* c = &conns_.at(lruHead_);
+    if (nowMs_ - c->lruSinceMs < kEvictAfterMs) return false;
+    int unacked = 0;
+    if (c->state == ConnState::kWriting && ::ioctl(c->fd.get(), SIOCOUTQ, &unacked) == 0 &&
+        static_cast<uint64_t>(unacked) + kMinDrainBytes <= c->unackedAtStall) {
+      c->unackedAtStall = static_cast<uint32_t>(unacked);
+      lruRemove(c);
+      lruPushBack(c);
+      continue;
+    }
+    victim = c;
+    break;
+  }
+  if (victim == nullptr) return false;
+  const char* what = victim->state == ConnState::kIdle      ? "idle"
+                     : victim->state == ConnState::kWriting ? "stalled in a response"
+                                                            : "reading its request";
+  LOG_INFO("pool full: closing the connection %s the longest (%lld ms)", what,
            static_cast<long long>(nowMs_ - victim->lruSinceMs));
-  closeConnection(victim);
+  if (victim->state == ConnState::kWriting) {
+    abortConnection(victim);
+  } else {
+    closeConnection(victim);
+  }
   return true;
+}
+
+// The client stopped taking bytes: wait for EPOLLOUT, bounded by the send timeout. A stalled
+// response joins the eviction list, stamped with the time it stalled (progress restamps it).
+void Worker::blockedWriting(Connection* c) {
+  setDeadline(c, cfg_.sendTimeoutMs);
+  int unacked = 0;
+  c->unackedAtStall = ::ioctl(c->fd.get(), SIOCOUTQ, &unacked) == 0 ? static_cast<uint32_t>(unacked) : 0;
+  lruRemove(c);
+  lruPushBack(c);
+}
+
+// Closes with a reset (SO_LINGER 0) rather than a FIN: for a connection given up on while it
+// still had a response to deliver, the kernel then drops the unsent bytes at once instead of
+// holding them for a client that does not read (nginx's reset_timedout_connection).
+void Worker::abortConnection(Connection* c) {
+  struct ::linger lg{1, 0};
+  ::setsockopt(c->fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  closeConnection(c);
 }
 
 void Worker::setDeadline(Connection* c, int timeoutMs) {
@@ -304,7 +349,7 @@ bool Worker::flush(Connection* c) {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) {
-        setDeadline(c, cfg_.sendTimeoutMs);
+        blockedWriting(c);
         return false;
       }
       closeConnection(c);
@@ -329,7 +374,7 @@ bool Worker::flush(Connection* c) {
       // A short write means the socket buffer is full: the next try would only get EAGAIN.
       // Edge-triggered EPOLLOUT fires once there is room again.
       if (static_cast<uint64_t>(n) < asked) {
-        setDeadline(c, cfg_.sendTimeoutMs);
+        blockedWriting(c);
         return false;
       }
     }

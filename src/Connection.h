@@ -74,6 +74,7 @@ struct Connection {
   uint32_t lruPrev = kNoLink, lruNext = kNoLink;
   bool inLru = false;
   int64_t lruSinceMs = 0;
+  uint32_t unackedAtStall = 0;  // SIOCOUTQ when a response stalled (see Worker::evictOldest)
   sockaddr_in6 peer{};  // client address (sockaddr_in fits too), when logging or status need it
 
   bool active() const { return state != ConnState::kFree; }

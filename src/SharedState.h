@@ -20,13 +20,15 @@ struct alignas(64) WorkerStats {
   std::atomic<uint32_t> writing;   // connections sending a response
   std::atomic<uint32_t> index;     // worker number shown in the status page and process title
   std::atomic<uint32_t> restarts;  // how many workers this slot's index had before (respawns)
-  // When the worker's evictable connections (idle keep-alive, or reading a request) began waiting,
+  // When the worker's evictable connections (idle keep-alive, reading a request, or a response the
+  // client stopped reading) began waiting,
   // for the oldest one, in CLOCK_MONOTONIC ms; 0 when there is none. See kEvictAfterMs.
   std::atomic<int64_t> oldestEvictableMs;
 };
 
 // A full worker may take one more connection by closing the connection that has been idle in
-// keep-alive or reading its request the longest, if that has lasted at least this long.
+// keep-alive, reading its request, or stalled in a response (no byte taken by the client) the
+// longest, if that has lasted at least this long.
 constexpr int64_t kEvictAfterMs = 500;
 
 struct SharedState {

@@ -234,7 +234,11 @@ void Worker::expireTimers() {
       timers_.schedule(n, c->deadlineMs);  // the deadline moved later since it was queued
     } else {
       LOG_DEBUG("connection timed out in state %d", static_cast<int>(c->state));
-      closeConnection(c);
+      if (c->state == ConnState::kWriting) {
+        abortConnection(c);
+      } else {
+        closeConnection(c);
+      }
     }
   }
 }

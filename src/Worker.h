@@ -73,6 +73,8 @@ class Worker {
   void lruRemove(Connection* c);
   void lruPushBack(Connection* c);
   bool evictOldest();
+  void blockedWriting(Connection* c);
+  void abortConnection(Connection* c);
 
   // Responder.cc
   void respond(Connection* c);

@@ -190,7 +190,9 @@ TEST_F(HardeningTest, ReaderThatNeverReadsIsClosedAfterSendTimeout) {
   ssize_t n;
   while ((n = recvWithin(fd.get(), &raw, 1 << 16, 2000)) > 0) {
   }
-  EXPECT_EQ(n, 0) << "expected EOF, got " << std::strerror(errno);
+  // A response given up on is closed with a reset (the kernel drops its unsent data), so the
+  // end shows as ECONNRESET; an orderly EOF would be fine too.
+  EXPECT_TRUE(n == 0 || errno == ECONNRESET) << "expected the end, got " << std::strerror(errno);
   std::string head, body;
   ASSERT_TRUE(splitHead(raw, &head, &body));
   EXPECT_EQ(contentLengthOf(head), static_cast<long long>(size));
@@ -215,9 +217,46 @@ TEST_F(HardeningTest, IdleKeepAliveConnectionIsClosedAfterTimeout) {
 
 // ---- a full pool ----
 
-// A full worker evicts connections that have been idle (or reading) for a while, so the slots
-// are held by responses in progress instead: each holder asks for a file far larger than the
-// socket buffers and never reads, which keeps it writing until the send timeout.
+// Holders of a full pool that cannot be evicted: downloads of a file far larger than the socket
+// buffers, read a little every 100 ms, so each response keeps making progress (a full worker
+// evicts idle, reading and stalled connections, never a flowing response).
+class TrickleReaders {
+ public:
+  TrickleReaders() : thread_([this] { run(); }) {}
+  ~TrickleReaders() {
+    stop_ = true;
+    thread_.join();
+  }
+  void add(TestFd fd) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fds_.push_back(std::move(fd));
+  }
+  void dropFirst() {
+    std::lock_guard<std::mutex> lock(mu_);
+    fds_.erase(fds_.begin());
+  }
+  void clear() {
+    std::lock_guard<std::mutex> lock(mu_);
+    fds_.clear();
+  }
+
+ private:
+  void run() {
+    char buf[4096];
+    while (!stop_) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (TestFd& fd : fds_) (void)::recv(fd.get(), buf, sizeof buf, MSG_DONTWAIT);
+      }
+      sleepMs(100);
+    }
+  }
+  std::mutex mu_;
+  std::vector<TestFd> fds_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 TEST_F(HardeningTest, FullPoolQueuesClientsWithoutResetting) {
   TempDir root;
   ASSERT_EQ(::chmod(root.path().c_str(), 0755), 0);
@@ -225,27 +264,27 @@ TEST_F(HardeningTest, FullPoolQueuesClientsWithoutResetting) {
   ASSERT_TRUE(writeFile(root.path() + "/index.html", "<p>index</p>\n"));
   ASSERT_TRUE(writeFile(root.path() + "/robots.txt", "User-agent: *\n"));
   ASSERT_NO_FATAL_FAILURE(startSingleWorker({}, 4, root.path()));
-  std::vector<TestFd> holders;
-  for (int i = 0; i < 4; ++i) {
-    holders.push_back(connectSmallWindow(port()));
-    ASSERT_TRUE(holders.back().valid());
-    ASSERT_TRUE(sendAll(holders.back().get(), getRequest("/big.bin")));
-    ASSERT_TRUE(waitReadable(holders.back().get(), 2000)) << "holder " << i << " not served";
-  }
+  TrickleReaders holders;
+  auto addHolder = [&] {
+    TestFd fd = connectSmallWindow(port());
+    ASSERT_TRUE(fd.valid());
+    ASSERT_TRUE(sendAll(fd.get(), getRequest("/big.bin")));
+    ASSERT_TRUE(waitReadable(fd.get(), 2000)) << "holder not served";
+    holders.add(std::move(fd));
+  };
+  for (int i = 0; i < 4; ++i) ASSERT_NO_FATAL_FAILURE(addHolder());
   auto fifth = std::make_unique<Client>(port());
   ASSERT_TRUE(fifth->ok());
   ASSERT_TRUE(fifth->send(getRequest("/robots.txt")));
   EXPECT_FALSE(waitReadable(fifth->fd(), 300)) << "answered (or reset) while the pool was full";
-  holders.erase(holders.begin());
+  holders.dropFirst();
   auto freed = Clock::now();
   ASSERT_TRUE(waitReadable(fifth->fd(), 1000)) << "not let through after a slot was freed";
   EXPECT_LT(msSince(freed), 1000);
   Response r = fifth->read();
   EXPECT_EQ(r.status, 200) << r.describe() << r.error;
   fifth.reset();
-  holders.push_back(connectSmallWindow(port()));  // fill the pool again
-  ASSERT_TRUE(sendAll(holders.back().get(), getRequest("/big.bin")));
-  ASSERT_TRUE(waitReadable(holders.back().get(), 2000));
+  ASSERT_NO_FATAL_FAILURE(addHolder());  // fill the pool again
 
   // 20 more wait in the backlog; they ask to close, so each frees its slot for the next.
   std::vector<std::unique_ptr<Client>> queued;
