@@ -276,16 +276,7 @@ bool LaunchedServer::start(const std::vector<std::string>& args, uint16_t port, 
   argv.push_back(nullptr);
   pid_t pid = fork();
   if (pid == 0) {
-    setpgid(0, 0);
-    int devNull = ::open("/dev/null", O_RDONLY);
-    if (devNull >= 0) dup2(devNull, 0);
-    dup2(logFd, 1);
-    dup2(logFd, 2);
-    for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    syscall(SYS_close_range, 3U, ~0U, 0U);
+    prepareChild(logFd, logFd);
     execv(argv[0], argv.data());
     _exit(127);
   }

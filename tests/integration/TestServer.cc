@@ -213,25 +213,6 @@ bool readBody(int fd, std::string* buf, bool head, Clock::time_point deadline, R
   return true;
 }
 
-// Restores what a freshly exec'd server should see: default signal dispositions, nothing
-// blocked, and no descriptors of ours except 0-2.
-void prepareChild(int outFd, int errFd) {
-  setpgid(0, 0);
-  int devNull = ::open("/dev/null", O_RDONLY);
-  if (devNull >= 0) dup2(devNull, 0);
-  dup2(outFd, 1);
-  dup2(errFd, 2);
-  for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-#ifdef SYS_close_range
-  if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return;
-#endif
-  long maxFd = sysconf(_SC_OPEN_MAX);
-  for (int fd = 3; fd < maxFd && fd < 65536; ++fd) ::close(fd);
-}
-
 [[noreturn]] void execOrDie(const std::string& binary, const std::vector<std::string>& args) {
   std::vector<std::string> storage;
   storage.push_back(binary);
@@ -267,6 +248,25 @@ bool tryConnect(uint16_t port) {
 }
 
 }  // namespace
+
+// Restores what a freshly exec'd server should see: default signal dispositions, nothing
+// blocked, and no descriptors of ours except 0-2.
+void prepareChild(int outFd, int errFd) {
+  setpgid(0, 0);
+  int devNull = ::open("/dev/null", O_RDONLY);
+  if (devNull >= 0) dup2(devNull, 0);
+  dup2(outFd, 1);
+  dup2(errFd, 2);
+  for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return;
+#endif
+  long maxFd = sysconf(_SC_OPEN_MAX);
+  for (int fd = 3; fd < maxFd && fd < 65536; ++fd) ::close(fd);
+}
 
 // ---- environment, owners, files ----
 

@@ -20,6 +20,10 @@ namespace hs::integration {
 // ---- configuration from the environment ----
 
 std::string serverBinary();  // $HTTPSERVER_BIN or ./HttpServer
+
+// In a forked child about to exec the server: own process group, stdin from /dev/null, stdout
+// and stderr to the given fds, default signal dispositions, nothing blocked, no fds above 2.
+void prepareChild(int outFd, int errFd);
 std::string siteRoot();      // $HTTPSERVER_WWW or ./www
 
 // ---- small owners ----

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "GuardedBuffer.h"
 #include "HttpParser.h"
 
 namespace hs {
@@ -18,31 +19,6 @@ namespace {
 
 using Status = ChunkedDecoder::Status;
 
-class PieceGuard {
- public:
-  explicit PieceGuard(size_t capacity) {
-    page_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    size_ = ((capacity + page_ - 1) / page_ + 1) * page_;
-    void* mem = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED) std::abort();
-    base_ = static_cast<char*>(mem);
-    if (mprotect(base_ + size_ - page_, page_, PROT_NONE) != 0) std::abort();
-  }
-  ~PieceGuard() { munmap(base_, size_); }
-  PieceGuard(const PieceGuard&) = delete;
-  PieceGuard& operator=(const PieceGuard&) = delete;
-
-  const char* place(std::string_view bytes) {
-    char* end = base_ + size_ - page_;
-    if (!bytes.empty()) std::memcpy(end - bytes.size(), bytes.data(), bytes.size());
-    return end - bytes.size();
-  }
-
- private:
-  char* base_ = nullptr;
-  size_t size_ = 0;
-  size_t page_ = 0;
-};
 
 struct Result {
   Status status = Status::kNeedMore;
@@ -60,7 +36,7 @@ void PrintTo(const Result& r, std::ostream* os) {
 // Feeds the input cut at the given (increasing) offsets, each piece once, until the decoder stops
 // asking for more.
 Result feedPieces(std::string_view input, const std::vector<size_t>& cuts, uint64_t maxBody) {
-  PieceGuard guard(input.size());
+  GuardedBuffer guard(input.size());
   ChunkedDecoder decoder(maxBody);
   Result r;
   size_t start = 0;

@@ -2,6 +2,7 @@
 // the results (status, consumed, spans, derived fields, error) must be identical. Each call sees
 // its input copied to the end of a guard page, so reading one byte past `len` crashes the test;
 // the copy also moves on every call, which proves the parser keeps offsets, not pointers.
+#include "GuardedBuffer.h"
 #include "HttpParser.h"
 
 #include <gtest/gtest.h>
@@ -21,33 +22,6 @@ using namespace std::string_literals;
 
 constexpr int kKnownCount = static_cast<int>(KnownHeader::kCount);
 
-// Pages ending in a PROT_NONE page; place() copies bytes so the last one precedes the guard.
-class GuardedBuffer {
- public:
-  explicit GuardedBuffer(size_t capacity) {
-    page_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    size_ = ((capacity + page_ - 1) / page_ + 1) * page_;
-    void* mem = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED) std::abort();
-    base_ = static_cast<char*>(mem);
-    if (mprotect(base_ + size_ - page_, page_, PROT_NONE) != 0) std::abort();
-  }
-  ~GuardedBuffer() { munmap(base_, size_); }
-  GuardedBuffer(const GuardedBuffer&) = delete;
-  GuardedBuffer& operator=(const GuardedBuffer&) = delete;
-
-  const char* place(std::string_view bytes) {
-    char* end = base_ + size_ - page_;
-    std::memset(base_, 0x5A, size_ - page_);  // stale bytes must not matter
-    if (!bytes.empty()) std::memcpy(end - bytes.size(), bytes.data(), bytes.size());
-    return end - bytes.size();
-  }
-
- private:
-  char* base_ = nullptr;
-  size_t size_ = 0;
-  size_t page_ = 0;
-};
 
 struct SpanText {
   uint32_t off = 0;
