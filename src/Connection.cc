@@ -212,11 +212,6 @@ bool Worker::readMore(Connection* c) {
   size_t want = IoState::kInCap - io->inEnd;
   ssize_t n = ::read(c->fd.get(), io->in + io->inEnd, want);
   if (n > 0) {
-    if (c->state == ConnState::kIdle) {
-      setState(c, ConnState::kReadingHead);
-      c->requestStartMs = nowMs_;
-      setDeadline(c, cfg_.headerTimeoutMs);
-    }
     io->inEnd += static_cast<uint32_t>(n);
     // Edge-triggered: a short read means the socket is drained; new data brings a new event.
     if (static_cast<size_t>(n) < want) c->readable = false;
@@ -231,10 +226,10 @@ bool Worker::readMore(Connection* c) {
 }
 
 // Consumes buffered input: parses a head or discards body bytes. Returns false if closed.
+// The first byte of a request (read now, or pipelined earlier) starts the header timeout.
 bool Worker::processInput(Connection* c) {
   if (c->state == ConnState::kIdle) {
     setState(c, ConnState::kReadingHead);
-    c->requestStartMs = nowMs_;
     setDeadline(c, cfg_.headerTimeoutMs);
   }
   if (c->state == ConnState::kReadingHead) return parseHead(c);
@@ -385,7 +380,6 @@ bool Worker::flush(Connection* c) {
 void Worker::finishResponse(Connection* c) {
   IoState* io = c->io;
   bump(stats_->requests, uint64_t{1});
-  ++c->requests;
   if (accessLog_.enabled()) {
     const char* head = io->in + io->reqStart;
     const HttpRequest& r = io->req;

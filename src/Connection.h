@@ -39,7 +39,6 @@ struct IoState {
   uint32_t inStart = 0;   // first unconsumed byte
   uint32_t inEnd = 0;     // end of received bytes
   char out[kOutCap];      // response head, built-in error bodies, multipart part headers
-  uint32_t outLen = 0;
   HttpParser parser;
   HttpRequest req;
   ChunkedDecoder chunked{0};
@@ -67,8 +66,6 @@ struct Connection {
   FileEntry* file = nullptr;  // the file being sent (a cache reference)
   int status = 0;             // of the current response (for the access log)
   uint64_t bodyBytes = 0;     // body bytes of the current response
-  int64_t requestStartMs = 0;
-  uint32_t requests = 0;
   // Links of the worker's eviction list (idle or reading, oldest first); kNoLink when not in it.
   static constexpr uint32_t kNoLink = UINT32_MAX;
   uint32_t lruPrev = kNoLink, lruNext = kNoLink;

@@ -315,9 +315,8 @@ void Master::sendBatches() {
   }
 }
 
-void Master::dispatch(int fd) { pending_.push_back(fd); }
-
 void Master::drainPending() {
+  if (pending_.empty()) return;
   while (!pending_.empty()) {
     WorkerProc* w = leastLoaded();
     if (w == nullptr) break;
@@ -358,14 +357,22 @@ void Master::onChannel(WorkerProc* w) {
       break;
     }
     if (msg == ChannelMsg::kHandback) {
-      for (int i = 0; i < nfds; ++i) dispatch(fds[i]);
+      pending_.insert(pending_.end(), fds, fds + nfds);  // re-dispatched by drainPending()
     } else {
       for (int i = 0; i < nfds; ++i) ::close(fds[i]);
     }
   }
-  // kSlotFree, a hand-back or an exit may all have freed capacity.
+  roomMayHaveFreed();  // kSlotFree, a hand-back or an exit
+}
+
+// Pending connections go first; the listening socket comes back only when a worker has room
+// for one more and nothing else (EMFILE back-off, a stop) keeps it paused.
+void Master::roomMayHaveFreed() {
   drainPending();
-  if (paused_ && retryAcceptMs_ == 0 && pending_.empty() && leastLoaded() != nullptr) pauseAccepting(false);
+  if (paused_ && retryAcceptMs_ == 0 && stop_ == Stop::kNone && pending_.empty() &&
+      leastLoaded() != nullptr) {
+    pauseAccepting(false);
+  }
 }
 
 void Master::onSignal() {
@@ -435,8 +442,7 @@ void Master::onWorkerExit(WorkerProc* w, int status) {
   int index = w->index;
   delete w;  // closes the channel (and so removes it from epoll)
   if (replace && respawnAtMs_[static_cast<size_t>(index)] == 0) spawn(index);
-  drainPending();
-  if (paused_ && retryAcceptMs_ == 0 && leastLoaded() != nullptr) pauseAccepting(false);
+  roomMayHaveFreed();
 }
 
 void Master::checkDeadlines() {
@@ -458,10 +464,7 @@ void Master::checkDeadlines() {
     retryAcceptMs_ = 0;
     pauseAccepting(false);
   }
-  if (!pending_.empty()) drainPending();
-  if (paused_ && retryAcceptMs_ == 0 && stop_ == Stop::kNone && leastLoaded() != nullptr) {
-    pauseAccepting(false);
-  }
+  roomMayHaveFreed();  // also the safety-net poll while paused for capacity
 }
 
 void Master::startStop(Stop how) {

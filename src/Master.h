@@ -61,9 +61,9 @@ class Master {
   WorkerProc* leastLoaded();
   WorkerProc* evictionCandidate();
   uint64_t load(const WorkerProc& w) const;
-  void dispatch(int fd);
   void sendBatches();
   void drainPending();
+  void roomMayHaveFreed();
   void pauseAccepting(bool pause);
   void startStop(Stop how);
   void reload();

@@ -100,9 +100,8 @@ void Worker::finishHead(Connection* c, HeadWriter& w) {
     c->keepAlive = false;
     io->nparts = 0;
   }
-  io->outLen = static_cast<uint32_t>(w.size());
   // Body parts were placed at parts[1..]; the head is parts[0].
-  io->parts[0] = BodyPart{io->out, 0, io->outLen};
+  io->parts[0] = BodyPart{io->out, 0, w.size()};
   io->part = 0;
   io->partSent = 0;
   setState(c, ConnState::kWriting);

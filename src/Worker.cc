@@ -207,7 +207,6 @@ void Worker::adopt(int fd) {
     socklen_t len = sizeof c->peer;
     if (::getpeername(fd, reinterpret_cast<sockaddr*>(&c->peer), &len) != 0) c->peer = {};
   }
-  c->requests = 0;
   setState(c, ConnState::kIdle);
   setDeadline(c, cfg_.headerTimeoutMs);
   // The request usually arrives with the connection (the listen socket defers accepts until
