@@ -28,21 +28,6 @@ constexpr char kMp4[] = "/media/sample.mp4";
 
 class HardeningTest : public ServerTest {
  protected:
-  // One worker and the status page, so "active" and the worker pid are easy to follow.
-  void startSingleWorker(std::vector<std::string> extra = {}, int conns = 100,
-                         const std::string& root = "") {
-    ServerOptions opts;
-    opts.procs = 1;
-    opts.conns = conns;
-    opts.root = root;
-    opts.extraArgs = std::move(extra);
-    opts.extraArgs.insert(opts.extraArgs.end(), {"--status-path", "/server-status"});
-    ASSERT_NO_FATAL_FAILURE(startServer(opts));
-    std::vector<pid_t> w = server_.workers();
-    ASSERT_EQ(w.size(), 1u);
-    worker_ = w[0];
-  }
-
   void expectServed(std::string_view path = "/index.html") {
     Response r = fetch(port(), path);
     EXPECT_EQ(r.status, 200) << r.describe() << r.error;
@@ -55,8 +40,6 @@ class HardeningTest : public ServerTest {
     expectServed();
     EXPECT_EQ(waitActive(port(), 1, 1000), 1) << "connections or their slots were not released";
   }
-
-  pid_t worker_ = 0;
 };
 
 // ---- slow clients ----

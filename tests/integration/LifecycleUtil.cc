@@ -363,19 +363,6 @@ RunResult runDaemonizing(const std::vector<std::string>& args, int timeoutMs) {
   return result;
 }
 
-std::vector<ProcInfo> allChildrenOf(pid_t parent) {
-  std::vector<ProcInfo> out;
-  DIR* dir = opendir("/proc");
-  if (dir == nullptr) return out;
-  while (dirent* e = readdir(dir)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    auto info = readProc(static_cast<pid_t>(std::strtol(e->d_name, nullptr, 10)));
-    if (info && info->ppid == parent) out.push_back(*info);
-  }
-  closedir(dir);
-  return out;
-}
-
 std::optional<uid_t> realUid(pid_t pid) {
   auto status = readFile("/proc/" + std::to_string(pid) + "/status");
   if (!status) return std::nullopt;

@@ -145,8 +145,6 @@ class LaunchedServer {
 // intermediate child may not have called setsid() yet at that moment.
 RunResult runDaemonizing(const std::vector<std::string>& args, int timeoutMs);
 
-// Every child of `parent`, zombies included.
-std::vector<ProcInfo> allChildrenOf(pid_t parent);
 // The real uid from /proc/PID/status; nullopt if unreadable.
 std::optional<uid_t> realUid(pid_t pid);
 // Session id (field 6 of /proc/PID/stat); -1 if unreadable.

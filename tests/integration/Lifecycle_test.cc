@@ -128,7 +128,7 @@ TEST_F(LifecycleTest, KilledWorkerIsReplacedWithinASecondAndOthersKeepTheirConne
   sleepFor(1000);
   LoadStats stats = load.stop();
   std::cout << "[ load     ] worker kill: " << stats.summary() << "\n";
-  for (const ProcInfo& p : allChildrenOf(server_.pid())) {
+  for (const ProcInfo& p : childrenOf(server_.pid(), /*withZombies=*/true)) {
     EXPECT_NE(p.state, 'Z') << "zombie child " << p.pid;
   }
   // Only connections that were on the killed worker may fail, at most one per client thread.

@@ -123,16 +123,7 @@ class SlowHttpTest : public ServerTest {
   }
 
   void startPool(std::vector<std::string> extra, const std::string& root = "") {
-    ServerOptions opts;
-    opts.procs = 1;
-    opts.conns = kConns;
-    opts.root = root;
-    opts.extraArgs = std::move(extra);
-    opts.extraArgs.insert(opts.extraArgs.end(), {"--status-path", "/server-status"});
-    ASSERT_NO_FATAL_FAILURE(startServer(opts));
-    std::vector<pid_t> w = server_.workers();
-    ASSERT_EQ(w.size(), 1u);
-    worker_ = w[0];
+    startSingleWorker(std::move(extra), kConns, root);
   }
 
   // A root with index.html and a 32 MiB file; 0755 because workers run as nobody under root.
@@ -216,7 +207,6 @@ class SlowHttpTest : public ServerTest {
   std::optional<std::string> tool_;
   std::optional<std::string> timeout_;
   std::unique_ptr<TempDir> root_;
-  pid_t worker_ = 0;
   ProbeStats probes_;
   AttackSummary summary_;
 };

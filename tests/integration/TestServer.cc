@@ -496,14 +496,15 @@ std::optional<ProcInfo> readProc(pid_t pid) {
   return info;
 }
 
-std::vector<ProcInfo> childrenOf(pid_t parent) {
+std::vector<ProcInfo> childrenOf(pid_t parent, bool withZombies) {
   std::vector<ProcInfo> out;
   DIR* dir = opendir("/proc");
   if (dir == nullptr) return out;
   while (dirent* e = readdir(dir)) {
     if (!std::isdigit(static_cast<unsigned char>(e->d_name[0]))) continue;
     auto info = readProc(static_cast<pid_t>(std::strtol(e->d_name, nullptr, 10)));
-    if (info && info->ppid == parent && info->state != 'Z' && info->state != 'X') {
+    bool dead = info && (info->state == 'Z' || info->state == 'X');
+    if (info && info->ppid == parent && (withZombies || !dead)) {
       out.push_back(*info);
     }
   }
@@ -740,6 +741,20 @@ void ServerTest::TearDown() {
 
 void ServerTest::startServer(const ServerOptions& opts) {
   ASSERT_TRUE(server_.start(opts)) << server_.error() << "\nserver log:\n" << server_.log();
+}
+
+void ServerTest::startSingleWorker(std::vector<std::string> extra, int conns,
+                                   const std::string& root) {
+  ServerOptions opts;
+  opts.procs = 1;
+  opts.conns = conns;
+  opts.root = root;
+  opts.extraArgs = std::move(extra);
+  opts.extraArgs.insert(opts.extraArgs.end(), {"--status-path", "/server-status"});
+  ASSERT_NO_FATAL_FAILURE(startServer(opts));
+  std::vector<pid_t> w = server_.workers();
+  ASSERT_EQ(w.size(), 1u);
+  worker_ = w[0];
 }
 
 }  // namespace hs::integration

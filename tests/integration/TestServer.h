@@ -139,8 +139,8 @@ struct ProcInfo {
 };
 
 std::optional<ProcInfo> readProc(pid_t pid);
-// Live (not zombie) children of `parent`, sorted by pid.
-std::vector<ProcInfo> childrenOf(pid_t parent);
+// Children of `parent`, sorted by pid: live ones only, or with zombies too.
+std::vector<ProcInfo> childrenOf(pid_t parent, bool withZombies = false);
 std::vector<pid_t> childPids(pid_t parent);
 // False once the process no longer exists or is a zombie.
 bool processAlive(pid_t pid);
@@ -228,9 +228,14 @@ class ServerTest : public ::testing::Test {
   // Starts server_ and records a fatal failure with the log if it does not come up; call it as
   // ASSERT_NO_FATAL_FAILURE(startServer(...)) so the test stops there.
   void startServer(const ServerOptions& opts = {});
+  // One worker (its pid in worker_) and the status page, so the worker and "active" are easy to
+  // follow. Call as ASSERT_NO_FATAL_FAILURE(startSingleWorker(...)).
+  void startSingleWorker(std::vector<std::string> extra = {}, int conns = 100,
+                         const std::string& root = "");
   uint16_t port() const { return server_.port(); }
 
   ServerProcess server_;
+  pid_t worker_ = 0;
 };
 
 }  // namespace hs::integration
