@@ -557,9 +557,8 @@ TEST_F(HardeningTest, MalformedRequestStormIsRejectedWithoutHarm) {
   EXPECT_EQ(r.status, 200) << r.describe() << r.error;
 }
 
-// Server bug: an absolute-form target's authority is never validated (UrlPath.cc extractPath only
-// strips "http://" up to the next '/', '?' or '#'), so "GET http://[::1 HTTP/1.1" is served as
-// "GET /" with 200 instead of 400.
+// An absolute-form target's authority must be valid (host, [IPv6], optional numeric port); a
+// broken one such as "GET http://[::1 HTTP/1.1" is a 400, not a request for "/".
 TEST_F(HardeningTest, AbsoluteFormWithBrokenAuthorityIs400) {
   ASSERT_NO_FATAL_FAILURE(startSingleWorker());
   for (const char* target : {"http://[::1", "http://[::1/index.html", "http://a b@/", "http://:80/"}) {
@@ -654,10 +653,8 @@ bool valgrindRequested() {
   return v != nullptr && std::string_view(v) == "1";
 }
 
-// Disabled because of a server bug: Channel.cc channelSend() passes CMSG_SPACE(n) bytes of a
-// ControlBuffer it never initialised; for an odd fd count the 4 padding bytes after CMSG_LEN(n)
-// are uninitialised, and memcheck reports "sendmsg(msg.msg_control) points to uninitialised
-// byte(s)" in the master. With `ControlBuffer control{};` there this test passes; enable it then.
+// Mixed traffic with the master and every worker under memcheck (`make memcheck`). It caught
+// uninitialised CMSG_SPACE padding sent by channelSend() for odd fd counts (now zeroed).
 TEST(HardeningValgrindTest, MixedTrafficHasNoMemoryErrors) {
   if (!valgrindRequested()) GTEST_SKIP() << "set HTTPSERVER_VALGRIND=1 to run under valgrind";
   if (std::system("valgrind --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "no valgrind";
