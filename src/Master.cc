@@ -79,6 +79,7 @@ int64_t Master::now() const {
 
 bool Master::setup() {
   ::signal(SIGPIPE, SIG_IGN);
+  toClose_.reserve(1024);  // one accept round (at most 512) plus the batches it completed
   sigset_t set = masterSignals();
   ::sigprocmask(SIG_BLOCK, &set, nullptr);
   signalFd_.reset(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
@@ -297,6 +298,7 @@ void Master::acceptBatch() {
 }
 
 void Master::sendBatches() {
+  toClose_.clear();
   for (WorkerProc* w : workers_) {
     if (w->batchLen == 0) continue;
     int n = w->batchLen;
@@ -304,7 +306,7 @@ void Master::sendBatches() {
     int r = channelSend(w->channel.get(), ChannelMsg::kConnections, w->batch, n);
     if (r == 0) {
       w->sent += static_cast<uint64_t>(n);
-      closeAll(w->batch, n);  // the worker has its own copies now
+      toClose_.insert(toClose_.end(), w->batch, w->batch + n);  // the worker has its own copies
       continue;
     }
     // The worker died or its channel is full: these connections go to another worker.
@@ -313,6 +315,10 @@ void Master::sendBatches() {
              std::strerror(-r));
     for (int i = 0; i < n; ++i) pending_.push_back(w->batch[i]);
   }
+  // One accept round's fds are mostly consecutive numbers even when they went to several
+  // workers in turn: sorted, they close in a few close_range calls instead of one close each.
+  std::sort(toClose_.begin(), toClose_.end());
+  closeAll(toClose_.data(), static_cast<int>(toClose_.size()));
 }
 
 void Master::drainPending() {

@@ -88,6 +88,7 @@ class Master {
   std::vector<WorkerProc*> workers_;
   std::vector<int> freeSlots_;
   std::deque<int> pending_;  // handed-back connections waiting for a free slot
+  std::vector<int> toClose_;  // fds passed in one sendBatches() round (capacity kept)
   uint32_t generation_ = 1;
   size_t rotor_ = 0;  // where leastLoaded() starts scanning
   bool paused_ = false;
