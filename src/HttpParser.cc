@@ -3,6 +3,7 @@
 // split of the input gives the same result as the input in one piece.
 #include "HttpParser.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <limits>
@@ -88,12 +89,47 @@ constexpr bool isValueByte(unsigned char c) { return c == '\t' || (c >= 0x20 && 
 
 constexpr bool isWs(unsigned char c) { return c == ' ' || c == '\t'; }
 
+// The fast paths below: the first index in [from, end) whose byte is not in `table`, or end.
+uint32_t skipWhile(const char* data, uint32_t from, uint32_t end, const std::array<bool, 256>& table) {
+  while (from < end && table[static_cast<unsigned char>(data[from])]) ++from;
+  return from;
+}
+
 // Characters of uri-host [":" port]: unreserved, pct-encoded, sub-delims, ':' and IP-literal
 // brackets (RFC 3986 3.2). Anything else (whitespace, '@', '/', controls) cannot be a Host.
-constexpr bool isAuthorityChar(unsigned char c) {
-  if (isAlpha(c) || isDigit(c)) return true;
-  return std::string_view("-._~%!$&'()*+,;=:[]").find(static_cast<char>(c)) !=
-         std::string_view::npos;
+constexpr std::array<bool, 256> makeAuthorityTable() {
+  std::array<bool, 256> t{};
+  for (unsigned c = 0; c < 256; ++c) {
+    t[c] = isAlpha(static_cast<unsigned char>(c)) || isDigit(static_cast<unsigned char>(c));
+  }
+  for (char c : std::string_view("-._~%!$&'()*+,;=:[]")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}
+constexpr std::array<bool, 256> kAuthorityChar = makeAuthorityTable();
+
+// Bytes a request-target may hold unencoded: visible ASCII (RFC 9112 3.2; finer checks are the
+// path normaliser's).
+constexpr std::array<bool, 256> makeTargetTable() {
+  std::array<bool, 256> t{};
+  for (unsigned c = 0x21; c <= 0x7E; ++c) t[c] = true;
+  return t;
+}
+constexpr std::array<bool, 256> kTargetChar = makeTargetTable();
+
+constexpr bool isAuthorityChar(unsigned char c) { return kAuthorityChar[c]; }
+
+// How a byte inside a field value is treated by the value scanner's fast path.
+constexpr std::array<bool, 256> makeValueByteTable() {
+  std::array<bool, 256> t{};
+  for (unsigned c = 0; c < 256; ++c) t[c] = isValueByte(static_cast<unsigned char>(c));
+  return t;
+}
+constexpr std::array<bool, 256> kValueByte = makeValueByteTable();
+
+// "HTTP/" DIGIT "." DIGIT at p (8 bytes).
+bool isVersion(const char* p) {
+  return std::string_view(p, 5) == "HTTP/" && isDigit(static_cast<unsigned char>(p[5])) &&
+         p[6] == '.' && isDigit(static_cast<unsigned char>(p[7]));
 }
 
 constexpr int hexValue(unsigned char c) {
@@ -157,9 +193,23 @@ static_assert(std::size(kKnownNames) == static_cast<size_t>(KnownHeader::kCount)
 
 constexpr uint8_t kNotKnown = static_cast<uint8_t>(KnownHeader::kCount);
 
-uint8_t lookupHeader(std::string_view name) {
+// For each name length, the known names of that length (at most two share one), so a lookup
+// compares at most two strings.
+constexpr size_t kLongestKnownName = 19;
+constexpr auto kKnownByLength = [] {
+  std::array<std::array<uint8_t, 2>, kLongestKnownName + 1> t{};
+  for (auto& slot : t) slot = {kNotKnown, kNotKnown};
   for (uint8_t i = 0; i < kNotKnown; ++i) {
-    if (equalsIgnoreCase(name, kKnownNames[i])) return i;
+    auto& slot = t[kKnownNames[i].size()];
+    slot[slot[0] == kNotKnown ? 0 : 1] = i;
+  }
+  return t;
+}();
+
+uint8_t lookupHeader(std::string_view name) {
+  if (name.size() > kLongestKnownName) return kNotKnown;
+  for (uint8_t i : kKnownByLength[name.size()]) {
+    if (i != kNotKnown && equalsIgnoreCase(name, kKnownNames[i])) return i;
   }
   return kNotKnown;
 }
@@ -326,6 +376,13 @@ ParseStatus HttpParser::parse(const char* data, size_t len, HttpRequest* req) {
   if (state_ == State::kStart && pos_ == 0) *req = HttpRequest{};
   const uint32_t maxFields = limits_.maxHeaders < 0xFFFF ? limits_.maxHeaders : 0xFFFF;
 
+  // The states that scan a run of ordinary bytes (method, target, field name, field value) skip
+  // it in a tight loop, up to the first byte the state machine must see. The skip never passes a
+  // limit (it stops where the checks at the top of the loop would have failed), so the result is
+  // the same as going byte by byte.
+  const uint32_t fieldEnd = static_cast<uint32_t>(std::min<size_t>(len, limits_.maxHeaderBytes));
+  const uint32_t lineEnd = std::min(fieldEnd, limits_.maxRequestLine);
+
   while (pos_ < len) {
     if (pos_ >= limits_.maxHeaderBytes) return fail(kHeadersTooLarge);
     const auto c = static_cast<unsigned char>(data[pos_]);
@@ -357,6 +414,8 @@ ParseStatus HttpParser::parse(const char* data, size_t len, HttpRequest* req) {
           state_ = State::kTarget;
         } else if (!isTchar(c)) {
           return fail(kBadRequest);
+        } else {
+          pos_ = skipWhile(data, pos_ + 1, lineEnd, kTchar) - 1;
         }
         break;
       case State::kTarget:
@@ -367,9 +426,18 @@ ParseStatus HttpParser::parse(const char* data, size_t len, HttpRequest* req) {
           state_ = State::kVersionName;
         } else if (c < 0x21 || c > 0x7E) {
           return fail(kBadRequest);
+        } else {
+          pos_ = skipWhile(data, pos_ + 1, lineEnd, kTargetChar) - 1;
         }
         break;
       case State::kVersionName:
+        if (pos_ == mark_ && pos_ + 8 <= lineEnd && isVersion(data + pos_)) {  // whole "HTTP/d.d"
+          req->versionMajor = static_cast<uint8_t>(data[pos_ + 5] - '0');
+          req->versionMinor = static_cast<uint8_t>(data[pos_ + 7] - '0');
+          state_ = State::kVersionEnd;
+          pos_ += 7;
+          break;
+        }
         if (c != static_cast<unsigned char>("HTTP/"[pos_ - mark_])) return fail(kBadRequest);
         if (pos_ - mark_ == 4) state_ = State::kMajor;
         break;
@@ -406,6 +474,7 @@ ParseStatus HttpParser::parse(const char* data, size_t len, HttpRequest* req) {
           if (req->headerCount >= maxFields) return fail(kHeadersTooLarge);
           mark_ = pos_;
           state_ = State::kFieldName;
+          pos_ = skipWhile(data, pos_ + 1, fieldEnd, kTchar) - 1;
         } else {
           // Covers obs-fold (RFC 9112 5.2), whitespace before the first field (2.2), empty names.
           return fail(kBadRequest);
@@ -418,6 +487,8 @@ ParseStatus HttpParser::parse(const char* data, size_t len, HttpRequest* req) {
           state_ = State::kValueWs;
         } else if (!isTchar(c)) {
           return fail(kBadRequest);  // includes whitespace before the colon (RFC 9112 5.1)
+        } else {
+          pos_ = skipWhile(data, pos_ + 1, fieldEnd, kTchar) - 1;
         }
         break;
       case State::kValueWs:
@@ -430,13 +501,23 @@ ParseStatus HttpParser::parse(const char* data, size_t len, HttpRequest* req) {
       case State::kValue:
         if (c == '\r') {
           state_ = State::kFieldLf;
+          if (pos_ + 1 < fieldEnd && data[pos_ + 1] == '\n') {  // the LF too, in one step
+            if (const uint16_t status = endField(data, req)) return fail(status);
+            state_ = State::kFieldStart;
+            ++pos_;
+          }
         } else if (c == '\n') {
           if (const uint16_t status = endField(data, req)) return fail(status);
           state_ = State::kFieldStart;
         } else if (!isValueByte(c)) {
           return fail(kBadRequest);
-        } else if (!isWs(c)) {
-          tmp_ = pos_ + 1;
+        } else {
+          // Skip the run of value bytes, then find where its last non-OWS byte ends.
+          const uint32_t end = skipWhile(data, pos_ + 1, fieldEnd, kValueByte);
+          uint32_t last = end;
+          while (last > pos_ && isWs(static_cast<unsigned char>(data[last - 1]))) --last;
+          if (last > pos_) tmp_ = last;
+          pos_ = end - 1;
         }
         break;
       case State::kFieldLf:
