@@ -328,8 +328,10 @@ bool Worker::flush(Connection* c) {
       msghdr mh{};
       mh.msg_iov = iov;
       mh.msg_iovlen = static_cast<size_t>(k);
-      // MSG_MORE: the head and a sendfile body leave in full segments.
-      n = ::sendmsg(c->fd.get(), &mh, MSG_NOSIGNAL | (fileFollows ? MSG_MORE : 0));
+      // MSG_MORE: the head and a sendfile body leave in full segments; and on a connection that
+      // closes after this response (finishResponse shuts it down or closes it next, nothing in
+      // between), the last segment waits for the FIN and leaves with it: one packet, not two.
+      n = ::sendmsg(c->fd.get(), &mh, MSG_NOSIGNAL | (fileFollows || !c->keepAlive ? MSG_MORE : 0));
     } else {
       off_t off = static_cast<off_t>(p.off + io->partSent);
       size_t chunk = static_cast<size_t>(std::min<uint64_t>(p.len - io->partSent, 1u << 30));
