@@ -71,60 +71,44 @@ constexpr uint8_t kFlagChunked = 4;    // the last transfer coding seen so far i
 constexpr bool isAlpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 constexpr bool isDigit(unsigned char c) { return c >= '0' && c <= '9'; }
 
-constexpr std::array<bool, 256> makeTcharTable() {
-  std::array<bool, 256> t{};
-  for (unsigned c = 0; c < 256; ++c) {
-    t[c] = isAlpha(static_cast<unsigned char>(c)) || isDigit(static_cast<unsigned char>(c));
-  }
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+// A 256-entry membership table of the bytes for which pred holds, built at compile time.
+using ByteTable = std::array<bool, 256>;
+template <typename Pred>
+constexpr ByteTable byteTable(Pred pred) {
+  ByteTable t{};
+  for (unsigned c = 0; c < 256; ++c) t[c] = pred(static_cast<unsigned char>(c));
   return t;
 }
-constexpr std::array<bool, 256> kTchar = makeTcharTable();
+
+constexpr bool isAlnumOr(unsigned char c, std::string_view extra) {
+  return isAlpha(c) || isDigit(c) || extra.find(static_cast<char>(c)) != std::string_view::npos;
+}
 
 // RFC 9110 5.6.2 token character.
+constexpr ByteTable kTchar = byteTable([](unsigned char c) { return isAlnumOr(c, "!#$%&'*+-.^_`|~"); });
 constexpr bool isTchar(unsigned char c) { return kTchar[c]; }
-
-// field-vchar / SP / HTAB, with obs-text (0x80-0xFF) allowed (RFC 9110 5.5).
-constexpr bool isValueByte(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7F); }
-
-constexpr bool isWs(unsigned char c) { return c == ' ' || c == '\t'; }
-
-// The fast paths below: the first index in [from, end) whose byte is not in `table`, or end.
-uint32_t skipWhile(const char* data, uint32_t from, uint32_t end, const std::array<bool, 256>& table) {
-  while (from < end && table[static_cast<unsigned char>(data[from])]) ++from;
-  return from;
-}
 
 // Characters of uri-host [":" port]: unreserved, pct-encoded, sub-delims, ':' and IP-literal
 // brackets (RFC 3986 3.2). Anything else (whitespace, '@', '/', controls) cannot be a Host.
-constexpr std::array<bool, 256> makeAuthorityTable() {
-  std::array<bool, 256> t{};
-  for (unsigned c = 0; c < 256; ++c) {
-    t[c] = isAlpha(static_cast<unsigned char>(c)) || isDigit(static_cast<unsigned char>(c));
-  }
-  for (char c : std::string_view("-._~%!$&'()*+,;=:[]")) t[static_cast<unsigned char>(c)] = true;
-  return t;
-}
-constexpr std::array<bool, 256> kAuthorityChar = makeAuthorityTable();
+constexpr ByteTable kAuthorityChar =
+    byteTable([](unsigned char c) { return isAlnumOr(c, "-._~%!$&'()*+,;=:[]"); });
+constexpr bool isAuthorityChar(unsigned char c) { return kAuthorityChar[c]; }
 
 // Bytes a request-target may hold unencoded: visible ASCII (RFC 9112 3.2; finer checks are the
 // path normaliser's).
-constexpr std::array<bool, 256> makeTargetTable() {
-  std::array<bool, 256> t{};
-  for (unsigned c = 0x21; c <= 0x7E; ++c) t[c] = true;
-  return t;
-}
-constexpr std::array<bool, 256> kTargetChar = makeTargetTable();
+constexpr ByteTable kTargetChar = byteTable([](unsigned char c) { return c >= 0x21 && c <= 0x7E; });
 
-constexpr bool isAuthorityChar(unsigned char c) { return kAuthorityChar[c]; }
+// field-vchar / SP / HTAB, with obs-text (0x80-0xFF) allowed (RFC 9110 5.5).
+constexpr bool isValueByte(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7F); }
+constexpr ByteTable kValueByte = byteTable(isValueByte);
 
-// How a byte inside a field value is treated by the value scanner's fast path.
-constexpr std::array<bool, 256> makeValueByteTable() {
-  std::array<bool, 256> t{};
-  for (unsigned c = 0; c < 256; ++c) t[c] = isValueByte(static_cast<unsigned char>(c));
-  return t;
+constexpr bool isWs(unsigned char c) { return c == ' ' || c == '\t'; }
+
+// The fast paths of the parser: the first index in [from, end) whose byte is not in `table`, or end.
+uint32_t skipWhile(const char* data, uint32_t from, uint32_t end, const ByteTable& table) {
+  while (from < end && table[static_cast<unsigned char>(data[from])]) ++from;
+  return from;
 }
-constexpr std::array<bool, 256> kValueByte = makeValueByteTable();
 
 // "HTTP/" DIGIT "." DIGIT at p (8 bytes).
 bool isVersion(const char* p) {
