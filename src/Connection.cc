@@ -210,7 +210,7 @@ bool Worker::readMore(Connection* c) {
     }
   }
   size_t want = IoState::kInCap - io->inEnd;
-  ssize_t n = ::read(c->fd.get(), io->in + io->inEnd, want);
+  ssize_t n = ::recv(c->fd.get(), io->in + io->inEnd, want, 0);  // recv: no VFS layer, unlike read
   if (n > 0) {
     io->inEnd += static_cast<uint32_t>(n);
     // Edge-triggered: a short read means the socket is drained; new data brings a new event.
@@ -331,7 +331,9 @@ bool Worker::flush(Connection* c) {
       // MSG_MORE: the head and a sendfile body leave in full segments; and on a connection that
       // closes after this response (finishResponse shuts it down or closes it next, nothing in
       // between), the last segment waits for the FIN and leaves with it: one packet, not two.
-      n = ::sendmsg(c->fd.get(), &mh, MSG_NOSIGNAL | (fileFollows || !c->keepAlive ? MSG_MORE : 0));
+      const int flags = MSG_NOSIGNAL | (fileFollows || !c->keepAlive ? MSG_MORE : 0);
+      n = k == 1 ? ::send(c->fd.get(), iov[0].iov_base, iov[0].iov_len, flags)
+                 : ::sendmsg(c->fd.get(), &mh, flags);
     } else {
       off_t off = static_cast<off_t>(p.off + io->partSent);
       size_t chunk = static_cast<size_t>(std::min<uint64_t>(p.len - io->partSent, 1u << 30));
@@ -448,7 +450,7 @@ void Worker::linger(Connection* c) {
 void Worker::drainLingering(Connection* c) {
   char sink[4096];
   for (;;) {
-    ssize_t n = ::read(c->fd.get(), sink, sizeof sink);
+    ssize_t n = ::recv(c->fd.get(), sink, sizeof sink, 0);
     if (n > 0) continue;
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) {

@@ -102,6 +102,15 @@ void Worker::finishHead(Connection* c, HeadWriter& w) {
   }
   // Body parts were placed at parts[1..]; the head is parts[0].
   io->parts[0] = BodyPart{io->out, 0, w.size()};
+  // A small body from memory joins the head in its buffer, so the response is one contiguous
+  // send() rather than a sendmsg of two pieces. (The upper half of out is for multipart part
+  // heads, which come with more than one body part.)
+  if (io->nparts == 2 && io->parts[1].mem != nullptr &&
+      w.size() + io->parts[1].len <= IoState::kOutCap / 2) {
+    std::memmove(io->out + w.size(), io->parts[1].mem + io->parts[1].off, io->parts[1].len);
+    io->parts[0].len += io->parts[1].len;
+    io->nparts = 1;
+  }
   io->part = 0;
   io->partSent = 0;
   setState(c, ConnState::kWriting);

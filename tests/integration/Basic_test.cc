@@ -1,6 +1,7 @@
 // Serving the bundled site: every file byte for byte, with the right headers; directory indexes,
 // redirects, 404s and large files.
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,12 +10,14 @@
 #include <map>
 #include <thread>
 
+#include "HardenUtil.h"
 #include "TestServer.h"
 
 namespace hs::integration {
 namespace {
 
 namespace fs = std::filesystem;
+using harden::patternBytes;
 
 constexpr size_t kMiB = 1024 * 1024;
 
@@ -204,6 +207,40 @@ TEST_F(BasicTest, LargeFileIsByteIdentical) {
   EXPECT_EQ(r.header("content-type"), "video/mp4");
   EXPECT_EQ(r.header("content-length"), std::to_string(want.size()));
   expectSameBytes(r.body, want);
+}
+
+// Small bodies from memory are copied behind the head and sent as one buffer when both fit in
+// half the head buffer (4 KiB); larger ones go as a second piece, and files over 32 KiB with
+// sendfile. Sizes on both sides of each boundary, over one keep-alive connection, whole and as a
+// range, must all come back byte for byte.
+TEST_F(BasicTest, BodiesAroundTheCopyAndCacheBoundariesAreExact) {
+  TempDir root;
+  ASSERT_EQ(::chmod(root.path().c_str(), 0755), 0);
+  const size_t sizes[] = {0, 1, 2, 3800, 3900, 4000, 4096, 4097, 8192, 32768, 32769, 70000};
+  for (size_t size : sizes) {
+    ASSERT_TRUE(writeFile(root.path() + "/f" + std::to_string(size) + ".bin",
+                          patternBytes(size, static_cast<uint32_t>(size) + 1)));
+  }
+  ServerOptions opts;
+  opts.root = root.path();
+  ASSERT_NO_FATAL_FAILURE(startServer(opts));
+  Client c(port());
+  ASSERT_TRUE(c.ok());
+  for (int pass = 0; pass < 2; ++pass) {  // the second pass is served from the warm cache
+    for (size_t size : sizes) {
+      SCOPED_TRACE(size);
+      const std::string target = "/f" + std::to_string(size) + ".bin";
+      const std::string want = patternBytes(size, static_cast<uint32_t>(size) + 1);
+      Response r = c.exchange(getRequest(target));
+      ASSERT_EQ(r.status, 200) << r.describe();
+      EXPECT_EQ(r.header("content-length"), std::to_string(size));
+      expectSameBytes(r.body, want);
+      if (size < 2) continue;
+      Response part = c.exchange(getRequest(target, "Range: bytes=1-\r\n"));
+      ASSERT_EQ(part.status, 206) << part.describe();
+      expectSameBytes(part.body, want.substr(1));
+    }
+  }
 }
 
 TEST_F(BasicTest, SlowReaderGetsEveryByte) {
