@@ -180,7 +180,16 @@ constexpr uint8_t kNotKnown = static_cast<uint8_t>(KnownHeader::kCount);
 
 // For each name length, the known names of that length (at most two share one), so a lookup
 // compares at most two strings.
-constexpr size_t kLongestKnownName = 19;
+constexpr size_t kLongestKnownName = std::ranges::max(kKnownNames, {}, &std::string_view::size).size();
+constexpr size_t namesOfLength(size_t n) {
+  return static_cast<size_t>(std::ranges::count(kKnownNames, n, &std::string_view::size));
+}
+static_assert([] {
+  for (size_t n = 0; n <= kLongestKnownName; ++n) {
+    if (namesOfLength(n) > 2) return false;
+  }
+  return true;
+}(), "kKnownByLength holds two names per length");
 constexpr auto kKnownByLength = [] {
   std::array<std::array<uint8_t, 2>, kLongestKnownName + 1> t{};
   for (auto& slot : t) slot = {kNotKnown, kNotKnown};
