@@ -109,20 +109,7 @@ inline long long waitActive(uint16_t port, long long want, int timeoutMs) {
 
 // A socket connected to 127.0.0.1:port whose receive buffer was shrunk before connecting, so the
 // advertised window stays small and a server writing to it blocks early. 5 s I/O timeouts.
-inline TestFd connectSmallWindow(uint16_t port, int rcvbuf = 4096) {
-  TestFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return fd;
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-  timeval tv{5, 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fd.reset();
-  return fd;
-}
+inline TestFd connectSmallWindow(uint16_t port) { return connectTo(port, 4096); }
 
 // One recv with a poll deadline: >0 bytes appended, 0 on EOF, -1 on error (errno) or timeout
 // (errno == ETIMEDOUT).

@@ -21,14 +21,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int kIoTimeoutSec = 5;
-
-void setTimeouts(int fd) {
-  timeval tv{kIoTimeoutSec, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
-
 bool isStaleClose(const Response& r) {
   // Nothing at all came back: the server had closed (FIN or RST) before reading the request.
   return r.status == 0 && (r.error.find("without a response") != std::string::npos ||
@@ -160,21 +152,8 @@ void LoadRunner::run() {
 
 // ---- slow client ----
 
-TestFd connectWithRcvBuf(uint16_t port, int rcvBuf) {
-  TestFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return fd;
-  setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvBuf, sizeof rcvBuf);
-  setTimeouts(fd.get());
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fd.reset();
-  return fd;
-}
-
 SlowDownload::SlowDownload(uint16_t port, std::string target, size_t chunk, int intervalMs)
-    : fd_(connectWithRcvBuf(port, 16 * 1024)),
+    : fd_(connectTo(port, 16 * 1024)),
       target_(std::move(target)),
       chunk_(chunk),
       intervalMs_(intervalMs) {
@@ -269,16 +248,10 @@ bool LaunchedServer::start(const std::vector<std::string>& args, uint16_t port, 
     return false;
   }
   logPath_ = tmpl;
-  std::vector<std::string> storage = {serverBinary()};
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : storage) argv.push_back(a.data());
-  argv.push_back(nullptr);
   pid_t pid = fork();
   if (pid == 0) {
     prepareChild(logFd, logFd);
-    execv(argv[0], argv.data());
-    _exit(127);
+    execOrDie(serverBinary(), args);
   }
   ::close(logFd);
   if (pid < 0) {
@@ -323,27 +296,11 @@ RunResult runDaemonizing(const std::vector<std::string>& args, int timeoutMs) {
   std::string tmpl = "/tmp/httpserver-daemon-XXXXXX";
   int errFd = mkostemp(tmpl.data(), O_CLOEXEC);
   if (errFd < 0) return result;
-  std::vector<std::string> storage = {serverBinary()};
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : storage) argv.push_back(a.data());
-  argv.push_back(nullptr);
   pid_t pid = fork();
   if (pid == 0) {
-    setpgid(0, 0);
-    int devNull = ::open("/dev/null", O_RDWR);
-    if (devNull >= 0) {
-      dup2(devNull, 0);
-      dup2(devNull, 1);
-    }
-    dup2(errFd, 2);
-    for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    syscall(SYS_close_range, 3U, ~0U, 0U);
-    execv(argv[0], argv.data());
-    _exit(127);
+    int devNull = ::open("/dev/null", O_WRONLY);  // stdout is of no interest here
+    prepareChild(devNull >= 0 ? devNull : errFd, errFd);
+    execOrDie(serverBinary(), args);
   }
   ::close(errFd);
   if (pid > 0) {

@@ -72,9 +72,6 @@ class LoadRunner {
 
 // ---- slow client ----
 
-// Connects with SO_RCVBUF set before connect(), so the advertised window stays small.
-TestFd connectWithRcvBuf(uint16_t port, int rcvBuf);
-
 // GETs `target` on its own thread, reading `chunk` bytes every `intervalMs`.
 class SlowDownload {
  public:

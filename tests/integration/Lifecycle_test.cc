@@ -237,7 +237,7 @@ TEST_F(LifecycleTest, QuitFinishesDownloadClosesIdleAndRefusesNewConnections) {
 TEST_F(LifecycleTest, QuitIsBoundedByQuitTimeoutWithAStalledReader) {
   ASSERT_NO_FATAL_FAILURE(startServer(withArgs(1, {"--quit-timeout", "1"})));
   std::vector<pid_t> workers = server_.workers();
-  TestFd stalled = connectWithRcvBuf(port(), 4096);
+  TestFd stalled = connectTo(port(), 4096);
   ASSERT_TRUE(stalled.valid());
   // Four pipelined copies (7.2 MiB) outgrow the server's socket send buffer (tcp_wmem max is
   // typically 4 MiB), so the worker itself stays in the middle of writing.

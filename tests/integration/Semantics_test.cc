@@ -477,12 +477,12 @@ TEST_F(SemanticsTest, AbsoluteFormTarget) {
   EXPECT_EQ(r.body, kIndex);
 }
 
-TEST_F(SemanticsTest, ContentLengthBodyIsSkippedAndPipelineStaysInSync) {
-  ASSERT_NO_FATAL_FAILURE(start());
-  Client c(port());
+// Sends `post` (a POST with a body, which gets 405) pipelined with a GET of /b.txt: the body must
+// be read and skipped, so that the GET is answered as the next request.
+void expectBodySkipped(uint16_t port, const std::string& post) {
+  Client c(port);
   ASSERT_TRUE(c.ok());
-  ASSERT_TRUE(c.send("POST /b.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nGET /a HTT" +
-                     getRequest("/b.txt")));
+  ASSERT_TRUE(c.send(post + getRequest("/b.txt")));
   Response first = c.read();
   EXPECT_EQ(first.status, 405) << first.describe();
   Response second = c.read();
@@ -490,19 +490,18 @@ TEST_F(SemanticsTest, ContentLengthBodyIsSkippedAndPipelineStaysInSync) {
   EXPECT_EQ(second.body, kB);
 }
 
+TEST_F(SemanticsTest, ContentLengthBodyIsSkippedAndPipelineStaysInSync) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  expectBodySkipped(port(), "POST /b.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nGET /a HTT");
+}
+
 TEST_F(SemanticsTest, ChunkedBodyWithExtensionAndTrailerIsSkipped) {
   ASSERT_NO_FATAL_FAILURE(start());
-  Client c(port());
-  ASSERT_TRUE(c.send("POST /b.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     "5;name=value\r\nhello\r\n"
-                     "A\r\n0123456789\r\n"
-                     "0\r\nX-Trailer: yes\r\n\r\n" +
-                     getRequest("/b.txt")));
-  Response first = c.read();
-  EXPECT_EQ(first.status, 405) << first.describe();
-  Response second = c.read();
-  EXPECT_EQ(second.status, 200) << second.describe();
-  EXPECT_EQ(second.body, kB);
+  expectBodySkipped(port(),
+                    "POST /b.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "5;name=value\r\nhello\r\n"
+                    "A\r\n0123456789\r\n"
+                    "0\r\nX-Trailer: yes\r\n\r\n");
 }
 
 TEST_F(SemanticsTest, BodiesOverMaxBodyAre413AndClose) {

@@ -213,19 +213,6 @@ bool readBody(int fd, std::string* buf, bool head, Clock::time_point deadline, R
   return true;
 }
 
-[[noreturn]] void execOrDie(const std::string& binary, const std::vector<std::string>& args) {
-  std::vector<std::string> storage;
-  storage.push_back(binary);
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : storage) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  execv(binary.c_str(), argv.data());
-  std::string msg = "execv(" + binary + ") failed: " + std::strerror(errno) + "\n";
-  ssize_t ignored = ::write(2, msg.data(), msg.size());
-  (void)ignored;
-  _exit(127);
-}
 
 int makeTempFile(std::string* path, const char* prefix) {
   std::string tmpl = std::string("/tmp/") + prefix + "-XXXXXX";
@@ -248,6 +235,20 @@ bool tryConnect(uint16_t port) {
 }
 
 }  // namespace
+
+[[noreturn]] void execOrDie(const std::string& binary, const std::vector<std::string>& args) {
+  std::vector<std::string> storage;
+  storage.push_back(binary);
+  storage.insert(storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  execv(binary.c_str(), argv.data());
+  std::string msg = "execv(" + binary + ") failed: " + std::strerror(errno) + "\n";
+  ssize_t ignored = ::write(2, msg.data(), msg.size());
+  (void)ignored;
+  _exit(127);
+}
 
 // Restores what a freshly exec'd server should see: default signal dispositions, nothing
 // blocked, and no descriptors of ours except 0-2.
@@ -361,9 +362,10 @@ std::string Response::describe() const {
   return out;
 }
 
-TestFd connectTo(uint16_t port) {
+TestFd connectTo(uint16_t port, int rcvBuf) {
   TestFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return fd;
+  if (rcvBuf > 0) setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvBuf, sizeof rcvBuf);
   timeval tv{kIoTimeoutSec, 0};
   setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);

@@ -24,6 +24,9 @@ std::string serverBinary();  // $HTTPSERVER_BIN or ./HttpServer
 // In a forked child about to exec the server: own process group, stdin from /dev/null, stdout
 // and stderr to the given fds, default signal dispositions, nothing blocked, no fds above 2.
 void prepareChild(int outFd, int errFd);
+// In that child: execs binary with args (argv[0] = binary); on failure writes why to fd 2 and
+// exits with 127.
+[[noreturn]] void execOrDie(const std::string& binary, const std::vector<std::string>& args);
 std::string siteRoot();      // $HTTPSERVER_WWW or ./www
 
 // ---- small owners ----
@@ -85,8 +88,10 @@ struct Response {
   std::string describe() const;  // status line + headers, for failure messages
 };
 
-// Connects to 127.0.0.1:port with SO_RCVTIMEO/SO_SNDTIMEO of 5 s; invalid TestFd on failure.
-TestFd connectTo(uint16_t port);
+// Connects to 127.0.0.1:port with SO_RCVTIMEO/SO_SNDTIMEO of 5 s, and SO_RCVBUF set to rcvBuf
+// before the handshake when it is > 0 (a small window makes the server's writes block);
+// invalid TestFd on failure.
+TestFd connectTo(uint16_t port, int rcvBuf = 0);
 // Writes all of `data` (MSG_NOSIGNAL); false on error or timeout.
 bool sendAll(int fd, std::string_view data);
 // Reads one response from fd. `pending` holds bytes already read past the previous response (for
