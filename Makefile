@@ -35,7 +35,7 @@ LIBCORE   := $(BUILD)/libcore.a
 # Fuzz targets (tests/fuzz/fuzz_*.cc) and the pure sources they exercise.
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.cc)
 FUZZ_NAMES  := $(FUZZ_SRCS:tests/fuzz/fuzz_%.cc=%)
-PURE_SRCS   := src/HttpParser.cc src/UrlPath.cc src/HttpRange.cc src/HttpConditional.cc \
+PURE_SRCS   := src/HttpParser.cc src/ChunkedDecoder.cc src/UrlPath.cc src/HttpRange.cc src/HttpConditional.cc \
                src/HttpDate.cc src/MimeTypes.cc
 REPLAYS     := $(FUZZ_NAMES:%=$(BUILD)/replay/%)
 FUZZ_SECONDS ?= 60

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "HttpLexical.h"
 #include "HttpResponse.h"
 #include "Socket.h"
 
@@ -15,11 +16,10 @@ namespace {
 // Writes `s` with '"', '\\' and bytes outside printable ASCII escaped as \xHH (as nginx does), so a
 // hostile request line cannot forge log lines or break a parser.
 void appendEscaped(HeadWriter& w, std::string_view s) {
-  static const char kHex[] = "0123456789ABCDEF";
   for (char ch : s) {
     auto u = static_cast<unsigned char>(ch);
     if (u < 0x20 || u >= 0x7F || u == '"' || u == '\\') {
-      char esc[4] = {'\\', 'x', kHex[u >> 4], kHex[u & 15]};
+      char esc[4] = {'\\', 'x', kHexDigitsUpper[u >> 4], kHexDigitsUpper[u & 15]};
       w.add({esc, 4});
     } else {
       w.add({&ch, 1});

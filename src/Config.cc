@@ -10,6 +10,8 @@
 #include <iterator>
 #include <string_view>
 
+#include "HttpLexical.h"
+
 namespace hs {
 namespace {
 
@@ -30,14 +32,8 @@ bool fail(Problem* p, std::string expect, std::string range = {}) {
 // Digits only, no sign. Saturates at UINT64_MAX instead of wrapping, so a huge value is reported
 // as too large rather than silently becoming a small one.
 bool parseDigits(std::string_view s, uint64_t* out) {
-  if (s.empty()) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    const auto d = static_cast<uint64_t>(c - '0');
-    v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
-  }
-  *out = v;
+  if (!isDigits(s)) return false;
+  if (!parseDecimal(s, out)) *out = UINT64_MAX;
   return true;
 }
 
@@ -369,7 +365,7 @@ struct CliArgs {
 
 // A lone "-" or a negative number is a (bad) positional, so the number check can explain it.
 bool looksLikeOption(std::string_view a) {
-  return a.size() >= 2 && a[0] == '-' && (a[1] < '0' || a[1] > '9');
+  return a.size() >= 2 && a[0] == '-' && !isDigit(static_cast<unsigned char>(a[1]));
 }
 
 // Reads one option starting at argv[*i] (advancing *i past a separate value) into *out.

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 
+#include "ChunkedDecoder.h"
 #include "HttpParser.h"
 #include "TimerHeap.h"
 #include "UniqueFd.h"

@@ -2,6 +2,7 @@
 #include "HttpConditional.h"
 
 #include "HttpDate.h"
+#include "HttpLexical.h"
 
 namespace hs {
 namespace {
@@ -10,8 +11,6 @@ struct EntityTag {
   bool weak = false;
   std::string_view opaque;  // including the quotes
 };
-
-bool isOws(char c) { return c == ' ' || c == '\t'; }
 
 // etagc = %x21 / %x23-7E / obs-text: any visible byte but DQUOTE. Note that ',' is allowed, so
 // a list cannot be split on commas before the tags are read.
@@ -47,10 +46,6 @@ EntityTag ownTag(std::string_view etag) {
   return tag;
 }
 
-void skipOws(std::string_view* s) {
-  while (!s->empty() && isOws(s->front())) s->remove_prefix(1);
-}
-
 }  // namespace
 
 bool etagListMatches(std::string_view header, std::string_view etag, bool weak) {
@@ -61,7 +56,7 @@ bool etagListMatches(std::string_view header, std::string_view etag, bool weak) 
   // 1#entity-tag with the empty elements RFC 9110 5.6.1.2 tells recipients to accept. The whole
   // list is read even after a match, so that a malformed list matches nothing.
   while (true) {
-    skipOws(&header);
+    header = trimLeadingOws(header);
     if (header.empty()) break;
     if (header.front() == ',') {
       header.remove_prefix(1);
@@ -71,7 +66,7 @@ bool etagListMatches(std::string_view header, std::string_view etag, bool weak) 
     if (!readEntityTag(&header, &tag)) return false;
     sawTag = true;
     matched = matched || tagsMatch(tag, own, weak);
-    skipOws(&header);
+    header = trimLeadingOws(header);
     if (!header.empty() && header.front() != ',') return false;
   }
   return sawTag && matched;

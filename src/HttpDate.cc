@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "HttpLexical.h"
+
 namespace hs {
 namespace {
 
@@ -91,7 +93,7 @@ struct Reader {
     if (s.size() < n) return false;
     int v = 0;
     for (size_t i = 0; i < n; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
+      if (!isDigit(static_cast<unsigned char>(s[i]))) return false;
       v = v * 10 + (s[i] - '0');
     }
     s.remove_prefix(n);

@@ -1,8 +1,10 @@
-// HTTP/1.x request-head parser (RFC 9112 2-6, RFC 9110 5-8) and chunked body decoder (RFC
-// 9112 7.1). Both are byte-at-a-time state machines whose whole state lives in the object, so any
-// split of the input gives the same result as the input in one piece. The request parser skips
-// runs of ordinary bytes in tight loops (see parse()); they change no state but the position.
+// HTTP/1.x request-head parser (RFC 9112 2-6, RFC 9110 5-8): a byte-at-a-time state machine whose
+// whole state lives in the object, so any split of the input gives the same result as the input in
+// one piece. It skips runs of ordinary bytes in tight loops (see parse()); they change no state but
+// the position.
 #include "HttpParser.h"
+
+#include "HttpLexical.h"
 
 #include <algorithm>
 #include <array>
@@ -35,59 +37,21 @@ enum class HttpParser::State : uint8_t {
   kError,
 };
 
-enum class ChunkedDecoder::State : uint8_t {
-  kSize,    // hex digits of a chunk size
-  kSizeWs,  // BWS after the size; only ';' may follow (RFC 9112 7.1.1)
-  kExt,     // chunk extensions, validated loosely and skipped
-  kSizeLf,
-  kData,
-  kDataCr,  // the CRLF that must follow each chunk's data
-  kDataLf,
-  kTrailer,  // first byte of a trailer field line, or of the final empty line
-  kTrailerName,
-  kTrailerValue,
-  kTrailerLf,
-  kFinalLf,
-  kDone,
-  kError,
-};
-
 namespace {
 
 constexpr uint16_t kBadRequest = 400;
 constexpr uint16_t kUriTooLong = 414;
-constexpr uint16_t kContentTooLarge = 413;
 constexpr uint16_t kHeadersTooLarge = 431;
 constexpr uint16_t kVersionNotSupported = 505;
-
-constexpr uint32_t kMaxChunkSizeLine = 4096;  // chunk size plus extensions
-constexpr uint32_t kMaxTrailerBytes = 8192;   // whole trailer section
-constexpr uint8_t kMaxChunkSizeDigits = 16;   // 16 hex digits always fit in uint64_t
 
 // Bits of HttpParser::flags_, gathered from every occurrence of a field (not only the first).
 constexpr uint8_t kFlagClose = 1;      // Connection lists "close"
 constexpr uint8_t kFlagKeepAlive = 2;  // Connection lists "keep-alive"
 constexpr uint8_t kFlagChunked = 4;    // the last transfer coding seen so far is "chunked"
 
-constexpr bool isAlpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-constexpr bool isDigit(unsigned char c) { return c >= '0' && c <= '9'; }
-
-// A 256-entry membership table of the bytes for which pred holds, built at compile time.
-using ByteTable = std::array<bool, 256>;
-template <typename Pred>
-constexpr ByteTable byteTable(Pred pred) {
-  ByteTable t{};
-  for (unsigned c = 0; c < 256; ++c) t[c] = pred(static_cast<unsigned char>(c));
-  return t;
-}
-
 constexpr bool isAlnumOr(unsigned char c, std::string_view extra) {
-  return isAlpha(c) || isDigit(c) || extra.find(static_cast<char>(c)) != std::string_view::npos;
+  return isAlnum(c) || extra.find(static_cast<char>(c)) != std::string_view::npos;
 }
-
-// RFC 9110 5.6.2 token character.
-constexpr ByteTable kTchar = byteTable([](unsigned char c) { return isAlnumOr(c, "!#$%&'*+-.^_`|~"); });
-constexpr bool isTchar(unsigned char c) { return kTchar[c]; }
 
 // Characters of uri-host [":" port]: unreserved, pct-encoded, sub-delims, ':' and IP-literal
 // brackets (RFC 3986 3.2). Anything else (whitespace, '@', '/', controls) cannot be a Host.
@@ -99,11 +63,7 @@ constexpr bool isAuthorityChar(unsigned char c) { return kAuthorityChar[c]; }
 // path normaliser's).
 constexpr ByteTable kTargetChar = byteTable([](unsigned char c) { return c >= 0x21 && c <= 0x7E; });
 
-// field-vchar / SP / HTAB, with obs-text (0x80-0xFF) allowed (RFC 9110 5.5).
-constexpr bool isValueByte(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7F); }
-constexpr ByteTable kValueByte = byteTable(isValueByte);
-
-constexpr bool isWs(unsigned char c) { return c == ' ' || c == '\t'; }
+constexpr ByteTable kValueByte = byteTable(isFieldValueByte);
 
 // The fast paths of the parser: the first index in [from, end) whose byte is not in `table`, or end.
 uint32_t skipWhile(const char* data, uint32_t from, uint32_t end, const ByteTable& table) {
@@ -115,46 +75,6 @@ uint32_t skipWhile(const char* data, uint32_t from, uint32_t end, const ByteTabl
 bool isVersion(const char* p) {
   return std::string_view(p, 5) == "HTTP/" && isDigit(static_cast<unsigned char>(p[5])) &&
          p[6] == '.' && isDigit(static_cast<unsigned char>(p[7]));
-}
-
-constexpr int hexValue(unsigned char c) {
-  if (isDigit(c)) return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-constexpr unsigned char toLower(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<unsigned char>(c | 0x20) : c;
-}
-
-// `lowerName` must be lower case.
-bool equalsIgnoreCase(std::string_view s, std::string_view lowerName) {
-  if (s.size() != lowerName.size()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (toLower(static_cast<unsigned char>(s[i])) != static_cast<unsigned char>(lowerName[i])) {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && isWs(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && isWs(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-// Calls f(element) for each comma-separated element of a field value with OWS trimmed (RFC 9110
-// 5.6.1); empty elements are passed too. Returns false as soon as f does.
-template <typename F>
-bool forEachElement(std::string_view value, F f) {
-  for (;;) {
-    const size_t comma = value.find(',');
-    if (!f(trimOws(value.substr(0, comma)))) return false;
-    if (comma == std::string_view::npos) return true;
-    value.remove_prefix(comma + 1);
-  }
 }
 
 // Indexed by KnownHeader; lower case.
@@ -228,27 +148,14 @@ Method lookupMethod(std::string_view text) {
   return Method::kUnknown;
 }
 
-// 1*DIGIT; -1 when malformed or beyond int64_t.
-int64_t parseDigits(std::string_view s) {
-  if (s.empty()) return -1;
-  int64_t n = 0;
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (!isDigit(c)) return -1;
-    const int d = c - '0';
-    if (n > (std::numeric_limits<int64_t>::max() - d) / 10) return -1;
-    n = n * 10 + d;
-  }
-  return n;
-}
-
 // Content-Length value, or a list of identical values (RFC 9110 8.6); -1 when malformed.
 int64_t parseContentLength(std::string_view value) {
   int64_t result = -1;
-  const bool ok = forEachElement(value, [&result](std::string_view e) {
-    const int64_t n = parseDigits(e);
-    if (n < 0 || (result >= 0 && n != result)) return false;
-    result = n;
+  const bool ok = forEachListElement(value, [&result](std::string_view e) {
+    uint64_t n = 0;
+    if (!parseDecimal(e, &n, INT64_MAX)) return false;
+    if (result >= 0 && static_cast<int64_t>(n) != result) return false;
+    result = static_cast<int64_t>(n);
     return true;
   });
   return ok ? result : -1;
@@ -257,7 +164,7 @@ int64_t parseContentLength(std::string_view value) {
 // Folds one Transfer-Encoding field into *flags. False when a coding follows "chunked" (it must
 // be applied last and only once, RFC 9112 6.1) or an element is not a transfer-coding.
 bool applyTransferEncoding(std::string_view value, uint8_t* flags) {
-  return forEachElement(value, [flags](std::string_view e) {
+  return forEachListElement(value, [flags](std::string_view e) {
     if (e.empty()) return true;  // empty list elements are ignored (RFC 9110 5.6.1)
     if (*flags & kFlagChunked) return false;
     size_t n = 0;
@@ -273,7 +180,7 @@ bool applyTransferEncoding(std::string_view value, uint8_t* flags) {
 }
 
 void applyConnection(std::string_view value, uint8_t* flags) {
-  forEachElement(value, [flags](std::string_view e) {
+  forEachListElement(value, [flags](std::string_view e) {
     if (equalsIgnoreCase(e, "close")) *flags |= kFlagClose;
     if (equalsIgnoreCase(e, "keep-alive")) *flags |= kFlagKeepAlive;
     return true;
@@ -354,7 +261,7 @@ uint16_t HttpParser::endField(const char* data, HttpRequest* req) {
       applyConnection(value, &flags_);
       return 0;
     case KnownHeader::kExpect:
-      forEachElement(value, [req](std::string_view e) {
+      forEachListElement(value, [req](std::string_view e) {
         if (equalsIgnoreCase(e, "100-continue")) req->expectContinue = true;
         return true;
       });
@@ -409,7 +316,7 @@ ParseStatus HttpParser::parse(const char* data, size_t len, HttpRequest* req) {
         } else if (!isTchar(c)) {
           return fail(kBadRequest);
         } else {
-          pos_ = skipWhile(data, pos_ + 1, lineEnd, kTchar) - 1;
+          pos_ = skipWhile(data, pos_ + 1, lineEnd, kTokenChars) - 1;
         }
         break;
       case State::kTarget:
@@ -468,7 +375,7 @@ ParseStatus HttpParser::parse(const char* data, size_t len, HttpRequest* req) {
           if (req->headerCount >= maxFields) return fail(kHeadersTooLarge);
           mark_ = pos_;
           state_ = State::kFieldName;
-          pos_ = skipWhile(data, pos_ + 1, fieldEnd, kTchar) - 1;
+          pos_ = skipWhile(data, pos_ + 1, fieldEnd, kTokenChars) - 1;
         } else {
           // Covers obs-fold (RFC 9112 5.2), whitespace before the first field (2.2), empty names.
           return fail(kBadRequest);
@@ -482,11 +389,11 @@ ParseStatus HttpParser::parse(const char* data, size_t len, HttpRequest* req) {
         } else if (!isTchar(c)) {
           return fail(kBadRequest);  // includes whitespace before the colon (RFC 9112 5.1)
         } else {
-          pos_ = skipWhile(data, pos_ + 1, fieldEnd, kTchar) - 1;
+          pos_ = skipWhile(data, pos_ + 1, fieldEnd, kTokenChars) - 1;
         }
         break;
       case State::kValueWs:
-        if (isWs(c)) {
+        if (isOws(c)) {
           mark2_ = tmp_ = pos_ + 1;
           break;
         }
@@ -503,13 +410,13 @@ ParseStatus HttpParser::parse(const char* data, size_t len, HttpRequest* req) {
         } else if (c == '\n') {
           if (const uint16_t status = endField(data, req)) return fail(status);
           state_ = State::kFieldStart;
-        } else if (!isValueByte(c)) {
+        } else if (!isFieldValueByte(c)) {
           return fail(kBadRequest);
         } else {
           // Skip the run of value bytes, then find where its last non-OWS byte ends.
           const uint32_t end = skipWhile(data, pos_ + 1, fieldEnd, kValueByte);
           uint32_t last = end;
-          while (last > pos_ && isWs(static_cast<unsigned char>(data[last - 1]))) --last;
+          while (last > pos_ && isOws(static_cast<unsigned char>(data[last - 1]))) --last;
           if (last > pos_) tmp_ = last;
           pos_ = end - 1;
         }
@@ -529,150 +436,6 @@ ParseStatus HttpParser::parse(const char* data, size_t len, HttpRequest* req) {
     ++pos_;
   }
   return ParseStatus::kNeedMore;
-}
-
-void ChunkedDecoder::reset() { *this = ChunkedDecoder(maxBody_); }
-
-ChunkedDecoder::Status ChunkedDecoder::fail(uint16_t status) {
-  error_ = status;
-  state_ = State::kError;
-  return Status::kError;
-}
-
-ChunkedDecoder::Status ChunkedDecoder::feed(const char* data, size_t len, size_t* used) {
-  *used = 0;
-  if (state_ == State::kDone) return Status::kDone;
-  if (state_ == State::kError) return Status::kError;
-  size_t i = 0;
-  while (i < len) {
-    if (state_ == State::kData) {
-      const uint64_t avail = len - i;
-      const uint64_t n = remaining_ < avail ? remaining_ : avail;
-      i += static_cast<size_t>(n);
-      remaining_ -= n;
-      body_ += n;
-      if (remaining_ == 0) state_ = State::kDataCr;
-      continue;
-    }
-    const uint16_t status = step(static_cast<unsigned char>(data[i]));
-    *used = ++i;
-    if (status != 0) return fail(status);
-    if (state_ == State::kDone) return Status::kDone;
-  }
-  *used = i;
-  return Status::kNeedMore;
-}
-
-// One byte outside chunk data. Returns an error status or 0.
-uint16_t ChunkedDecoder::step(unsigned char c) {
-  if (state_ <= State::kExt && c != '\r' && c != '\n' && ++lineBytes_ > kMaxChunkSizeLine) {
-    return kBadRequest;
-  }
-  if (state_ >= State::kTrailer && ++lineBytes_ > kMaxTrailerBytes) return kBadRequest;
-  switch (state_) {
-    case State::kSize: {
-      const int h = hexValue(c);
-      if (h >= 0) {
-        if (++digits_ > kMaxChunkSizeDigits) return kBadRequest;
-        remaining_ = remaining_ * 16 + static_cast<uint64_t>(h);
-        return 0;
-      }
-      if (digits_ == 0) return kBadRequest;
-      // body_ <= maxBody_ always holds, so the subtraction cannot wrap.
-      if (remaining_ > maxBody_ - body_) return kContentTooLarge;
-      if (isWs(c)) {
-        state_ = State::kSizeWs;
-      } else if (c == ';') {
-        state_ = State::kExt;
-      } else if (c == '\r') {
-        state_ = State::kSizeLf;
-      } else if (c == '\n') {
-        break;
-      } else {
-        return kBadRequest;
-      }
-      return 0;
-    }
-    case State::kSizeWs:
-      if (c == ';') {
-        state_ = State::kExt;
-      } else if (!isWs(c)) {
-        return kBadRequest;
-      }
-      return 0;
-    case State::kExt:
-      if (c == '\r') {
-        state_ = State::kSizeLf;
-      } else if (c == '\n') {
-        break;
-      } else if (!isValueByte(c)) {
-        return kBadRequest;
-      }
-      return 0;
-    case State::kSizeLf:
-      if (c != '\n') return kBadRequest;
-      break;
-    case State::kDataCr:
-      if (c == '\r') {
-        state_ = State::kDataLf;
-        return 0;
-      }
-      if (c != '\n') return kBadRequest;
-      [[fallthrough]];
-    case State::kDataLf:
-      if (c != '\n') return kBadRequest;
-      state_ = State::kSize;
-      digits_ = 0;
-      lineBytes_ = 0;
-      return 0;
-    case State::kTrailer:
-      if (c == '\r') {
-        state_ = State::kFinalLf;
-      } else if (c == '\n') {
-        state_ = State::kDone;
-      } else if (isTchar(c)) {
-        state_ = State::kTrailerName;
-      } else {
-        return kBadRequest;
-      }
-      return 0;
-    case State::kTrailerName:
-      if (c == ':') {
-        state_ = State::kTrailerValue;
-      } else if (!isTchar(c)) {
-        return kBadRequest;
-      }
-      return 0;
-    case State::kTrailerValue:
-      if (c == '\r') {
-        state_ = State::kTrailerLf;
-      } else if (c == '\n') {
-        state_ = State::kTrailer;
-      } else if (!isValueByte(c)) {
-        return kBadRequest;
-      }
-      return 0;
-    case State::kTrailerLf:
-      if (c != '\n') return kBadRequest;
-      state_ = State::kTrailer;
-      return 0;
-    case State::kFinalLf:
-      if (c != '\n') return kBadRequest;
-      state_ = State::kDone;
-      return 0;
-    case State::kData:
-    case State::kDone:
-    case State::kError:
-      return kBadRequest;  // unreachable: feed() handles these
-  }
-  // The LF ending a chunk-size line: data follows, or the trailer section after the last chunk.
-  if (remaining_ == 0) {
-    state_ = State::kTrailer;
-    lineBytes_ = 0;
-  } else {
-    state_ = State::kData;
-  }
-  return 0;
 }
 
 }  // namespace hs

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "HttpLexical.h"
+
 namespace hs {
 namespace {
 
@@ -15,42 +17,20 @@ struct RangeSpec {
   uint64_t last = 0;
 };
 
-bool isOws(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && isOws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && isOws(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-// 1*DIGIT that fits in uint64_t.
-bool parseNumber(std::string_view s, uint64_t* out) {
-  if (s.empty()) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    const uint64_t d = static_cast<uint64_t>(c - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  *out = v;
-  return true;
-}
-
 // int-range = first-pos "-" [ last-pos ];  suffix-range = "-" suffix-length
 bool parseSpec(std::string_view s, RangeSpec* spec) {
   const size_t dash = s.find('-');
   if (dash == std::string_view::npos) return false;
   if (dash == 0) {
     spec->suffix = true;
-    return parseNumber(s.substr(1), &spec->last);
+    return parseDecimal(s.substr(1), &spec->last);
   }
-  if (!parseNumber(s.substr(0, dash), &spec->first)) return false;
+  if (!parseDecimal(s.substr(0, dash), &spec->first)) return false;
   const std::string_view lastText = s.substr(dash + 1);
   if (lastText.empty()) return true;
   spec->hasLast = true;
   // first > last is invalid syntax (14.1.1), not merely unsatisfiable.
-  return parseNumber(lastText, &spec->last) && spec->first <= spec->last;
+  return parseDecimal(lastText, &spec->last) && spec->first <= spec->last;
 }
 
 // Clips a spec to [0, size). False when it is unsatisfiable: it starts at or past the end, or it is
@@ -104,12 +84,7 @@ int coalesce(ByteRange* r, int n) {
 // Strips a case-insensitive "bytes=" (range-unit is a token, compared case-insensitively).
 bool consumeBytesUnit(std::string_view* s) {
   constexpr std::string_view kUnit = "bytes=";
-  if (s->size() < kUnit.size()) return false;
-  for (size_t i = 0; i < kUnit.size(); ++i) {
-    const char c = (*s)[i];
-    const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    if (lower != kUnit[i]) return false;
-  }
+  if (!startsWithIgnoreCase(*s, kUnit)) return false;
   s->remove_prefix(kUnit.size());
   return true;
 }
@@ -132,17 +107,14 @@ RangeResult parseRange(std::string_view value, uint64_t size, ByteRange* out, in
   int specs = 0;  // every range-spec counts against maxRanges, satisfiable or not
   int n = 0;
   // range-set = 1#range-spec; empty list elements (", ,") are allowed by RFC 9110 5.6.1.2.
-  while (true) {
-    const size_t comma = value.find(',');
-    const std::string_view element = trimOws(value.substr(0, comma));
-    if (!element.empty()) {
-      RangeSpec spec;
-      if (!parseSpec(element, &spec) || ++specs > maxRanges) return RangeResult::kIgnore;
-      if (resolve(spec, size, &out[n])) ++n;
-    }
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
+  const bool wellFormed = forEachListElement(value, [&](std::string_view element) {
+    if (element.empty()) return true;
+    RangeSpec spec;
+    if (!parseSpec(element, &spec) || ++specs > maxRanges) return false;
+    if (resolve(spec, size, &out[n])) ++n;
+    return true;
+  });
+  if (!wellFormed) return RangeResult::kIgnore;
   if (specs == 0) return RangeResult::kIgnore;
   if (n == 0) return RangeResult::kUnsatisfiable;
   // Merged ranges come out in file order, which 14.2 permits for coalesced ranges.

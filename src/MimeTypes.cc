@@ -1,5 +1,7 @@
 #include "MimeTypes.h"
 
+#include "HttpLexical.h"
+
 namespace hs {
 
 namespace {
@@ -51,16 +53,6 @@ constexpr MimeEntry kTypes[] = {
     {"map", "application/json"},
 };
 
-char toLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equalsLower(std::string_view s, std::string_view lower) {
-  if (s.size() != lower.size()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (toLower(s[i]) != lower[i]) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 std::string_view mimeTypeFor(std::string_view path) {
@@ -71,7 +63,7 @@ std::string_view mimeTypeFor(std::string_view path) {
   if (dot == std::string_view::npos || dot == 0) return kDefaultType;
   std::string_view ext = name.substr(dot + 1);
   for (const MimeEntry& e : kTypes) {
-    if (equalsLower(ext, e.ext)) return e.type;
+    if (equalsIgnoreCase(ext, e.ext)) return e.type;
   }
   return kDefaultType;
 }

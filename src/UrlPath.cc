@@ -1,5 +1,7 @@
 #include "UrlPath.h"
 
+#include "HttpLexical.h"
+
 namespace hs {
 
 namespace {
@@ -12,23 +14,6 @@ struct Segment {
   size_t len = 0;     // decoded length, counted even past the room available
   char head[2] = {};  // first two decoded bytes, enough to tell "." and ".." apart
 };
-
-bool startsWithNoCase(std::string_view s, std::string_view lowerPrefix) {
-  if (s.size() < lowerPrefix.size()) return false;
-  for (size_t i = 0; i < lowerPrefix.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lowerPrefix[i]) return false;
-  }
-  return true;
-}
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Bytes that must never reach a file name, whether sent raw or %-encoded. Bytes >= 0x80 are
 // allowed so that UTF-8 names work.
@@ -44,7 +29,7 @@ bool validAuthority(std::string_view a) {
     hostEnd = a.find(']');
     if (hostEnd == std::string_view::npos || hostEnd < 3) return false;
     for (char ch : a.substr(1, hostEnd - 1)) {
-      if (!(hexValue(ch) >= 0 || ch == ':' || ch == '.')) return false;
+      if (!(hexValue(static_cast<unsigned char>(ch)) >= 0 || ch == ':' || ch == '.')) return false;
     }
     ++hostEnd;
   } else {
@@ -52,27 +37,25 @@ bool validAuthority(std::string_view a) {
     if (hostEnd == std::string_view::npos) hostEnd = a.size();
     if (hostEnd == 0) return false;
     for (char ch : a.substr(0, hostEnd)) {
-      bool unreserved = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                        ch == '-' || ch == '.' || ch == '_' || ch == '~';
+      bool unreserved = isAlnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' ||
+                        ch == '_' || ch == '~';
       bool subDelim = std::string_view("!$&'()*+,;=%").find(ch) != std::string_view::npos;
       if (!unreserved && !subDelim) return false;
     }
   }
   if (hostEnd == a.size()) return true;
   if (a[hostEnd] != ':') return false;
-  for (char ch : a.substr(hostEnd + 1)) {
-    if (ch < '0' || ch > '9') return false;
-  }
-  return a.size() - hostEnd - 1 <= 5;
+  const std::string_view port = a.substr(hostEnd + 1);
+  return port.empty() || (isDigits(port) && port.size() <= 5);
 }
 
 bool extractPath(std::string_view target, std::string_view* path) {
   if (target.empty()) return false;
   if (target[0] != '/') {
     size_t schemeLen = 0;
-    if (startsWithNoCase(target, "http://")) {
+    if (startsWithIgnoreCase(target, "http://")) {
       schemeLen = 7;
-    } else if (startsWithNoCase(target, "https://")) {
+    } else if (startsWithIgnoreCase(target, "https://")) {
       schemeLen = 8;
     } else {
       return false;
@@ -94,8 +77,8 @@ Segment decodeSegment(std::string_view raw, char* out, size_t at, size_t cap) {
   for (size_t i = 0; i < raw.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(raw[i]);
     if (c == '%') {
-      int hi = i + 2 < raw.size() ? hexValue(raw[i + 1]) : -1;
-      int lo = hi >= 0 ? hexValue(raw[i + 2]) : -1;
+      int hi = i + 2 < raw.size() ? hexValue(static_cast<unsigned char>(raw[i + 1])) : -1;
+      int lo = hi >= 0 ? hexValue(static_cast<unsigned char>(raw[i + 2])) : -1;
       // An encoded '/' would smuggle a separator past the dot-segment logic; %00 and %5C are
       // refused with the raw bytes below.
       if (lo < 0 || (hi == 2 && lo == 0xF)) {
@@ -200,12 +183,10 @@ size_t htmlEscape(std::string_view in, char* out, size_t cap) {
 }
 
 size_t urlEncodeSegment(std::string_view in, char* out, size_t cap) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   static constexpr std::string_view kKept = "-._~!$&'()*+,;=:@";
   size_t n = 0;
   for (char c : in) {
-    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (alnum || kKept.find(c) != std::string_view::npos) {
+    if (isAlnum(static_cast<unsigned char>(c)) || kKept.find(c) != std::string_view::npos) {
       if (n == cap) return cap + 1;
       out[n++] = c;
       continue;
@@ -213,8 +194,8 @@ size_t urlEncodeSegment(std::string_view in, char* out, size_t cap) {
     if (cap - n < 3) return cap + 1;
     unsigned char b = static_cast<unsigned char>(c);
     out[n++] = '%';
-    out[n++] = kHex[b >> 4];
-    out[n++] = kHex[b & 0xF];
+    out[n++] = kHexDigitsUpper[b >> 4];
+    out[n++] = kHexDigitsUpper[b & 0xF];
   }
   return n;
 }

@@ -8,7 +8,7 @@
 #include <limits>
 #include <vector>
 
-#include "HttpParser.h"
+#include "ChunkedDecoder.h"
 
 namespace {
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "GuardedBuffer.h"
-#include "HttpParser.h"
+#include "ChunkedDecoder.h"
 
 namespace hs {
 namespace {
