@@ -7,9 +7,18 @@
 namespace hs {
 
 enum class ChunkedDecoder::State : uint8_t {
-  kSize,    // hex digits of a chunk size
-  kSizeWs,  // BWS after the size; only ';' may follow (RFC 9112 7.1.1)
-  kExt,     // chunk extensions, validated loosely and skipped
+  // The chunk-size line: every state before kSizeLf counts toward kMaxChunkSizeLine.
+  kSize,           // hex digits of a chunk size
+  kSizeWs,         // BWS after the size; only ';' may follow (RFC 9112 7.1.1)
+  kExtNameStart,   // after ';': BWS, then the first tchar of chunk-ext-name
+  kExtName,        // in chunk-ext-name
+  kExtNameWs,      // BWS after the name: '=' or the next ';'
+  kExtValueStart,  // after '=': BWS, then a token or a quoted-string
+  kExtToken,       // in a token value
+  kExtQuoted,      // in a quoted-string value
+  kExtQuotedPair,  // after a backslash inside the quoted-string
+  kExtValueEnd,    // right after a value: CR, ';' or BWS
+  kExtValueWs,     // BWS after a value: only the next ';' may follow
   kSizeLf,
   kData,
   kDataCr,  // the CRLF that must follow each chunk's data
@@ -66,73 +75,108 @@ ChunkedDecoder::Status ChunkedDecoder::feed(const char* data, size_t len, size_t
   return Status::kNeedMore;
 }
 
-// One byte outside chunk data. Returns an error status or 0.
+// One byte outside chunk data. Returns an error status or 0. Every line ends in CRLF: a bare LF
+// is refused, as in the request head, since front ends disagree on it (request smuggling).
 uint16_t ChunkedDecoder::step(unsigned char c) {
-  if (state_ <= State::kExt && c != '\r' && c != '\n' && ++lineBytes_ > kMaxChunkSizeLine) {
-    return kBadRequest;
+  if (state_ < State::kSizeLf) {
+    if (c != '\r' && ++lineBytes_ > kMaxChunkSizeLine) return kBadRequest;
+    return state_ == State::kSize ? stepSize(c) : stepExtension(c);
   }
   if (state_ >= State::kTrailer && ++lineBytes_ > kMaxTrailerBytes) return kBadRequest;
   switch (state_) {
-    case State::kSize: {
-      const int h = hexValue(c);
-      if (h >= 0) {
-        if (++digits_ > kMaxChunkSizeDigits) return kBadRequest;
-        remaining_ = remaining_ * 16 + static_cast<uint64_t>(h);
-        return 0;
-      }
-      if (digits_ == 0) return kBadRequest;
-      // body_ <= maxBody_ always holds, so the subtraction cannot wrap.
-      if (remaining_ > maxBody_ - body_) return kContentTooLarge;
-      if (isOws(c)) {
-        state_ = State::kSizeWs;
-      } else if (c == ';') {
-        state_ = State::kExt;
-      } else if (c == '\r') {
-        state_ = State::kSizeLf;
-      } else if (c == '\n') {
-        break;
-      } else {
-        return kBadRequest;
-      }
-      return 0;
-    }
-    case State::kSizeWs:
-      if (c == ';') {
-        state_ = State::kExt;
-      } else if (!isOws(c)) {
-        return kBadRequest;
-      }
-      return 0;
-    case State::kExt:
-      if (c == '\r') {
-        state_ = State::kSizeLf;
-      } else if (c == '\n') {
-        break;
-      } else if (!isFieldValueByte(c)) {
-        return kBadRequest;
-      }
-      return 0;
     case State::kSizeLf:
       if (c != '\n') return kBadRequest;
-      break;
+      // Data follows, or the trailer section after the last chunk.
+      state_ = remaining_ == 0 ? State::kTrailer : State::kData;
+      lineBytes_ = 0;
+      return 0;
     case State::kDataCr:
-      if (c == '\r') {
-        state_ = State::kDataLf;
-        return 0;
-      }
-      if (c != '\n') return kBadRequest;
-      [[fallthrough]];
+      if (c != '\r') return kBadRequest;
+      state_ = State::kDataLf;
+      return 0;
     case State::kDataLf:
       if (c != '\n') return kBadRequest;
       state_ = State::kSize;
       digits_ = 0;
       lineBytes_ = 0;
       return 0;
+    default:
+      return stepTrailer(c);
+  }
+}
+
+// The hex digits of a chunk size, up to the byte after them.
+uint16_t ChunkedDecoder::stepSize(unsigned char c) {
+  const int h = hexValue(c);
+  if (h >= 0) {
+    if (++digits_ > kMaxChunkSizeDigits) return kBadRequest;
+    remaining_ = remaining_ * 16 + static_cast<uint64_t>(h);
+    return 0;
+  }
+  if (digits_ == 0) return kBadRequest;
+  // body_ <= maxBody_ always holds, so the subtraction cannot wrap.
+  if (remaining_ > maxBody_ - body_) return kContentTooLarge;
+  state_ = State::kSizeWs;
+  return stepExtension(c);
+}
+
+// chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ), where chunk-ext-name
+// is a token and chunk-ext-val a token or a quoted-string (RFC 9112 7.1.1). Extensions are
+// checked, then ignored.
+uint16_t ChunkedDecoder::stepExtension(unsigned char c) {
+  const auto next = [this](State s) -> uint16_t {
+    state_ = s;
+    return 0;
+  };
+  const bool ws = isOws(c);
+  switch (state_) {
+    case State::kSizeWs:
+    case State::kExtValueWs:
+      if (c == ';') return next(State::kExtNameStart);
+      if (state_ == State::kSizeWs && c == '\r') return next(State::kSizeLf);
+      return ws ? next(State::kExtValueWs) : kBadRequest;
+    case State::kExtNameStart:
+      if (ws) return 0;
+      return isTchar(c) ? next(State::kExtName) : kBadRequest;
+    case State::kExtName:
+      if (isTchar(c)) return 0;
+      if (c == '=') return next(State::kExtValueStart);
+      if (ws) return next(State::kExtNameWs);
+      state_ = State::kExtValueEnd;
+      return stepExtension(c);
+    case State::kExtNameWs:
+      if (ws) return 0;
+      if (c == '=') return next(State::kExtValueStart);
+      return c == ';' ? next(State::kExtNameStart) : kBadRequest;
+    case State::kExtValueStart:
+      if (ws) return 0;
+      if (c == '"') return next(State::kExtQuoted);
+      return isTchar(c) ? next(State::kExtToken) : kBadRequest;
+    case State::kExtToken:
+      if (isTchar(c)) return 0;
+      state_ = State::kExtValueEnd;
+      return stepExtension(c);
+    case State::kExtQuoted:
+      if (c == '"') return next(State::kExtValueEnd);
+      if (c == '\\') return next(State::kExtQuotedPair);
+      return isQdtext(c) ? 0 : kBadRequest;
+    case State::kExtQuotedPair:
+      return isFieldValueByte(c) ? next(State::kExtQuoted) : kBadRequest;
+    case State::kExtValueEnd:
+      if (c == '\r') return next(State::kSizeLf);
+      if (c == ';') return next(State::kExtNameStart);
+      return ws ? next(State::kExtValueWs) : kBadRequest;
+    default:
+      return kBadRequest;  // unreachable: step() passes only size-line states
+  }
+}
+
+// The trailer section: field lines, validated and skipped, then the final CRLF.
+uint16_t ChunkedDecoder::stepTrailer(unsigned char c) {
+  switch (state_) {
     case State::kTrailer:
       if (c == '\r') {
         state_ = State::kFinalLf;
-      } else if (c == '\n') {
-        state_ = State::kDone;
       } else if (isTchar(c)) {
         state_ = State::kTrailerName;
       } else {
@@ -149,8 +193,6 @@ uint16_t ChunkedDecoder::step(unsigned char c) {
     case State::kTrailerValue:
       if (c == '\r') {
         state_ = State::kTrailerLf;
-      } else if (c == '\n') {
-        state_ = State::kTrailer;
       } else if (!isFieldValueByte(c)) {
         return kBadRequest;
       }
@@ -163,19 +205,9 @@ uint16_t ChunkedDecoder::step(unsigned char c) {
       if (c != '\n') return kBadRequest;
       state_ = State::kDone;
       return 0;
-    case State::kData:
-    case State::kDone:
-    case State::kError:
-      return kBadRequest;  // unreachable: feed() handles these
+    default:
+      return kBadRequest;  // unreachable: feed() handles kData, kDone and kError
   }
-  // The LF ending a chunk-size line: data follows, or the trailer section after the last chunk.
-  if (remaining_ == 0) {
-    state_ = State::kTrailer;
-    lineBytes_ = 0;
-  } else {
-    state_ = State::kData;
-  }
-  return 0;
 }
 
 }  // namespace hs

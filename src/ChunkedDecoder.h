@@ -7,8 +7,9 @@
 
 namespace hs {
 
-// Chunk extensions are skipped; trailer fields are validated and skipped. Bounds: 16 hex digits,
-// 4096 bytes per size line (extensions included), 8192 bytes of trailer section.
+// Chunk extensions (RFC 9112 7.1.1 grammar) and trailer fields are validated, then skipped; every
+// line must end in CRLF. Bounds: 16 hex digits, 4096 bytes per size line (extensions included),
+// 8192 bytes of trailer section.
 class ChunkedDecoder {
  public:
   enum class Status : uint8_t { kDone, kNeedMore, kError };
@@ -29,6 +30,9 @@ class ChunkedDecoder {
 
   Status fail(uint16_t status);
   uint16_t step(unsigned char c);
+  uint16_t stepSize(unsigned char c);
+  uint16_t stepExtension(unsigned char c);
+  uint16_t stepTrailer(unsigned char c);
 
   uint64_t maxBody_;
   uint64_t body_ = 0;       // data bytes seen so far

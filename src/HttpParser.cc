@@ -4,13 +4,13 @@
 // the position.
 #include "HttpParser.h"
 
-#include "HttpLexical.h"
-
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <limits>
 #include <string_view>
+
+#include "HttpLexical.h"
 
 namespace hs {
 
@@ -41,13 +41,20 @@ namespace {
 
 constexpr uint16_t kBadRequest = 400;
 constexpr uint16_t kUriTooLong = 414;
+constexpr uint16_t kExpectationFailed = 417;
 constexpr uint16_t kHeadersTooLarge = 431;
 constexpr uint16_t kVersionNotSupported = 505;
 
 // Bits of HttpParser::flags_, gathered from every occurrence of a field (not only the first).
-constexpr uint8_t kFlagClose = 1;      // Connection lists "close"
-constexpr uint8_t kFlagKeepAlive = 2;  // Connection lists "keep-alive"
-constexpr uint8_t kFlagChunked = 4;    // the last transfer coding seen so far is "chunked"
+constexpr uint8_t kFlagClose = 1;              // Connection lists "close"
+constexpr uint8_t kFlagKeepAlive = 2;          // Connection lists "keep-alive"
+constexpr uint8_t kFlagChunked = 4;            // the last transfer coding seen so far is "chunked"
+constexpr uint8_t kFlagContinue = 8;           // Expect lists "100-continue"
+constexpr uint8_t kFlagOtherExpectation = 16;  // Expect lists anything else
+
+// The longest method accepted: the registered ones have at most 17 bytes, so anything much longer
+// is not a method any server implements (400 rather than 501, RFC 9110 9.1).
+constexpr uint32_t kMaxMethodLength = 32;
 
 constexpr bool isAlnumOr(unsigned char c, std::string_view extra) {
   return isAlnum(c) || extra.find(static_cast<char>(c)) != std::string_view::npos;
@@ -59,13 +66,15 @@ constexpr ByteTable kAuthorityChar =
     byteTable([](unsigned char c) { return isAlnumOr(c, "-._~%!$&'()*+,;=:[]"); });
 constexpr bool isAuthorityChar(unsigned char c) { return kAuthorityChar[c]; }
 
-// Bytes a request-target may hold unencoded: visible ASCII (RFC 9112 3.2; finer checks are the
-// path normaliser's).
-constexpr ByteTable kTargetChar = byteTable([](unsigned char c) { return c >= 0x21 && c <= 0x7E; });
+// Bytes a request-target may hold unencoded: visible ASCII but '#', since a fragment is never
+// sent (RFC 9112 3.2, RFC 9110 4.2.1); finer checks are the path normaliser's.
+constexpr ByteTable kTargetChar =
+    byteTable([](unsigned char c) { return c >= 0x21 && c <= 0x7E && c != '#'; });
 
 constexpr ByteTable kValueByte = byteTable(isFieldValueByte);
 
-// The fast paths of the parser: the first index in [from, end) whose byte is not in `table`, or end.
+// The fast paths of the parser: the first index in [from, end) whose byte is not in `table`, or
+// end.
 uint32_t skipWhile(const char* data, uint32_t from, uint32_t end, const ByteTable& table) {
   while (from < end && table[static_cast<unsigned char>(data[from])]) ++from;
   return from;
@@ -100,16 +109,19 @@ constexpr uint8_t kNotKnown = static_cast<uint8_t>(KnownHeader::kCount);
 
 // For each name length, the known names of that length (at most two share one), so a lookup
 // compares at most two strings.
-constexpr size_t kLongestKnownName = std::ranges::max(kKnownNames, {}, &std::string_view::size).size();
+constexpr size_t kLongestKnownName =
+    std::ranges::max(kKnownNames, {}, &std::string_view::size).size();
 constexpr size_t namesOfLength(size_t n) {
   return static_cast<size_t>(std::ranges::count(kKnownNames, n, &std::string_view::size));
 }
-static_assert([] {
-  for (size_t n = 0; n <= kLongestKnownName; ++n) {
-    if (namesOfLength(n) > 2) return false;
-  }
-  return true;
-}(), "kKnownByLength holds two names per length");
+static_assert(
+    [] {
+      for (size_t n = 0; n <= kLongestKnownName; ++n) {
+        if (namesOfLength(n) > 2) return false;
+      }
+      return true;
+    }(),
+    "kKnownByLength holds two names per length");
 constexpr auto kKnownByLength = [] {
   std::array<std::array<uint8_t, 2>, kLongestKnownName + 1> t{};
   for (auto& slot : t) slot = {kNotKnown, kNotKnown};
@@ -179,6 +191,18 @@ bool applyTransferEncoding(std::string_view value, uint8_t* flags) {
   });
 }
 
+// Expect = #expectation; only "100-continue" is defined (RFC 9110 10.1.1).
+void applyExpect(std::string_view value, uint8_t* flags) {
+  forEachListElement(value, [flags](std::string_view e) {
+    if (equalsIgnoreCase(e, "100-continue")) {
+      *flags |= kFlagContinue;
+    } else if (!e.empty()) {
+      *flags |= kFlagOtherExpectation;
+    }
+    return true;
+  });
+}
+
 void applyConnection(std::string_view value, uint8_t* flags) {
   forEachListElement(value, [flags](std::string_view e) {
     if (equalsIgnoreCase(e, "close")) *flags |= kFlagClose;
@@ -228,6 +252,10 @@ uint16_t HttpParser::finish(HttpRequest* req) const {
     }
     req->chunked = true;
   }
+  // Decided last, so that a malformed head is a 400 whatever it expects.
+  if (flags_ & kFlagOtherExpectation) return kExpectationFailed;
+  // An HTTP/1.0 client may not understand 100 (RFC 9110 10.1.1).
+  req->expectContinue = http11 && (flags_ & kFlagContinue) != 0;
   if (flags_ & kFlagClose) {
     req->keepAlive = false;
   } else {
@@ -248,7 +276,9 @@ uint16_t HttpParser::endField(const char* data, HttpRequest* req) {
   if (first) req->known[current_] = span;
   switch (static_cast<KnownHeader>(current_)) {
     case KnownHeader::kHost:
-      return first && isValidHost(value) ? 0 : kBadRequest;
+      // An empty Host is allowed for targets without an authority (RFC 9112 3.2), which this
+      // server never serves; refusing it is the safe reading.
+      return first && !value.empty() && isValidHost(value) ? 0 : kBadRequest;
     case KnownHeader::kContentLength: {
       const int64_t n = parseContentLength(value);
       if (n < 0 || (!first && n != req->contentLength)) return kBadRequest;
@@ -261,10 +291,7 @@ uint16_t HttpParser::endField(const char* data, HttpRequest* req) {
       applyConnection(value, &flags_);
       return 0;
     case KnownHeader::kExpect:
-      forEachListElement(value, [req](std::string_view e) {
-        if (equalsIgnoreCase(e, "100-continue")) req->expectContinue = true;
-        return true;
-      });
+      applyExpect(value, &flags_);
       return 0;
     default:
       return 0;
@@ -299,8 +326,8 @@ ParseStatus HttpParser::parse(const char* data, size_t len, HttpRequest* req) {
         } else if (isTchar(c)) {
           mark_ = pos_;
           state_ = State::kMethod;
-        } else if (c != '\n') {
-          return fail(kBadRequest);
+        } else {
+          return fail(kBadRequest);  // includes an empty line ending in a bare LF
         }
         break;
       case State::kStartLf:
@@ -313,10 +340,12 @@ ParseStatus HttpParser::parse(const char* data, size_t len, HttpRequest* req) {
           req->method = lookupMethod(req->methodText.in(data));
           mark_ = pos_ + 1;
           state_ = State::kTarget;
-        } else if (!isTchar(c)) {
+        } else if (!isTchar(c) || pos_ - mark_ >= kMaxMethodLength) {
           return fail(kBadRequest);
         } else {
-          pos_ = skipWhile(data, pos_ + 1, lineEnd, kTokenChars) - 1;
+          pos_ =
+              skipWhile(data, pos_ + 1, std::min(lineEnd, mark_ + kMaxMethodLength), kTokenChars) -
+              1;
         }
         break;
       case State::kTarget:
@@ -325,7 +354,7 @@ ParseStatus HttpParser::parse(const char* data, size_t len, HttpRequest* req) {
           req->target = Span{mark_, pos_ - mark_};
           mark_ = pos_ + 1;
           state_ = State::kVersionName;
-        } else if (c < 0x21 || c > 0x7E) {
+        } else if (!kTargetChar[c]) {
           return fail(kBadRequest);
         } else {
           pos_ = skipWhile(data, pos_ + 1, lineEnd, kTargetChar) - 1;
@@ -357,10 +386,10 @@ ParseStatus HttpParser::parse(const char* data, size_t len, HttpRequest* req) {
         state_ = State::kVersionEnd;
         break;
       case State::kVersionEnd:
-        if (c != '\r' && c != '\n') return fail(kBadRequest);
+        if (c != '\r') return fail(kBadRequest);  // a bare LF too (see kFieldStart)
         // Well-formed but not 1.0/1.1: the version is the problem, not the syntax.
         if (req->versionMajor != 1 || req->versionMinor > 1) return fail(kVersionNotSupported);
-        state_ = c == '\r' ? State::kRequestLineLf : State::kFieldStart;
+        state_ = State::kRequestLineLf;
         break;
       case State::kRequestLineLf:
         if (c != '\n') return fail(kBadRequest);
@@ -369,15 +398,15 @@ ParseStatus HttpParser::parse(const char* data, size_t len, HttpRequest* req) {
       case State::kFieldStart:
         if (c == '\r') {
           state_ = State::kHeadLf;
-        } else if (c == '\n') {
-          return done(req);
         } else if (isTchar(c)) {
           if (req->headerCount >= maxFields) return fail(kHeadersTooLarge);
           mark_ = pos_;
           state_ = State::kFieldName;
           pos_ = skipWhile(data, pos_ + 1, fieldEnd, kTokenChars) - 1;
         } else {
-          // Covers obs-fold (RFC 9112 5.2), whitespace before the first field (2.2), empty names.
+          // Covers obs-fold (RFC 9112 5.2), whitespace before the first field (2.2), empty names,
+          // and a bare LF: RFC 9112 2.2 lets a recipient accept one, but two parsers that
+          // disagree on line ends are how requests get smuggled past a front end.
           return fail(kBadRequest);
         }
         break;
@@ -407,10 +436,7 @@ ParseStatus HttpParser::parse(const char* data, size_t len, HttpRequest* req) {
             state_ = State::kFieldStart;
             ++pos_;
           }
-        } else if (c == '\n') {
-          if (const uint16_t status = endField(data, req)) return fail(status);
-          state_ = State::kFieldStart;
-        } else if (!isFieldValueByte(c)) {
+        } else if (!isFieldValueByte(c)) {  // includes a bare LF
           return fail(kBadRequest);
         } else {
           // Skip the run of value bytes, then find where its last non-OWS byte ends.

@@ -30,8 +30,8 @@ class HttpParser {
   // received so far (never less than on the previous call). Parsing resumes where the previous call
   // stopped. Returns kDone once the head is complete (consumed() is then its length including the
   // final CRLF, and *req is filled), kNeedMore when more input is needed, or kError with
-  // errorStatus() in {400, 414, 431, 505}. Leading empty lines before the request line are skipped
-  // (RFC 9112 2.2) and count in consumed(). Pass the same *req on every call for one request: the
+  // errorStatus() in {400, 414, 417, 431, 505}. Every line must end in CRLF. Leading empty lines
+  // before the request line are skipped (RFC 9112 2.2) and count in consumed(). Pass the same *req on every call for one request: the
   // first call clears it. Unknown methods are not errors (method kUnknown; 501 is the caller's).
   ParseStatus parse(const char* data, size_t len, HttpRequest* req);
 

@@ -47,7 +47,7 @@ struct HttpRequest {
   Span known[static_cast<int>(KnownHeader::kCount)];
   // Derived from the headers by the parser:
   bool keepAlive = true;        // HTTP/1.1 default, "Connection: close"/"keep-alive" applied
-  bool expectContinue = false;  // "Expect: 100-continue"
+  bool expectContinue = false;  // "Expect: 100-continue" in an HTTP/1.1 request
   bool chunked = false;         // Transfer-Encoding ends in chunked
   int64_t contentLength = -1;   // -1: no Content-Length header
 

@@ -470,6 +470,33 @@ TEST_F(SemanticsTest, MalformedHeadsAre400AndClose) {
   }
 }
 
+// Where RFC 9112/9110 leave a choice the server takes the strict one, answers, and closes.
+TEST_F(SemanticsTest, ProtocolStrictnessChoicesAnswerAndClose) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  struct Case {
+    const char* what;
+    std::string req;
+    int status;
+  };
+  const std::string h = "GET /b.txt HTTP/1.1\r\nHost: x\r\n";
+  const std::string post = "POST /b.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const Case cases[] = {
+      {"empty Host", "GET /b.txt HTTP/1.1\r\nHost:\r\n\r\n", 400},
+      {"method over 32 bytes", std::string(40, 'G') + " /b.txt HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+      {"'#' in the target", "GET /b.txt#top HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+      {"bare LF after the request line", "GET /b.txt HTTP/1.1\nHost: x\r\n\r\n", 400},
+      {"bare LF after a field line", "GET /b.txt HTTP/1.1\r\nHost: x\n\r\n", 400},
+      {"Expect other than 100-continue", h + "Expect: 200-ok\r\n\r\n", 417},
+      {"chunk extension without a name", post + "5;\r\nhello\r\n0\r\n\r\n", 400},
+      {"chunk extension with two values", post + "5;a=b c\r\nhello\r\n0\r\n\r\n", 400},
+      {"bare LF in a chunked body", post + "5\nhello\r\n0\r\n\r\n", 400},
+  };
+  for (const Case& tc : cases) {
+    SCOPED_TRACE(tc.what);
+    expectStatusAndClose(port(), tc.req, tc.status);
+  }
+}
+
 TEST_F(SemanticsTest, AbsoluteFormTarget) {
   ASSERT_NO_FATAL_FAILURE(start());
   Response r = fetch(port(), "GET http://localhost/index.html HTTP/1.1\r\nHost: localhost\r\n\r\n");

@@ -1,6 +1,8 @@
 // ChunkedDecoder: each body is fed whole, in two pieces split at every offset and one byte at a
 // time; status, bytes used, body size and error must agree. Every piece sits at the end of a guard
 // page so reading past the bytes handed in crashes the test.
+#include "ChunkedDecoder.h"
+
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -12,13 +14,11 @@
 #include <vector>
 
 #include "GuardedBuffer.h"
-#include "ChunkedDecoder.h"
 
 namespace hs {
 namespace {
 
 using Status = ChunkedDecoder::Status;
-
 
 struct Result {
   Status status = Status::kNeedMore;
@@ -97,8 +97,12 @@ std::vector<ValidBody> validBodies() {
       {"whitespace before extension", "5 \t;x=y\r\nhello\r\n0\r\n\r\n", 5},
       {"extension line at the length limit", ext4096, 1},
       {"trailers", "5\r\nhello\r\n0\r\nX-Checksum: abc\r\nExpires:\r\nX-Obs: \xC3\xA9\r\n\r\n", 5},
-      {"bare LF everywhere", "5\nhello\n0\nX-T: a\n\n", 5},
-      {"mixed line ends", "2\r\nab\n2\nab\r\n0\n\r\n", 4},
+      {"extension name without a value", "5;flag\r\nhello\r\n0;last\r\n\r\n", 5},
+      {"BWS around ';' and '='", "5 ; a = b ;c\t=\t\"d\";e\r\nhello\r\n0\r\n\r\n", 5},
+      {"quoted-string value with quoted-pairs and obs-text",
+       "5;a=\"x\\\"y\\\\ \t\xC3\xA9;,=\"\r\nhello\r\n0\r\n\r\n", 5},
+      {"empty quoted-string value", "5;a=\"\"\r\nhello\r\n0\r\n\r\n", 5},
+      {"token value of tchar symbols", "5;a=!#$%&'*+-.^_`|~0\r\nhello\r\n0\r\n\r\n", 5},
       {"bytes of the next request are left", "2\r\nab\r\n0\r\n\r\nGET / HTTP/1.1\r\n", 2, 12},
       {"large chunk", "400\r\n" + std::string(1024, 'z') + "\r\n0\r\n\r\n", 1024},
   };
@@ -148,6 +152,31 @@ std::vector<BadBody> badBodies() {
        "5;a\x01"
        "b\r\nhello\r\n",
        400},
+      // Chunk extensions must follow RFC 9112 7.1.1.
+      {"extension without a name", "5;\r\nhello\r\n0\r\n\r\n", 400},
+      {"extension value without a name", "5;=v\r\nhello\r\n0\r\n\r\n", 400},
+      {"two semicolons", "5;;a\r\nhello\r\n0\r\n\r\n", 400},
+      {"extension with '=' and no value", "5;a=\r\nhello\r\n0\r\n\r\n", 400},
+      {"non-token byte in extension name", "5;a@b\r\nhello\r\n0\r\n\r\n", 400},
+      {"comma between extensions", "5;a,b\r\nhello\r\n0\r\n\r\n", 400},
+      {"two names without ';'", "5;a b\r\nhello\r\n0\r\n\r\n", 400},
+      {"two token values", "5;a=b c\r\nhello\r\n0\r\n\r\n", 400},
+      {"'=' inside a token value", "5;a=b=c\r\nhello\r\n0\r\n\r\n", 400},
+      {"non-token byte in a token value", "5;a=b/c\r\nhello\r\n0\r\n\r\n", 400},
+      {"bytes after a quoted-string", "5;a=\"x\"y\r\nhello\r\n0\r\n\r\n", 400},
+      {"unterminated quoted-string", "5;a=\"x\r\nhello\r\n0\r\n\r\n", 400},
+      {"control byte in quoted-string", "5;a=\"\x01\"\r\nhello\r\n0\r\n\r\n", 400},
+      {"control byte in quoted-pair", "5;a=\"\\\x01\"\r\nhello\r\n0\r\n\r\n", 400},
+      {"whitespace after an extension name", "5;a \r\nhello\r\n0\r\n\r\n", 400},
+      {"whitespace after an extension value", "5;a=b\t\r\nhello\r\n0\r\n\r\n", 400},
+      {"whitespace after a quoted value", "5;a=\"b\" \r\nhello\r\n0\r\n\r\n", 400},
+      // Every line ends in CRLF.
+      {"bare LF after the size", "5\nhello\r\n0\r\n\r\n", 400},
+      {"bare LF after an extension", "5;a=b\nhello\r\n0\r\n\r\n", 400},
+      {"bare LF after the data", "5\r\nhello\n0\r\n\r\n", 400},
+      {"bare LF after the last chunk", "0\n\r\n", 400},
+      {"bare LF after a trailer field", "0\r\nX-T: a\n\r\n", 400},
+      {"bare LF as the final line", "0\r\n\n", 400},
       {"extension line over the limit", "1;" + std::string(4095, 'e') + "\r\nx\r\n", 400},
       {"17 hex digits", "00000000000000001\r\n", 400},
       {"huge hex", "FFFFFFFFFFFFFFFFFFFFFFFF\r\n", 400},
