@@ -1,4 +1,4 @@
-// Access log in the Combined Log Format, shared by every worker through one O_APPEND file.
+// Access log in nginx's `combined` format, shared by every worker through one O_APPEND file.
 // Lines are buffered per worker and written when the buffer fills, at least once a second
 // (flushIfDue from the reactor), and at exit. Owns its fd.
 #pragma once
@@ -11,16 +11,24 @@
 #include <string>
 #include <string_view>
 
+#include "HttpRequest.h"
 #include "UniqueFd.h"
 
 namespace hs {
 
 struct AccessRecord {
   const sockaddr_in6* peer;      // sockaddr_in or sockaddr_in6
-  std::string_view requestLine;  // "GET / HTTP/1.1" as received (escaped on output)
+  std::string_view requestLine;  // "GET / HTTP/1.1" as received (escaped on output; "" logs -)
   int status;
   uint64_t bytes;  // body bytes sent
   std::string_view referer, userAgent;
+  std::string_view authorization = {};  // its Basic user name is logged as $remote_user
+
+  // The record of one request from its bytes as received, starting at its first byte (only part
+  // of a head that failed to parse), and what the parser made of them. The request line is what
+  // nginx logs: from the first byte after any leading empty lines to the first CR or LF.
+  static AccessRecord fromRequest(const sockaddr_in6* peer, std::string_view received,
+                                  const HttpRequest& req, int status, uint64_t bytes);
 };
 
 class AccessLog {

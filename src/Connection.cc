@@ -385,18 +385,9 @@ void Worker::finishResponse(Connection* c) {
   IoState* io = c->io;
   bump(stats_->requests, uint64_t{1});
   if (accessLog_.enabled()) {
-    const char* head = io->in + io->reqStart;
-    const HttpRequest& r = io->req;
-    // The request line: from the method to the end of the version (or what arrived of it).
-    std::string_view line;
-    if (r.target.len > 0) {
-      uint32_t end = std::min(r.target.off + r.target.len + 9, io->inEnd - io->reqStart);
-      line = {head + r.methodText.off, end - r.methodText.off};  // through " HTTP/1.x"
-    }
-    AccessRecord rec{&c->peer, line, c->status, c->bodyBytes,
-                     r.methodText.len > 0 ? requestHeader(c, KnownHeader::kReferer) : "",
-                     r.methodText.len > 0 ? requestHeader(c, KnownHeader::kUserAgent) : ""};
-    accessLog_.record(rec, nowSec_);
+    const std::string_view received(io->in + io->reqStart, io->inEnd - io->reqStart);
+    accessLog_.record(
+        AccessRecord::fromRequest(&c->peer, received, io->req, c->status, c->bodyBytes), nowSec_);
   }
   if (c->file != nullptr) {
     cache_->release(c->file);

@@ -57,6 +57,16 @@ constexpr int hexValue(unsigned char c) {
   return -1;
 }
 
+// The value of a base64 digit of the standard alphabet (RFC 4648 4), or -1; '=' is padding.
+constexpr int base64Value(unsigned char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (isDigit(c)) return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
 // Upper-case hex digits, indexed by value (for %XX and \xXX escapes).
 inline constexpr char kHexDigitsUpper[] = "0123456789ABCDEF";
 

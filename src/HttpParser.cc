@@ -102,6 +102,7 @@ constexpr std::string_view kKnownNames[] = {
     "accept-encoding",
     "user-agent",
     "referer",
+    "authorization",
 };
 static_assert(std::size(kKnownNames) == static_cast<size_t>(KnownHeader::kCount));
 

@@ -33,6 +33,7 @@ enum class KnownHeader : uint8_t {
   kAcceptEncoding,
   kUserAgent,
   kReferer,
+  kAuthorization,  // for the access log's $remote_user
   kCount
 };
 

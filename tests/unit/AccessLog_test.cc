@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "HttpParser.h"
+
 namespace hs {
 namespace {
 
@@ -97,14 +99,16 @@ TEST_F(AccessLogTest, FormatsCombinedLogFormat) {
   EXPECT_EQ(m[7], "1234");
 }
 
-TEST_F(AccessLogTest, ZeroBytesAndEmptyHeadersAreDashes) {
+// As nginx's $body_bytes_sent: a response without a body logs 0, not the Common Log Format's "-".
+TEST_F(AccessLogTest, ZeroBytesAreZeroAndEmptyHeadersAreDashes) {
   sockaddr_in6 peer = v4Peer("127.0.0.1");
   AccessRecord r{&peer, "HEAD / HTTP/1.1", 304, 0, "", ""};
   std::string line = formatLine(r);
   std::smatch m;
   ASSERT_TRUE(std::regex_match(line, m, kCombined)) << line;
+  EXPECT_EQ(m[3], "-");
   EXPECT_EQ(m[6], "304");
-  EXPECT_EQ(m[7], "-");
+  EXPECT_EQ(m[7], "0");
   EXPECT_EQ(m[8], "-");
   EXPECT_EQ(m[9], "-");
 }
@@ -192,6 +196,104 @@ TEST_F(AccessLogTest, LongFieldsAreTruncated) {
   EXPECT_EQ(m[9].length(), 1024);
 }
 
+// $remote_user as nginx fills it from "Authorization: Basic" (ngx_http_auth_basic_user).
+TEST_F(AccessLogTest, RemoteUserIsTheBasicAuthUserName) {
+  struct Case {
+    const char* comment;
+    std::string authorization;
+    std::string shown;
+  };
+  const Case kCases[] = {
+      {"user:pass", "Basic dXNlcjpwYXNz", "user"},
+      {"scheme in any case, extra spaces", "bASIC   dXNlcjpwYXNz", "user"},
+      {"unpadded", "Basic YWxpY2U6eA", "alice"},
+      {"padded", "Basic YWxpY2U6eHg=", "alice"},
+      {"anything after '=' is not looked at", "Basic Ym9iOnA=!!", "bob"},
+      {"empty password", "Basic Ym9iOg==", "bob"},
+      {"colon in the password", "Basic Ym9iOnA6cQ==", "bob"},
+      {"quote and control byte escaped", "Basic YSJiAWM6eA==", "a\\x22b\\x01c"},
+      {"UTF-8 user escaped", "Basic w6k6eA==", "\\xC3\\xA9"},
+      {"no colon", "Basic dXNlcg==", "-"},
+      {"empty user", "Basic OnBhc3M=", "-"},
+      {"byte outside the alphabet", "Basic dXNl*jpwYXNz", "-"},
+      {"impossible length", "Basic dXNlcjpwY", "-"},
+      {"no credentials", "Basic ", "-"},
+      {"no space after the scheme", "BasicdXNlcjpwYXNz", "-"},
+      {"other scheme", "Bearer dXNlcjpwYXNz", "-"},
+      {"absent", "", "-"},
+  };
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(c.comment);
+    sockaddr_in6 peer = v4Peer("127.0.0.1");
+    AccessRecord r{&peer, "GET / HTTP/1.1", 200, 1, "", "", c.authorization};
+    std::smatch m;
+    std::string line = formatLine(r);
+    ASSERT_TRUE(std::regex_match(line, m, kCombined)) << line;
+    EXPECT_EQ(m[3], c.shown);
+  }
+}
+
+TEST_F(AccessLogTest, LongUserNameIsTruncated) {
+  sockaddr_in6 peer = v4Peer("127.0.0.1");
+  // base64 of 3000 'A' bytes then ":x": "QUFB" encodes "AAA".
+  std::string encoded;
+  for (int i = 0; i < 1000; ++i) encoded += "QUFB";
+  AccessRecord r{&peer, "GET / HTTP/1.1", 200, 1, "", "", "Basic " + encoded + "Ong="};
+  std::smatch m;
+  std::string line = formatLine(r);
+  ASSERT_TRUE(std::regex_match(line, m, kCombined)) << line.substr(0, 200);
+  EXPECT_EQ(m[3], std::string(1024, 'A'));
+}
+
+// fromRequest takes the fields from the bytes as received and what the parser made of them,
+// including heads the parser refused.
+TEST_F(AccessLogTest, RecordFromTheRequestAsReceived) {
+  struct Case {
+    const char* comment;
+    std::string received;
+    std::string line, referer = {}, agent = {}, authorization = {};
+  };
+  const Case kCases[] = {
+      {"whole head", "GET /a?b HTTP/1.1\r\nHost: h\r\nReferer: r\r\nUser-Agent: u\r\n\r\n",
+       "GET /a?b HTTP/1.1", "r", "u"},
+      {"leading empty lines skipped", "\r\n\r\nGET / HTTP/1.0\r\n\r\n", "GET / HTTP/1.0"},
+      {"pipelined bytes after the head", "GET / HTTP/1.1\r\nHost: h\r\n\r\nGET /next HTTP/1.1",
+       "GET / HTTP/1.1"},
+      {"malformed method", "GE(T / HTTP/1.1\r\nHost: h\r\n\r\n", "GE(T / HTTP/1.1"},
+      {"garbage bytes", "\x16\x03\x01\x02\x01", "\x16\x03\x01\x02\x01"},
+      {"line cut short", "GET /partial", "GET /partial"},
+      {"bare LF ends the line", "GET / HTTP/1.1\nHost: h\n\n", "GET / HTTP/1.1"},
+      {"fields before a bad one are kept",
+       "GET / HTTP/1.1\r\nUser-Agent: u\r\nAuthorization: Basic eDp5\r\nBad Name: v\r\n\r\n",
+       "GET / HTTP/1.1", "", "u", "Basic eDp5"},
+      {"nothing received", "", ""},
+  };
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(c.comment);
+    HttpParser parser;
+    HttpRequest req;
+    parser.parse(c.received.data(), c.received.size(), &req);
+    sockaddr_in6 peer = v4Peer("127.0.0.1");
+    const AccessRecord r = AccessRecord::fromRequest(&peer, c.received, req, 400, 7);
+    EXPECT_EQ(r.peer, &peer);
+    EXPECT_EQ(r.requestLine, c.line);
+    EXPECT_EQ(r.referer, c.referer);
+    EXPECT_EQ(r.userAgent, c.agent);
+    EXPECT_EQ(r.authorization, c.authorization);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.bytes, 7u);
+  }
+}
+
+TEST_F(AccessLogTest, EmptyRequestLineIsDash) {
+  sockaddr_in6 peer = v4Peer("127.0.0.1");
+  AccessRecord r{&peer, "", 400, 0, "", ""};
+  std::smatch m;
+  std::string line = formatLine(r);
+  ASSERT_TRUE(std::regex_match(line, m, kCombined)) << line;
+  EXPECT_EQ(m[5], "-");
+}
+
 TEST_F(AccessLogTest, TooSmallBufferGivesZero) {
   sockaddr_in6 peer = v4Peer("127.0.0.1");
   AccessRecord r{&peer, "GET / HTTP/1.1", 200, 1, "", ""};
@@ -255,7 +357,7 @@ TEST_F(AccessLogFileTest, RecordsAreBufferedThenWrittenOnFlush) {
   ASSERT_EQ(got.size(), 2u);
   for (const std::string& l : got) EXPECT_TRUE(std::regex_match(l, kCombined)) << l;
   EXPECT_NE(got[0].find("\"GET /a HTTP/1.1\" 200 10"), std::string::npos);
-  EXPECT_NE(got[1].find("\"GET /b HTTP/1.1\" 404 -"), std::string::npos);
+  EXPECT_NE(got[1].find("\"GET /b HTTP/1.1\" 404 0"), std::string::npos);
 }
 
 TEST_F(AccessLogFileTest, AppendsAndFlushesOnDestruction) {
