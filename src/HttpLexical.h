@@ -86,6 +86,16 @@ constexpr bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+// The same when `lower` is known to be lower case (a constant such as a header name): only `s` is
+// folded, which the parser's hot path notices.
+constexpr bool equalsLowerCase(std::string_view s, std::string_view lower) {
+  if (s.size() != lower.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (toLowerAscii(s[i]) != lower[i]) return false;
+  }
+  return true;
+}
+
 constexpr bool startsWithIgnoreCase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && equalsIgnoreCase(s.substr(0, prefix.size()), prefix);
 }

@@ -136,7 +136,7 @@ constexpr auto kKnownByLength = [] {
 uint8_t lookupHeader(std::string_view name) {
   if (name.size() > kLongestKnownName) return kNotKnown;
   for (uint8_t i : kKnownByLength[name.size()]) {
-    if (i != kNotKnown && equalsIgnoreCase(name, kKnownNames[i])) return i;
+    if (i != kNotKnown && equalsLowerCase(name, kKnownNames[i])) return i;
   }
   return kNotKnown;
 }
@@ -184,7 +184,7 @@ bool applyTransferEncoding(std::string_view value, uint8_t* flags) {
     while (n < e.size() && isTchar(static_cast<unsigned char>(e[n]))) ++n;
     const std::string_view params = trimOws(e.substr(n));
     if (n == 0 || (!params.empty() && params.front() != ';')) return false;
-    if (equalsIgnoreCase(e.substr(0, n), "chunked")) {
+    if (equalsLowerCase(e.substr(0, n), "chunked")) {
       if (!params.empty()) return false;  // chunked takes no parameters
       *flags |= kFlagChunked;
     }
@@ -195,7 +195,7 @@ bool applyTransferEncoding(std::string_view value, uint8_t* flags) {
 // Expect = #expectation; only "100-continue" is defined (RFC 9110 10.1.1).
 void applyExpect(std::string_view value, uint8_t* flags) {
   forEachListElement(value, [flags](std::string_view e) {
-    if (equalsIgnoreCase(e, "100-continue")) {
+    if (equalsLowerCase(e, "100-continue")) {
       *flags |= kFlagContinue;
     } else if (!e.empty()) {
       *flags |= kFlagOtherExpectation;
@@ -206,8 +206,8 @@ void applyExpect(std::string_view value, uint8_t* flags) {
 
 void applyConnection(std::string_view value, uint8_t* flags) {
   forEachListElement(value, [flags](std::string_view e) {
-    if (equalsIgnoreCase(e, "close")) *flags |= kFlagClose;
-    if (equalsIgnoreCase(e, "keep-alive")) *flags |= kFlagKeepAlive;
+    if (equalsLowerCase(e, "close")) *flags |= kFlagClose;
+    if (equalsLowerCase(e, "keep-alive")) *flags |= kFlagKeepAlive;
     return true;
   });
 }

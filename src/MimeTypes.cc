@@ -63,7 +63,7 @@ std::string_view mimeTypeFor(std::string_view path) {
   if (dot == std::string_view::npos || dot == 0) return kDefaultType;
   std::string_view ext = name.substr(dot + 1);
   for (const MimeEntry& e : kTypes) {
-    if (equalsIgnoreCase(ext, e.ext)) return e.type;
+    if (equalsLowerCase(ext, e.ext)) return e.type;
   }
   return kDefaultType;
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -82,6 +83,7 @@ TEST(HttpLexicalTest, CaseInsensitiveComparison) {
   const Case kCases[] = {
       {"same", "close", "close", true, true},
       {"mixed case", "CloSE", "cLOse", true, true},
+      {"lower-case constant", "Content-LENGTH", "content-length", true, true},
       {"shorter", "clos", "close", false, false},
       {"prefix", "bytes=0-1", "BYTES=", false, true},
       {"empty both", "", "", true, true},
@@ -95,6 +97,9 @@ TEST(HttpLexicalTest, CaseInsensitiveComparison) {
     EXPECT_EQ(equalsIgnoreCase(c.a, c.b), c.equal);
     EXPECT_EQ(equalsIgnoreCase(c.b, c.a), c.equal);
     EXPECT_EQ(startsWithIgnoreCase(c.a, c.b), c.prefix);
+    if (std::all_of(c.b.begin(), c.b.end(), [](char ch) { return ch < 'A' || ch > 'Z'; })) {
+      EXPECT_EQ(equalsLowerCase(c.a, c.b), c.equal);
+    }
   }
 }
 
