@@ -81,8 +81,9 @@ unit: $(BUILD)/unit_tests
 	set -o pipefail; $(BUILD)/unit_tests --gtest_brief=1 2>&1 | tee $(LOGS)/unit.log
 
 integration: $(BUILD)/integration_tests $(BIN)
-	@mkdir -p $(LOGS)
+	@mkdir -p $(LOGS) && rm -rf $(LOGS)/servers
 	set -o pipefail; HTTPSERVER_BIN=$(abspath $(BIN)) HTTPSERVER_WWW=$(abspath www) \
+	  HTTPSERVER_LOG_DIR=$(abspath $(LOGS))/servers \
 	  $(BUILD)/integration_tests --gtest_brief=1 2>&1 | tee $(LOGS)/integration.log
 
 alloc: $(BUILD)/alloc_tests

@@ -12,6 +12,7 @@
 
 #include "HardenUtil.h"
 #include "TestServer.h"
+#include "Wait.h"
 
 namespace hs::integration {
 namespace {
@@ -252,7 +253,7 @@ TEST_F(BasicTest, SlowReaderGetsEveryByte) {
   // Read 4 KiB at a time with a pause, so the server keeps hitting a full socket buffer.
   std::string got;
   size_t total = std::string::npos;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto deadline = deadlineIn(10'000);
   char buf[4096];
   while (got.size() != total && std::chrono::steady_clock::now() < deadline) {
     ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
@@ -263,7 +264,7 @@ TEST_F(BasicTest, SlowReaderGetsEveryByte) {
       ASSERT_TRUE(got.starts_with("HTTP/1.1 200")) << got.substr(0, headEnd);
       total = headEnd + 4 + want.size();
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    pace(1);  // a slow reader
   }
   ASSERT_EQ(got.size(), total) << "timed out";
   expectSameBytes(got.substr(got.find("\r\n\r\n") + 4), want);
@@ -275,12 +276,12 @@ TEST_F(BasicTest, CurlFetchesTwoFilesOverOneConnection) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());
   std::string base = "http://127.0.0.1:" + std::to_string(port());
-  CurlResult res =
+  RunResult res =
       runCurl("-sS --http1.1 -w '%{http_code} %{num_connects}\\n' -o " + dir.path() + "/a '" +
               base + "/index.html' -o " + dir.path() + "/b '" + base + "/media/sample.mp4'");
-  ASSERT_EQ(res.exitCode, 0) << res.output;
+  ASSERT_EQ(res.exitCode, 0) << res.out;
   // The second transfer reuses the first connection: zero new connects.
-  EXPECT_EQ(res.output, "200 1\n200 0\n");
+  EXPECT_EQ(res.out, "200 1\n200 0\n");
   expectSameBytes(readFile(dir.path() + "/a").value_or(""), siteFile("/index.html"));
   expectSameBytes(readFile(dir.path() + "/b").value_or(""), siteFile("/media/sample.mp4"));
 }

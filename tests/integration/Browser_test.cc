@@ -66,7 +66,7 @@ class ToolsTest : public ServerTest {
       }
       return false;
     };
-    return eventually(6000, [&] {
+    return waitFor([&] {
       *text = readFile(accessLog_).value_or("");
       for (const std::string& path : paths) {
         if (!has(path)) {
@@ -75,7 +75,7 @@ class ToolsTest : public ServerTest {
         }
       }
       return true;
-    });
+    }, 6000);
   }
 
   TempDir dir_;

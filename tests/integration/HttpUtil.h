@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "TestServer.h"
+#include "Wait.h"
 
 namespace hs::integration {
 
@@ -43,21 +44,6 @@ inline std::string formatImfFixdate(std::time_t t) {
   char buf[64];
   size_t n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
   return std::string(buf, n);
-}
-
-// One request on a fresh connection.
-inline Response fetch(uint16_t port, std::string_view request, bool head = false) {
-  Client c(port);
-  if (!c.ok()) {
-    Response r;
-    r.error = "connect failed";
-    return r;
-  }
-  return c.exchange(request, head);
-}
-
-inline Response fetchGet(uint16_t port, std::string_view target, std::string_view extra = "") {
-  return fetch(port, getRequest(target, extra));
 }
 
 // The response head exactly as sent (status line and fields, up to but excluding the blank line),
@@ -139,7 +125,8 @@ inline std::optional<std::vector<BytePart>> parseMultipart(std::string_view body
     size_t lineStart = 0;
     while (lineStart <= head.size()) {
       size_t eol = head.find("\r\n", lineStart);
-      std::string_view line = head.substr(lineStart, eol == std::string_view::npos ? eol : eol - lineStart);
+      std::string_view line =
+          head.substr(lineStart, eol == std::string_view::npos ? eol : eol - lineStart);
       size_t colon = line.find(':');
       if (colon != std::string_view::npos) {
         std::string name = toLower(line.substr(0, colon));
@@ -198,17 +185,6 @@ inline std::string findExecutable(std::string_view name) {
     pos = colon + 1;
   }
   return "";
-}
-
-// Polls `pred` every 50 ms until it holds or timeoutMs passes.
-template <typename Pred>
-bool eventually(int timeoutMs, Pred pred) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
-  for (;;) {
-    if (pred()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
 }
 
 }  // namespace hs::integration

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "TestServer.h"
+#include "Wait.h"
 
 namespace hs::integration {
 namespace {
@@ -67,7 +68,7 @@ TEST_F(HttpTest, Http10WithoutConnectionHeaderIsClosed) {
   Response r = c.exchange("GET /robots.txt HTTP/1.0\r\n\r\n");
   ASSERT_EQ(r.status, 200) << r.describe();
   EXPECT_EQ(r.body, siteFile("/robots.txt"));
-  EXPECT_TRUE(r.closed || c.waitClosed(1000)) << "server kept an HTTP/1.0 connection open";
+  EXPECT_TRUE(r.closed || c.waitClosed(scaled(1000))) << "server kept an HTTP/1.0 connection open";
 }
 
 // The last segment of a response that ends its connection is sent with MSG_MORE so that the FIN
@@ -84,7 +85,7 @@ TEST_F(HttpTest, ClosingResponsesAreNotHeldBack) {
       ASSERT_TRUE(c.ok());
       const auto start = std::chrono::steady_clock::now();
       ASSERT_TRUE(c.send(req));
-      EXPECT_TRUE(c.waitClosed(1000)) << "no EOF";
+      EXPECT_TRUE(c.waitClosed(scaled(1000))) << "no EOF";
       const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::steady_clock::now() - start).count();
       if (ms >= 150) ++slow;
@@ -118,7 +119,7 @@ TEST_F(HttpTest, ConnectionCloseOnHttp11IsClosed) {
   Response r = c.exchange(getRequest("/robots.txt", "Connection: close\r\n"));
   ASSERT_EQ(r.status, 200) << r.describe();
   EXPECT_EQ(r.body, siteFile("/robots.txt"));
-  EXPECT_TRUE(r.closed || c.waitClosed(1000)) << "server ignored Connection: close";
+  EXPECT_TRUE(r.closed || c.waitClosed(scaled(1000))) << "server ignored Connection: close";
 }
 
 TEST_F(HttpTest, PipelinedRequestsAreAnsweredInOrder) {
@@ -174,7 +175,7 @@ TEST_F(HttpTest, GarbageRequestIs400AndClosed) {
   ASSERT_TRUE(c.ok());
   Response r = c.exchange("\x01\x02 / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   ASSERT_EQ(r.status, 400) << r.describe();
-  EXPECT_TRUE(r.closed || c.waitClosed(1000)) << "connection left open after a 400";
+  EXPECT_TRUE(r.closed || c.waitClosed(scaled(1000))) << "connection left open after a 400";
 }
 
 TEST_F(HttpTest, RawExchangeOfBadVersionGets505) {

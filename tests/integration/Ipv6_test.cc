@@ -13,6 +13,7 @@
 
 #include "TestServer.h"
 #include "UniqueFd.h"
+#include "Wait.h"
 
 namespace hs::integration {
 namespace {
@@ -47,9 +48,7 @@ struct Child {
   ~Child() {
     if (pid <= 0) return;
     ::kill(pid, SIGTERM);
-    for (int i = 0; i < 300 && ::waitpid(pid, nullptr, WNOHANG) == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    waitFor([&] { return ::waitpid(pid, nullptr, WNOHANG) == pid; }, 3000);
     ::kill(-pid, SIGKILL);
     ::waitpid(pid, nullptr, WNOHANG);
   }
@@ -58,25 +57,22 @@ struct Child {
 TEST(Ipv6Test, ServesOnTheIpv6Loopback) {
   uint16_t port = freeV6Port();
   if (port == 0) GTEST_SKIP() << "no IPv6 loopback on this machine";
+  std::string logPath;
+  UniqueFd log(openServerLog(&logPath));
+  ASSERT_TRUE(log.valid());
   Child server;
   server.pid = ::fork();
   ASSERT_GE(server.pid, 0);
   if (server.pid == 0) {
-    ::setpgid(0, 0);
-    std::string bin = serverBinary(), root = siteRoot(), p = std::to_string(port);
-    ::execl(bin.c_str(), bin.c_str(), "::1", p.c_str(), "1", "10", "--root", root.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
+    prepareChild(log.get(), log.get());
+    execOrDie(serverBinary(), {"::1", std::to_string(port), "1", "10", "--root", siteRoot()});
   }
   UniqueFd c;
-  for (int i = 0; i < 500 && !c; ++i) {
-    c = connectV6(port);
-    if (!c) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_TRUE(c.valid()) << "nothing listens on [::1]:" << port;
+  waitFor([&] { return (c = connectV6(port)).valid(); }, 5000);
+  ASSERT_TRUE(c.valid()) << "nothing listens on [::1]:" << port << "; server log " << logPath;
   std::string req = "GET /robots.txt HTTP/1.1\r\nHost: [::1]\r\nConnection: close\r\n\r\n";
   ASSERT_EQ(::send(c.get(), req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
-  timeval tv{5, 0};
+  timeval tv{scaled(5000) / 1000, 0};
   ::setsockopt(c.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string got;
   char buf[4096];

@@ -16,16 +16,16 @@
 #include <cstring>
 #include <sstream>
 
+#include "Wait.h"
+
 namespace hs::integration {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 bool isStaleClose(const Response& r) {
   // Nothing at all came back: the server had closed (FIN or RST) before reading the request.
-  return r.status == 0 && (r.error.find("without a response") != std::string::npos ||
-                           r.error.find("nothing received") != std::string::npos ||
-                           r.error.rfind("send:", 0) == 0);
+  return r.status == 0 &&
+         (r.error.find("without a response") != std::string::npos ||
+          r.error.find("nothing received") != std::string::npos || r.error.rfind("send:", 0) == 0);
 }
 
 // Fields of one /proc/net/tcp row we care about.
@@ -33,6 +33,7 @@ struct TcpRow {
   uint16_t localPort = 0;
   uint16_t remotePort = 0;
   int state = 0;
+  long txQueue = 0;
   unsigned long inode = 0;
 };
 
@@ -46,7 +47,8 @@ std::vector<TcpRow> tcpRows() {
     std::istringstream f(line);
     std::string sl, local, remote, st, txrx, trtm, retr, uid, timeout;
     unsigned long inode = 0;
-    if (!(f >> sl >> local >> remote >> st >> txrx >> trtm >> retr >> uid >> timeout >> inode)) continue;
+    if (!(f >> sl >> local >> remote >> st >> txrx >> trtm >> retr >> uid >> timeout >> inode))
+      continue;
     TcpRow row;
     auto port = [](const std::string& addr) {
       size_t colon = addr.find(':');
@@ -55,6 +57,7 @@ std::vector<TcpRow> tcpRows() {
     row.localPort = port(local);
     row.remotePort = port(remote);
     row.state = static_cast<int>(std::strtol(st.c_str(), nullptr, 16));
+    row.txQueue = std::strtol(txrx.c_str(), nullptr, 16);  // "tx_queue:rx_queue" in hex
     row.inode = inode;
     rows.push_back(row);
   }
@@ -65,17 +68,6 @@ constexpr int kTcpEstablished = 0x01;
 constexpr int kTcpListen = 0x0A;
 
 }  // namespace
-
-void sleepFor(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
-
-bool waitFor(const std::function<bool()>& pred, int timeoutMs) {
-  auto deadline = Clock::now() + std::chrono::milliseconds(timeoutMs);
-  for (;;) {
-    if (pred()) return true;
-    if (Clock::now() >= deadline) return false;
-    sleepFor(5);
-  }
-}
 
 // ---- load ----
 
@@ -108,6 +100,11 @@ LoadStats LoadRunner::stop() {
   return stats_;
 }
 
+bool LoadRunner::waitProgress(uint64_t n, int timeoutMs) const {
+  uint64_t from = ok_.load();
+  return waitFor([&] { return ok_.load() >= from + n; }, timeoutMs);
+}
+
 void LoadRunner::record(const std::string& kind, bool stale) {
   std::lock_guard<std::mutex> lock(mu_);
   ++stats_.errors[kind];
@@ -124,7 +121,7 @@ void LoadRunner::run() {
       if (!c->ok()) {
         record(std::string("connect: ") + std::strerror(errno), false);
         c.reset();
-        sleepFor(2);
+        pace(2);  // connect() failed at once: do not spin
         continue;
       }
       std::lock_guard<std::mutex> lock(mu_);
@@ -172,7 +169,7 @@ SlowDownload::~SlowDownload() {
 }
 
 void SlowDownload::run() {
-  auto deadline = Clock::now() + std::chrono::seconds(30);
+  auto deadline = Clock::now() + std::chrono::milliseconds(scaled(30'000));
   std::string buf;
   std::vector<char> tmp(chunk_);
   size_t headEnd = std::string::npos;
@@ -204,7 +201,7 @@ void SlowDownload::run() {
     }
     received_ = body_.size();
     if (body_.size() >= length) break;
-    sleepFor(intervalMs_);
+    pace(intervalMs_);
   }
   if (error_.empty() && (headEnd == std::string::npos || body_.size() != length)) {
     error_ = "incomplete: " + std::to_string(body_.size()) + " of " + std::to_string(length);
@@ -237,17 +234,15 @@ void PidGuard::killAll() {
 
 LaunchedServer::~LaunchedServer() {
   stop();
-  if (!logPath_.empty()) unlink(logPath_.c_str());
+  if (!serverLogsKept() && !logPath_.empty()) unlink(logPath_.c_str());
 }
 
 bool LaunchedServer::start(const std::vector<std::string>& args, uint16_t port, size_t workers) {
-  std::string tmpl = "/tmp/httpserver-launch-XXXXXX";
-  int logFd = mkostemp(tmpl.data(), O_CLOEXEC);
+  int logFd = openServerLog(&logPath_);
   if (logFd < 0) {
     error_ = "cannot create a log file";
     return false;
   }
-  logPath_ = tmpl;
   pid_t pid = fork();
   if (pid == 0) {
     prepareChild(logFd, logFd);
@@ -271,7 +266,7 @@ bool LaunchedServer::start(const std::vector<std::string>& args, uint16_t port, 
       },
       5000);
   if (pid_ < 0 || !up) {
-    error_ = pid_ < 0 ? "the server exited during start-up" : "the server did not come up in 5 s";
+    error_ = pid_ < 0 ? "the server exited during start-up" : "the server did not come up in time";
     return false;
   }
   return true;
@@ -289,35 +284,6 @@ void LaunchedServer::stop() {
 
 std::string LaunchedServer::log() const {
   return logPath_.empty() ? std::string() : readFile(logPath_).value_or("");
-}
-
-RunResult runDaemonizing(const std::vector<std::string>& args, int timeoutMs) {
-  RunResult result;
-  std::string tmpl = "/tmp/httpserver-daemon-XXXXXX";
-  int errFd = mkostemp(tmpl.data(), O_CLOEXEC);
-  if (errFd < 0) return result;
-  pid_t pid = fork();
-  if (pid == 0) {
-    int devNull = ::open("/dev/null", O_WRONLY);  // stdout is of no interest here
-    prepareChild(devNull >= 0 ? devNull : errFd, errFd);
-    execOrDie(serverBinary(), args);
-  }
-  ::close(errFd);
-  if (pid > 0) {
-    int status = 0;
-    if (!waitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; }, timeoutMs)) {
-      result.timedOut = true;
-      kill(-pid, SIGKILL);
-      waitpid(pid, &status, 0);
-    } else if (WIFEXITED(status)) {
-      result.exitCode = WEXITSTATUS(status);
-    } else if (WIFSIGNALED(status)) {
-      result.signal = WTERMSIG(status);
-    }
-  }
-  result.err = readFile(tmpl).value_or("");
-  unlink(tmpl.c_str());
-  return result;
 }
 
 std::optional<uid_t> realUid(pid_t pid) {
@@ -371,18 +337,32 @@ unsigned long listenInode(uint16_t port) {
   return 0;
 }
 
-unsigned long serverSideInode(int clientFd, uint16_t serverPort) {
+namespace {
+
+std::optional<TcpRow> serverSideRow(int clientFd, uint16_t serverPort) {
   sockaddr_in addr{};
   socklen_t len = sizeof addr;
-  if (getsockname(clientFd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return 0;
+  if (getsockname(clientFd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return std::nullopt;
   uint16_t clientPort = ntohs(addr.sin_port);
   for (const TcpRow& row : tcpRows()) {
     if (row.localPort == serverPort && row.remotePort == clientPort &&
         row.state == kTcpEstablished) {
-      return row.inode;
+      return row;
     }
   }
-  return 0;
+  return std::nullopt;
+}
+
+}  // namespace
+
+unsigned long serverSideInode(int clientFd, uint16_t serverPort) {
+  auto row = serverSideRow(clientFd, serverPort);
+  return row ? row->inode : 0;
+}
+
+long sendQueueOf(int clientFd, uint16_t serverPort) {
+  auto row = serverSideRow(clientFd, serverPort);
+  return row ? row->txQueue : -1;
 }
 
 pid_t holderOf(unsigned long inode, const std::vector<pid_t>& pids) {

@@ -20,10 +20,6 @@
 
 namespace hs::integration {
 
-void sleepFor(int ms);
-// Polls pred every 5 ms until it holds or timeoutMs passes; returns its last value.
-bool waitFor(const std::function<bool()>& pred, int timeoutMs);
-
 // ---- load ----
 
 struct LoadStats {
@@ -53,6 +49,8 @@ class LoadRunner {
   void start();
   LoadStats stop();  // joins the threads (each request is bounded by the harness's timeouts)
   uint64_t okSoFar() const { return ok_.load(); }
+  // Waits until `n` more requests than now have succeeded: the load is flowing.
+  bool waitProgress(uint64_t n, int timeoutMs = 10'000) const;
 
  private:
   void run();
@@ -138,10 +136,6 @@ class LaunchedServer {
   std::string error_;
 };
 
-// Like runProgram(), but does not kill the process group when the program returns: a daemon's
-// intermediate child may not have called setsid() yet at that moment.
-RunResult runDaemonizing(const std::vector<std::string>& args, int timeoutMs);
-
 // The real uid from /proc/PID/status; nullopt if unreadable.
 std::optional<uid_t> realUid(pid_t pid);
 // Session id (field 6 of /proc/PID/stat); -1 if unreadable.
@@ -152,6 +146,9 @@ std::vector<unsigned long> socketInodes(pid_t pid);
 unsigned long listenInode(uint16_t port);
 // Server-side inode of the established connection whose client end is `clientFd`; 0 if none.
 unsigned long serverSideInode(int clientFd, uint16_t serverPort);
+// Bytes the server has not yet got acknowledged on the established connection whose client end is
+// `clientFd` (tx_queue in /proc/net/tcp); -1 if there is no such connection.
+long sendQueueOf(int clientFd, uint16_t serverPort);
 // Which of `pids` holds socket `inode`; 0 if none.
 pid_t holderOf(unsigned long inode, const std::vector<pid_t>& pids);
 // Targets of /proc/PID/fd/* links.

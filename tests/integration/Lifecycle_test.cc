@@ -14,15 +14,10 @@
 
 #include "LifecycleUtil.h"
 #include "TestServer.h"
+#include "Wait.h"
 
 namespace hs::integration {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-int64_t msSince(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
-}
 
 std::string siteFile(const std::string& rel) { return readFile(siteRoot() + rel).value_or(""); }
 
@@ -101,7 +96,7 @@ TEST_F(LifecycleTest, KilledWorkerIsReplacedWithinASecondAndOthersKeepTheirConne
 
   LoadRunner load(port(), 4, "/index.html", siteFile("/index.html"));
   load.start();
-  sleepFor(300);
+  ASSERT_TRUE(load.waitProgress(50)) << "the load does not flow";
   ASSERT_EQ(kill(victim, SIGKILL), 0);
   auto killed = Clock::now();
   std::vector<pid_t> after;
@@ -125,7 +120,9 @@ TEST_F(LifecycleTest, KilledWorkerIsReplacedWithinASecondAndOthersKeepTheirConne
                                 << ": " << second.describe() << " " << second.error;
   EXPECT_EQ(second.body, siteFile("/index.html"));
 
-  sleepFor(1000);
+  // The replacement takes its share of the load too.
+  EXPECT_TRUE(waitFor([&] { return load.okSoFar() > 100; }, 5000));
+  EXPECT_TRUE(load.waitProgress(100));
   LoadStats stats = load.stop();
   std::cout << "[ load     ] worker kill: " << stats.summary() << "\n";
   for (const ProcInfo& p : childrenOf(server_.pid(), /*withZombies=*/true)) {
@@ -157,8 +154,9 @@ TEST_F(LifecycleTest, WorkerDyingRightAfterStartIsRespawnedWithBackOff) {
       << server_.log();
   // During the back-off the other worker serves alone.
   EXPECT_TRUE(getOk(port()));
-  sleepFor(std::max<int>(0, 700 - static_cast<int>(msSince(fifth))));
-  EXPECT_EQ(workerWithIndex(server_.pid(), 0), 0) << "respawned before the 1 s back-off";
+  EXPECT_TRUE(holdsFor([&] { return workerWithIndex(server_.pid(), 0) == 0; },
+                       std::max<int>(0, 700 - static_cast<int>(msSince(fifth)))))
+      << "respawned before the 1 s back-off";
   pid_t w0 = 0;
   ASSERT_TRUE(waitFor([&] { return (w0 = workerWithIndex(server_.pid(), 0)) != 0; }, 1000))
       << "no respawn within 1.7 s of the fifth fast death";
@@ -170,8 +168,8 @@ TEST_F(LifecycleTest, WorkerDyingRightAfterStartIsRespawnedWithBackOff) {
   EXPECT_TRUE(waitFor([&] { return server_.log().find("died 6 times within 1 s") != std::string::npos; },
                       500));
   EXPECT_TRUE(getOk(port()));
-  sleepFor(1500);
-  EXPECT_EQ(workerWithIndex(server_.pid(), 0), 0) << "respawned before the 2 s back-off";
+  EXPECT_TRUE(holdsFor([&] { return workerWithIndex(server_.pid(), 0) == 0; }, 1500))
+      << "respawned before the 2 s back-off";
   EXPECT_TRUE(waitFor([&] { return workerWithIndex(server_.pid(), 0) != 0; }, 1100))
       << "no respawn within 2.6 s of the sixth fast death";
   std::cout << "[ back-off ] respawn after 6 fast deaths: " << msSince(sixth) << " ms\n";
@@ -191,10 +189,10 @@ TEST_P(FastStopTest, EverythingExitsWithinTwoSecondsAndThePortIsFree) {
   ASSERT_EQ(idle.exchange(getRequest("/robots.txt")).status, 200);
   std::vector<pid_t> workers = server_.workers();
   ASSERT_EQ(kill(server_.pid(), GetParam()), 0);
-  auto sent = Clock::now();
-  EXPECT_TRUE(server_.waitExit(2000)) << "master alive 2 s after signal " << GetParam();
-  EXPECT_TRUE(waitFor([&] { return allGone(workers); },
-                      std::max<int>(0, 2000 - static_cast<int>(msSince(sent)))))
+  auto deadline = deadlineIn(2000);
+  EXPECT_TRUE(waitUntil([&] { return !server_.running(); }, deadline))
+      << "master alive 2 s after signal " << GetParam();
+  EXPECT_TRUE(waitUntil([&] { return allGone(workers); }, deadline))
       << "a worker outlived the fast stop";
   EXPECT_TRUE(portIsFree(port()));
 }
@@ -221,7 +219,7 @@ TEST_F(LifecycleTest, QuitFinishesDownloadClosesIdleAndRefusesNewConnections) {
   ASSERT_EQ(kill(server_.pid(), SIGQUIT), 0);
   auto quit = Clock::now();
   size_t atQuit = download.received();
-  EXPECT_TRUE(idle.waitClosed(1000)) << "idle keep-alive connection not closed within 1 s";
+  EXPECT_TRUE(idle.waitClosed(scaled(1000))) << "idle keep-alive connection not closed within 1 s";
   std::cout << "[ quit     ] idle connection closed after " << msSince(quit) << " ms; download at "
             << atQuit << " of " << media.size() << " bytes\n";
   EXPECT_TRUE(waitFor([&] { return !connectTo(port()).valid(); }, 500))
@@ -243,16 +241,18 @@ TEST_F(LifecycleTest, QuitIsBoundedByQuitTimeoutWithAStalledReader) {
   // typically 4 MiB), so the worker itself stays in the middle of writing.
   std::string req = getRequest("/media/sample.mp4");
   ASSERT_TRUE(sendAll(stalled.get(), req + req + req + req));
-  ASSERT_TRUE(waitReadable(stalled.get(), 2000));
-  sleepFor(300);  // the send buffer fills up and the response stalls
+  ASSERT_TRUE(waitReadable(stalled.get(), scaled(2000)));
+  // The response stalls: the server holds bytes the client's full window does not take.
+  ASSERT_TRUE(waitFor([&] { return sendQueueOf(stalled.get(), port()) > 0; }, 2000));
 
   ASSERT_EQ(kill(server_.pid(), SIGQUIT), 0);
   auto quit = Clock::now();
-  sleepFor(500);
-  EXPECT_TRUE(server_.running()) << "gone after 500 ms: the stop was not graceful";
-  EXPECT_TRUE(server_.waitExit(1500)) << "master alive 2 s after SIGQUIT with --quit-timeout 1";
-  EXPECT_TRUE(waitFor([&] { return allGone(workers); },
-                      std::max<int>(0, 2000 - static_cast<int>(msSince(quit)))));
+  auto deadline = deadlineIn(2000);
+  EXPECT_TRUE(holdsFor([&] { return server_.running(); }, 500))
+      << "gone within 500 ms: the stop was not graceful";
+  EXPECT_TRUE(waitUntil([&] { return !server_.running(); }, deadline))
+      << "master alive 2 s after SIGQUIT with --quit-timeout 1";
+  EXPECT_TRUE(waitUntil([&] { return allGone(workers); }, deadline));
   std::cout << "[ quit     ] stalled download: everything gone after " << msSince(quit) << " ms\n";
 }
 
@@ -272,8 +272,8 @@ TEST_F(LifecycleTest, QuitWaitsForAResponseTheWorkerIsStillWriting) {
   ASSERT_TRUE(download.connected()) << download.error();
   ASSERT_TRUE(waitFor([&] { return download.received() >= 256 * 1024; }, 5000));
   ASSERT_EQ(kill(server_.pid(), SIGQUIT), 0);
-  sleepFor(300);
-  EXPECT_TRUE(server_.running()) << "master exited 300 ms after SIGQUIT with a response in flight";
+  EXPECT_TRUE(holdsFor([&] { return server_.running(); }, 300))
+      << "master exited within 300 ms of SIGQUIT with a response in flight";
   EXPECT_TRUE(processAlive(workers[0])) << "worker exited with a response in flight";
   EXPECT_LT(download.received(), big.size());
   ASSERT_TRUE(download.finish(20'000)) << download.error();
@@ -292,12 +292,15 @@ TEST_F(LifecycleTest, ReloadUnderLoadLosesNoRequestAndReplacesEveryGeneration) {
   std::vector<pid_t> first = server_.workers();
   LoadRunner load(port(), 8, "/index.html", siteFile("/index.html"));
   load.start();
-  sleepFor(500);
+  ASSERT_TRUE(load.waitProgress(100)) << "the load does not flow";
   for (int i = 0; i < 10; ++i) {
     ASSERT_EQ(kill(server_.pid(), SIGHUP), 0);
-    sleepFor(300);
+    // The new generation is in charge and serves its share before the next reload.
+    ASSERT_TRUE(waitFor([&] { return statusGeneration(port()) == i + 2; }, 3000))
+        << "reload " << i + 1 << " did not take";
+    ASSERT_TRUE(load.waitProgress(50)) << "the load stalled after reload " << i + 1;
   }
-  sleepFor(500);
+  EXPECT_TRUE(waitFor([&] { return load.okSoFar() > 1000; }, 10'000));
   LoadStats stats = load.stop();
   std::cout << "[ load     ] reload x10: " << stats.summary() << "\n";
   EXPECT_GT(stats.ok, 1000u);
@@ -352,8 +355,9 @@ TEST(LifecycleConfigTest, ReloadRereadsTheFileAndKeepsRunningWhenItIsBroken) {
   std::string line = lineContaining(log, "no_such_directive");
   EXPECT_NE(line.find(file + ":6"), std::string::npos) << "error line: " << line;
   EXPECT_NE(line.find("error"), std::string::npos) << "error line: " << line;
-  sleepFor(300);
-  EXPECT_EQ(childPids(server.pid()), gen2) << "a broken file changed the workers";
+  EXPECT_TRUE(holdsFor([&] { return childPids(server.pid()) == gen2; }, 300))
+      << "a broken file changed the workers";
+  EXPECT_EQ(childPids(server.pid()), gen2);
   EXPECT_EQ(statusGeneration(port), 2);
   EXPECT_TRUE(getOk(port));
 }
@@ -371,7 +375,7 @@ TEST_F(LifecycleTest, BinaryUpgradeUnderLoadLosesNoRequest) {
 
   LoadRunner load(port(), 8, "/index.html", siteFile("/index.html"));
   load.start();
-  sleepFor(500);
+  ASSERT_TRUE(load.waitProgress(100)) << "the load does not flow";
   ASSERT_EQ(kill(oldMaster, SIGUSR2), 0);
   pid_t newMaster = 0;
   EXPECT_TRUE(waitFor(
@@ -393,11 +397,12 @@ TEST_F(LifecycleTest, BinaryUpgradeUnderLoadLosesNoRequest) {
   EXPECT_STREQ(a, b);
   std::vector<pid_t> newWorkers;
   EXPECT_TRUE(waitFor([&] { return (newWorkers = childPids(newMaster)).size() == 2; }, 3000));
-  sleepFor(500);  // both masters accept for a while
+  EXPECT_TRUE(load.waitProgress(200)) << "the load stalled with two masters";
 
   ASSERT_EQ(kill(oldMaster, SIGQUIT), 0);
   EXPECT_TRUE(server_.waitExit(5000)) << "old master did not exit after SIGQUIT";
-  sleepFor(1000);
+  EXPECT_TRUE(load.waitProgress(200)) << "the load stalled after the old master left";
+  EXPECT_TRUE(waitFor([&] { return load.okSoFar() > 1000; }, 10'000));
   LoadStats stats = load.stop();
   std::cout << "[ load     ] binary upgrade: " << stats.summary() << "\n";
   EXPECT_EQ(stats.failed, 0u) << stats.summary();
@@ -438,7 +443,7 @@ TEST_F(LifecycleTest, TtouNeverGoesBelowOneWorker) {
   std::vector<pid_t> one = server_.workers();
   ASSERT_EQ(kill(server_.pid(), SIGTTOU), 0);
   ASSERT_EQ(kill(server_.pid(), SIGTTOU), 0);
-  sleepFor(500);
+  EXPECT_TRUE(holdsFor([&] { return server_.workers() == one; }, 500));
   EXPECT_EQ(server_.workers(), one);
   EXPECT_TRUE(getOk(port()));
 }
@@ -513,12 +518,13 @@ TEST(LifecycleDaemonTest, DaemonDetachesWritesPidFileAndStopsCleanly) {
   uint16_t port = pickFreePort();
   PidGuard guard;
   auto started = Clock::now();
-  RunResult run = runDaemonizing({"127.0.0.1", std::to_string(port), "1", "10", "--root",
-                                  siteRoot(), "--daemon", "--pid-file", pidFile},
-                                 3000);
+  RunResult run = runProgram(serverBinary(),
+                             {"127.0.0.1", std::to_string(port), "1", "10", "--root", siteRoot(),
+                              "--daemon", "--pid-file", pidFile},
+                             3000, /*leaveGroup=*/true);
   ASSERT_FALSE(run.timedOut) << "--daemon did not return";
   EXPECT_EQ(run.exitCode, 0) << run.err;
-  EXPECT_LT(msSince(started), 1000);
+  EXPECT_LT(msSince(started), scaled(1000));
   pid_t master = 0;
   ASSERT_TRUE(waitFor([&] { return (master = readPidFile(pidFile)) > 0; }, 2000));
   guard.add(master);

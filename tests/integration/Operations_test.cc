@@ -17,6 +17,7 @@
 
 #include "HardenUtil.h"
 #include "TestServer.h"
+#include "Wait.h"
 
 namespace hs::integration {
 namespace {
@@ -33,14 +34,8 @@ TEST_F(OperationsTest, StatusPageCountsAgreeWithTraffic) {
   opts.extraArgs = {"--status-path", "/server-status"};
   ASSERT_NO_FATAL_FAILURE(startServer(opts));
   // The harness's readiness probes are connections too: take a baseline once they are adopted.
-  Response base;
-  for (int i = 0; i < 50; ++i) {
-    base = statusJson(port());
-    if (base.status == 200 && jsonNumber(base.body, "accepted") == jsonNumber(base.body, "handled")) {
-      break;
-    }
-    sleepMs(20);
-  }
+  ASSERT_TRUE(waitAllHandled(port(), 2000));
+  Response base = statusJson(port());
   ASSERT_EQ(base.status, 200) << base.describe() << base.error;
   const long long accepted0 = jsonNumber(base.body, "accepted").value_or(-1);
   const long long requests0 = jsonNumber(base.body, "requests").value_or(-1);
@@ -87,7 +82,7 @@ TEST_F(OperationsTest, StatusPageTextFormHasStubStatusLines) {
   opts.procs = 2;
   opts.extraArgs = {"--status-path", "/server-status"};
   ASSERT_NO_FATAL_FAILURE(startServer(opts));
-  Response r = fetch(port(), "/server-status");
+  Response r = fetchGet(port(), "/server-status");
   ASSERT_EQ(r.status, 200) << r.describe();
   EXPECT_NE(r.header("content-type").find("text/plain"), std::string::npos);
   std::vector<std::string> lines = linesOf(r.body);
@@ -110,8 +105,8 @@ TEST_F(OperationsTest, StatusPageTextFormHasStubStatusLines) {
 
 TEST_F(OperationsTest, StatusPageIsOffByDefault) {
   ASSERT_NO_FATAL_FAILURE(startServer());
-  EXPECT_EQ(fetch(port(), "/server-status").status, 404);
-  EXPECT_EQ(fetch(port(), "/server-status?json").status, 404);
+  EXPECT_EQ(fetchGet(port(), "/server-status").status, 404);
+  EXPECT_EQ(fetchGet(port(), "/server-status?json").status, 404);
 }
 
 // ---- access log ----
@@ -194,13 +189,13 @@ std::vector<LogLine> parseAccessLog(const std::string& text, std::vector<std::st
 
 // Waits until the file has at least `lines` lines (or timeoutMs passes); returns its text.
 std::string waitForLines(const std::string& path, size_t lines, int timeoutMs) {
-  auto start = Clock::now();
   std::string text;
-  do {
-    text = readFile(path).value_or("");
-    if (countOf(text, "\n") >= lines) break;
-    sleepMs(20);
-  } while (msSince(start) < timeoutMs);
+  waitFor(
+      [&] {
+        text = readFile(path).value_or("");
+        return countOf(text, "\n") >= lines;
+      },
+      timeoutMs);
   return text;
 }
 
@@ -246,7 +241,7 @@ TEST_F(AccessLogTest, LinesMatchCombinedFormatAndResponses) {
   auto t0 = Clock::now();
   std::string text = waitForLines(log_, sent.size(), 3000);
   int64_t ms = msSince(t0);
-  EXPECT_LE(ms, 1500) << "lines took too long to appear";
+  EXPECT_LE(ms, scaled(1500)) << "lines took too long to appear";
   std::cerr << "[ timing  ] access log lines visible after " << ms << " ms\n";
   std::vector<std::string> bad;
   std::vector<LogLine> lines = parseAccessLog(text, &bad);
@@ -276,7 +271,7 @@ TEST_F(AccessLogTest, TwoWorkersWriteWholeLines) {
     threads.emplace_back([&, t] {
       for (int i = t; i < kRequests; i += 4) {
         // A new connection every few requests so both workers take part.
-        Response r = fetch(port(), "/robots.txt?n=" + std::to_string(i),
+        Response r = fetchGet(port(), "/robots.txt?n=" + std::to_string(i),
                            "User-Agent: agent-" + std::string(static_cast<size_t>(i % 50), 'x') +
                                "\r\n");
         ok += r.status == 200;
@@ -300,7 +295,7 @@ TEST_F(AccessLogTest, TwoWorkersWriteWholeLines) {
 TEST_F(AccessLogTest, BufferedLinesAreFlushedAtStop) {
   ASSERT_NO_FATAL_FAILURE(start());
   for (int i = 0; i < 20; ++i) {
-    ASSERT_EQ(fetch(port(), "/robots.txt?last=" + std::to_string(i)).status, 200);
+    ASSERT_EQ(fetchGet(port(), "/robots.txt?last=" + std::to_string(i)).status, 200);
   }
   server_.stop();  // SIGTERM right away, before the once-a-second flush
   std::string text = readFile(log_).value_or("");
@@ -433,14 +428,14 @@ TEST_F(OperationsTest, ExampleConfigWithEveryDirectiveStarts) {
   opts.conns = 64;
   opts.extraArgs = {"-c", path};
   ASSERT_TRUE(server_.startOn(port, opts)) << server_.error() << server_.log() << conf;
-  Response r = fetch(port, "/index.html");
+  Response r = fetchGet(port, "/index.html");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.header("cache-control"), "max-age=120");
-  Response missing = fetch(port, "/nope");
+  Response missing = fetchGet(port, "/nope");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(missing.body, readText(siteRoot() + "/404.html"));
-  EXPECT_EQ(fetch(port, "/status?json").status, 200);
-  EXPECT_EQ(fetch(port, "/images/").status, 200) << "autoindex on";
+  EXPECT_EQ(fetchGet(port, "/status?json").status, 200);
+  EXPECT_EQ(fetchGet(port, "/images/").status, 200) << "autoindex on";
   EXPECT_EQ(std::atoi(readText(dir.path() + "/HttpServer.pid").c_str()), server_.pid());
   EXPECT_FALSE(waitForLines(dir.path() + "/access.log", 5, 2000).empty());
   EXPECT_NE(readText(dir.path() + "/error.log").find("[debug]"), std::string::npos);
@@ -461,8 +456,8 @@ TEST(OperationsInstallTest, InstallAndUninstallWithDestdir) {
   const std::string bin = std::filesystem::absolute(serverBinary()).string();
   const std::string common = "make -s -C '" + src + "' -o '" + bin + "' BIN='" + bin +
                              "' DESTDIR='" + dest.path() + "' PREFIX=/usr/local ";
-  ShellResult install = runShell(common + "install");
-  ASSERT_EQ(install.exitCode, 0) << install.output;
+  RunResult install = runShell(common + "install", 120'000);
+  ASSERT_EQ(install.exitCode, 0) << install.out;
   const std::string base = dest.path() + "/usr/local";
   const std::vector<std::string> files = {
       "/sbin/HttpServer", "/share/man/man8/HttpServer.8",
@@ -477,8 +472,8 @@ TEST(OperationsInstallTest, InstallAndUninstallWithDestdir) {
   EXPECT_EQ(v.exitCode, 0);
   EXPECT_EQ(readText(base + "/share/man/man8/HttpServer.8"), readText(src + "/docs/HttpServer.8"));
 
-  ShellResult uninstall = runShell(common + "uninstall");
-  ASSERT_EQ(uninstall.exitCode, 0) << uninstall.output;
+  RunResult uninstall = runShell(common + "uninstall", 120'000);
+  ASSERT_EQ(uninstall.exitCode, 0) << uninstall.out;
   for (const std::string& f : files) {
     EXPECT_NE(::access((base + f).c_str(), F_OK), 0) << f << " left behind";
   }

@@ -9,13 +9,10 @@
 #include <thread>
 
 #include "TestServer.h"
+#include "Wait.h"
 
 namespace hs::integration {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-void sleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
 std::vector<std::string> nonEmptyLines(const std::string& text) {
   std::vector<std::string> lines;
@@ -44,7 +41,8 @@ TEST_F(ProcessTest, MasterHasExactlyProcsWorkerChildren) {
   ServerOptions opts;
   opts.procs = 3;
   ASSERT_NO_FATAL_FAILURE(startServer(opts));
-  sleepMs(100);  // no extra children appear later either
+  EXPECT_TRUE(holdsFor([&] { return childrenOf(server_.pid()).size() == 3; }, 100))
+      << "extra children appeared later";
   std::vector<ProcInfo> kids = childrenOf(server_.pid());
   ASSERT_EQ(kids.size(), 3u);
   for (const ProcInfo& p : kids) {
@@ -64,15 +62,13 @@ TEST_F(ProcessTest, KilledWorkerIsReplaced) {
   pid_t victim = before[1];
   ASSERT_EQ(kill(victim, SIGKILL), 0);
 
-  auto deadline = Clock::now() + std::chrono::seconds(1);
   std::vector<pid_t> after;
-  for (;;) {
-    after = server_.workers();
-    bool replaced =
-        after.size() == 3 && std::find(after.begin(), after.end(), victim) == after.end();
-    if (replaced || Clock::now() >= deadline) break;
-    sleepMs(10);
-  }
+  waitFor(
+      [&] {
+        after = server_.workers();
+        return after.size() == 3 && std::find(after.begin(), after.end(), victim) == after.end();
+      },
+      1000);
   ASSERT_EQ(after.size(), 3u) << "no replacement worker within 1 s";
   EXPECT_EQ(std::find(after.begin(), after.end(), victim), after.end());
   EXPECT_TRUE(server_.running());
@@ -88,10 +84,11 @@ TEST_F(ProcessTest, SigtermStopsMasterAndWorkersAndFreesPort) {
   ASSERT_EQ(workers.size(), 3u);
 
   ASSERT_EQ(kill(server_.pid(), SIGTERM), 0);
-  auto deadline = Clock::now() + std::chrono::seconds(2);
-  EXPECT_TRUE(server_.waitExit(2000)) << "master still running 2 s after SIGTERM";
+  auto deadline = deadlineIn(2000);
+  EXPECT_TRUE(waitUntil([&] { return !server_.running(); }, deadline))
+      << "master still running 2 s after SIGTERM";
   for (pid_t w : workers) {
-    while (processAlive(w) && Clock::now() < deadline) sleepMs(10);
+    waitUntil([&] { return !processAlive(w); }, deadline);
     EXPECT_FALSE(processAlive(w)) << "worker " << w << " outlived SIGTERM by 2 s";
   }
   EXPECT_TRUE(portIsFree(port())) << "port " << port() << " still bound";
@@ -107,10 +104,11 @@ TEST_F(ProcessTest, ClientResetDuringLargeSendKillsNothing) {
     ASSERT_TRUE(c.ok());
     ASSERT_TRUE(c.send(getRequest("/media/sample.mp4")));
     // Let the response start so the server is in the middle of writing when the RST arrives.
-    EXPECT_TRUE(waitReadable(c.fd(), 2000));
+    EXPECT_TRUE(waitReadable(c.fd(), scaled(2000)));
     c.resetClose();
   }
-  sleepMs(500);
+  // A worker killed by SIGPIPE would be gone (and replaced) within this window.
+  EXPECT_TRUE(holdsFor([&] { return server_.workers() == before; }, 500));
   EXPECT_TRUE(server_.running());
   EXPECT_EQ(server_.workers(), before) << "a worker died and was replaced";
   expectGetRootWorks();
@@ -127,8 +125,10 @@ TEST_F(ProcessTest, ConnectionsAreBalancedAcrossWorkers) {
   ServerOptions opts;
   opts.procs = 4;
   opts.conns = 1000;
+  opts.extraArgs = {"--status-path", "/server-status"};
   ASSERT_NO_FATAL_FAILURE(startServer(opts));
-  sleepMs(200);  // the start-up probe connection is gone by now
+  // The start-up probe connections are gone: only the status request itself is active.
+  ASSERT_EQ(waitActive(port(), 1, 2000), 1);
   std::vector<pid_t> workers = server_.workers();
   ASSERT_EQ(workers.size(), 4u);
   std::vector<int> baseline;
@@ -174,7 +174,7 @@ TEST_F(ProcessTest, ConnectionBeyondCapacityWaitsForAFreeSlot) {
   EXPECT_FALSE(waitReadable(c3.fd(), 300)) << "third connection served beyond conns=2";
 
   c1.close();
-  ASSERT_TRUE(waitReadable(c3.fd(), 2000)) << "third connection not served after a slot freed";
+  ASSERT_TRUE(waitReadable(c3.fd(), scaled(2000))) << "third connection not served after a slot freed";
   Response r3 = c3.read();
   EXPECT_EQ(r3.status, 200) << r3.describe();
 }

@@ -130,14 +130,14 @@ TEST_F(SemanticsTest, EtagChangesWithMtimeAndWithSize) {
   // Same size, other mtime.
   ASSERT_TRUE(setMtime(root_ + "/b.txt", kMtime + 3600));
   std::string second;
-  EXPECT_TRUE(eventually(4000, [&] { return (second = etagOf("/b.txt")) != first; }))
+  EXPECT_TRUE(waitFor([&] { return (second = etagOf("/b.txt")) != first; }, 4000))
       << "ETag unchanged after the mtime changed: " << first;
   EXPECT_EQ(get("/b.txt").header("last-modified"), formatImfFixdate(kMtime + 3600));
   // Other size, the original mtime again.
   ASSERT_TRUE(writeFile(root_ + "/b.txt", std::string(kB) + "more"));
   ASSERT_TRUE(setMtime(root_ + "/b.txt", kMtime));
   std::string third;
-  EXPECT_TRUE(eventually(4000, [&] { return (third = etagOf("/b.txt")) != first && third != second; }))
+  EXPECT_TRUE(waitFor([&] { return (third = etagOf("/b.txt")) != first && third != second; }, 4000))
       << "ETag did not follow a size change: " << first << " " << second << " " << third;
   Response r = get("/b.txt");
   EXPECT_EQ(r.body, std::string(kB) + "more");
@@ -442,7 +442,7 @@ void expectStatusAndClose(uint16_t port, std::string_view req, int status) {
   ASSERT_TRUE(c.ok());
   Response r = c.exchange(req);
   EXPECT_EQ(r.status, status) << r.describe();
-  EXPECT_TRUE(r.closed || c.waitClosed(2000)) << "connection left open after " << status;
+  EXPECT_TRUE(r.closed || c.waitClosed(scaled(2000))) << "connection left open after " << status;
 }
 
 TEST_F(SemanticsTest, MalformedHeadsAre400AndClose) {

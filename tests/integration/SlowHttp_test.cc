@@ -24,6 +24,7 @@
 
 #include "HardenUtil.h"
 #include "TestServer.h"
+#include "Wait.h"
 
 namespace hs::integration {
 namespace {
@@ -139,7 +140,7 @@ class SlowHttpTest : public ServerTest {
   void attack(const std::string& name, std::vector<std::string> modeArgs, const std::string& path,
               int seconds) {
     TempDir reports;
-    std::vector<std::string> args = {"20", *tool_};
+    std::vector<std::string> args = {std::to_string(scaled(20'000) / 1000), *tool_};
     args.insert(args.end(), modeArgs.begin(), modeArgs.end());
     args.insert(args.end(),
                 {"-l", std::to_string(seconds), "-p", "3", "-g", "-o", reports.path() + "/" + name,
@@ -150,7 +151,7 @@ class SlowHttpTest : public ServerTest {
       auto next = Clock::now();
       while (!stop) {
         auto t0 = Clock::now();
-        Response r = fetch(port(), "/index.html");
+        Response r = fetchGet(port(), "/index.html");
         int64_t ms = msSince(t0);
         int sockets = countSockets(worker_);
         {
@@ -158,7 +159,7 @@ class SlowHttpTest : public ServerTest {
           ++probes_.count;
           probes_.worstMs = std::max(probes_.worstMs, ms);
           probes_.peakSockets = std::max(probes_.peakSockets, sockets);
-          if (r.status != 200 || ms > kProbeLimitMs) {
+          if (r.status != 200 || ms > scaled(kProbeLimitMs)) {
             probes_.failures.push_back("probe " + std::to_string(probes_.count) + ": status " +
                                        std::to_string(r.status) + " after " + std::to_string(ms) +
                                        " ms " + r.error);
@@ -167,7 +168,7 @@ class SlowHttpTest : public ServerTest {
         // A fixed schedule, so one slow probe does not thin out the rest.
         next += std::chrono::milliseconds(kProbeEveryMs);
         while (next < Clock::now()) next += std::chrono::milliseconds(kProbeEveryMs);
-        while (!stop && Clock::now() < next) sleepMs(10);
+        while (!stop && Clock::now() < next) pace(10);
       }
     });
     RunResult run = runProgram(*timeout_, args, 25000);
@@ -199,7 +200,7 @@ class SlowHttpTest : public ServerTest {
     EXPECT_GE(probes_.peakSockets, kConns) << "the attack never filled the pool";
     EXPECT_EQ(server_.workers(), std::vector<pid_t>{worker_}) << "the worker was replaced";
     EXPECT_TRUE(processAlive(worker_));
-    Response r = fetch(port(), "/index.html");
+    Response r = fetchGet(port(), "/index.html");
     EXPECT_EQ(r.status, 200) << r.describe() << r.error;
     EXPECT_EQ(waitActive(port(), 1, 3000), 1) << "connections or their slots were not released";
   }

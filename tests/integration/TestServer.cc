@@ -22,13 +22,13 @@
 #include <iostream>
 #include <thread>
 
+#include "Wait.h"
+
 namespace hs::integration {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-constexpr int kIoTimeoutSec = 5;
+constexpr int kIoTimeoutMs = 5'000;
 constexpr int kResponseDeadlineMs = 20'000;  // whole response, however slowly it trickles in
 constexpr size_t kMaxHeadBytes = 64 * 1024;
 constexpr int kStartTimeoutMs = 5'000;
@@ -39,8 +39,6 @@ int msLeft(Clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   return left.count() > 0 ? static_cast<int>(left.count()) : 0;
 }
-
-void sleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
 std::string envOr(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
@@ -213,12 +211,20 @@ bool readBody(int fd, std::string* buf, bool head, Clock::time_point deadline, R
   return true;
 }
 
-
 int makeTempFile(std::string* path, const char* prefix) {
   std::string tmpl = std::string("/tmp/") + prefix + "-XXXXXX";
   int fd = mkostemp(tmpl.data(), O_CLOEXEC);
   if (fd >= 0) *path = tmpl;
   return fd;
+}
+
+// "Suite.Test" of the running test with '/' made safe for a file name; "outside-a-test" if none.
+std::string currentTestName() {
+  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  if (info == nullptr) return "outside-a-test";
+  std::string name = std::string(info->test_suite_name()) + "." + info->name();
+  std::replace(name.begin(), name.end(), '/', '_');
+  return name;
 }
 
 std::string describeStatus(int status) {
@@ -270,6 +276,21 @@ void prepareChild(int outFd, int errFd) {
 }
 
 // ---- environment, owners, files ----
+
+bool serverLogsKept() {
+  const char* dir = std::getenv("HTTPSERVER_LOG_DIR");
+  return dir != nullptr && *dir != '\0';
+}
+
+int openServerLog(std::string* path) {
+  std::string dir = serverLogsKept() ? std::getenv("HTTPSERVER_LOG_DIR") : "/tmp";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::string tmpl = dir + "/" + currentTestName() + "-XXXXXX.log";
+  int fd = mkostemps(tmpl.data(), 4, O_CLOEXEC);
+  if (fd >= 0) *path = tmpl;
+  return fd;
+}
 
 std::string serverBinary() { return envOr("HTTPSERVER_BIN", "./HttpServer"); }
 std::string siteRoot() { return envOr("HTTPSERVER_WWW", "./www"); }
@@ -366,7 +387,8 @@ TestFd connectTo(uint16_t port, int rcvBuf) {
   TestFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return fd;
   if (rcvBuf > 0) setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvBuf, sizeof rcvBuf);
-  timeval tv{kIoTimeoutSec, 0};
+  int ioMs = scaled(kIoTimeoutMs);
+  timeval tv{ioMs / 1000, (ioMs % 1000) * 1000};
   setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   sockaddr_in addr = loopback(port);
@@ -387,7 +409,7 @@ bool sendAll(int fd, std::string_view data) {
 
 Response readResponse(int fd, std::string* pending, bool head) {
   Response r;
-  auto deadline = Clock::now() + std::chrono::milliseconds(kResponseDeadlineMs);
+  auto deadline = Clock::now() + std::chrono::milliseconds(scaled(kResponseDeadlineMs));
   size_t headEnd = fillUntil(fd, pending, "\r\n\r\n", deadline, &r.closed, &r.error);
   if (headEnd == std::string::npos) return r;
   bool ok = parseHead(std::string_view(*pending).substr(0, headEnd), &r);
@@ -402,10 +424,10 @@ std::string rawExchange(uint16_t port, std::string_view bytes) {
   TestFd fd = connectTo(port);
   if (!fd.valid() || !sendAll(fd.get(), bytes)) return "";
   std::string out;
-  auto deadline = Clock::now() + std::chrono::seconds(15);
+  auto deadline = Clock::now() + std::chrono::milliseconds(scaled(15'000));
   while (msLeft(deadline) > 0) {
     pollfd p{fd.get(), POLLIN, 0};
-    if (::poll(&p, 1, std::min(2000, msLeft(deadline))) <= 0) break;  // 2 s of silence
+    if (::poll(&p, 1, std::min(scaled(2000), msLeft(deadline))) <= 0) break;  // silence
     if (recvSome(fd.get(), &out, deadline) <= 0) break;
   }
   return out;
@@ -457,6 +479,20 @@ std::string getRequest(std::string_view target, std::string_view extra, std::str
   req.append(method).append(" ").append(target).append(" ").append(version).append("\r\n");
   req.append("Host: 127.0.0.1\r\n").append(extra).append("\r\n");
   return req;
+}
+
+Response fetch(uint16_t port, std::string_view request, bool head) {
+  Client c(port);
+  if (!c.ok()) {
+    Response r;
+    r.error = std::string("connect: ") + std::strerror(errno);
+    return r;
+  }
+  return c.exchange(request, head);
+}
+
+Response fetchGet(uint16_t port, std::string_view target, std::string_view extra) {
+  return fetch(port, getRequest(target, "Connection: close\r\n" + std::string(extra)));
 }
 
 Response Client::exchange(std::string_view request, bool head) {
@@ -542,8 +578,8 @@ int countSockets(pid_t pid) {
   return count;
 }
 
-RunResult runProgram(const std::string& binary, const std::vector<std::string>& args,
-                     int timeoutMs) {
+RunResult runProgram(const std::string& binary, const std::vector<std::string>& args, int timeoutMs,
+                     bool leaveGroup) {
   RunResult result;
   std::string outPath;
   std::string errPath;
@@ -557,11 +593,8 @@ RunResult runProgram(const std::string& binary, const std::vector<std::string>& 
   }
   if (pid > 0) {
     setpgid(pid, pid);
-    auto deadline = Clock::now() + std::chrono::milliseconds(timeoutMs);
     int status = 0;
-    pid_t done = 0;
-    while ((done = waitpid(pid, &status, WNOHANG)) == 0 && msLeft(deadline) > 0) sleepMs(5);
-    if (done == 0) {
+    if (!waitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; }, timeoutMs)) {
       result.timedOut = true;
       kill(-pid, SIGKILL);
       waitpid(pid, &status, 0);
@@ -570,7 +603,7 @@ RunResult runProgram(const std::string& binary, const std::vector<std::string>& 
     } else if (WIFSIGNALED(status)) {
       result.signal = WTERMSIG(status);
     }
-    kill(-pid, SIGKILL);  // anything it forked and left behind
+    if (!leaveGroup) kill(-pid, SIGKILL);  // anything it forked and left behind
   }
   result.out = readFile(outPath).value_or("");
   result.err = readFile(errPath).value_or("");
@@ -579,26 +612,21 @@ RunResult runProgram(const std::string& binary, const std::vector<std::string>& 
   return result;
 }
 
-bool curlAvailable() { return std::system("curl --version >/dev/null 2>&1") == 0; }
+RunResult runShell(const std::string& cmd, int timeoutMs) {
+  return runProgram("/bin/sh", {"-c", "exec 2>&1; " + cmd}, timeoutMs);
+}
 
-CurlResult runCurl(const std::string& args) {
-  CurlResult result;
-  std::string cmd = "curl --max-time 10 " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) result.output.append(buf, n);
-  int status = pclose(pipe);
-  result.exitCode = (status != -1 && WIFEXITED(status)) ? WEXITSTATUS(status) : -1;
-  return result;
+bool curlAvailable() { return runShell("curl --version >/dev/null", 5000).exitCode == 0; }
+
+RunResult runCurl(const std::string& args) {
+  return runShell("curl --max-time " + std::to_string(scaled(10'000) / 1000) + " " + args, 20'000);
 }
 
 // ---- ServerProcess ----
 
 ServerProcess::~ServerProcess() {
   stop();
-  if (!keepLog_ && !logPath_.empty()) unlink(logPath_.c_str());
+  if (!keepLog_ && !serverLogsKept() && !logPath_.empty()) unlink(logPath_.c_str());
 }
 
 bool ServerProcess::start(const ServerOptions& opts) {
@@ -623,7 +651,7 @@ bool ServerProcess::startOn(uint16_t port, const ServerOptions& opts) {
 ServerProcess::Launch ServerProcess::launch(uint16_t port, const ServerOptions& opts) {
   stop();
   if (!logPath_.empty()) unlink(logPath_.c_str());
-  TestFd logFd(makeTempFile(&logPath_, "httpserver-log"));
+  TestFd logFd(openServerLog(&logPath_));
   if (!logFd.valid()) {
     error_ = "cannot create a log file";
     return Launch::kFailed;
@@ -650,21 +678,18 @@ ServerProcess::Launch ServerProcess::launch(uint16_t port, const ServerOptions& 
   reaped_ = false;
   port_ = port;
 
-  auto deadline = Clock::now() + std::chrono::milliseconds(kStartTimeoutMs);
-  while (!tryConnect(port)) {
-    if (!running()) {
-      std::string text = toLower(log());
-      error_ = binary + " " + describeStatus(exitStatus_) + " before accepting connections";
-      bool inUse =
-          text.find("in use") != std::string::npos || text.find("eaddrinuse") != std::string::npos;
-      return inUse ? Launch::kAddressInUse : Launch::kFailed;
-    }
-    if (msLeft(deadline) == 0) {
-      error_ = binary + " did not accept connections on port " + std::to_string(port) + " within " +
-               std::to_string(kStartTimeoutMs) + " ms";
-      return Launch::kFailed;
-    }
-    sleepMs(10);
+  bool up = waitFor([&] { return tryConnect(port) || !running(); }, kStartTimeoutMs);
+  if (!running()) {
+    std::string text = toLower(log());
+    error_ = binary + " " + describeStatus(exitStatus_) + " before accepting connections";
+    bool inUse =
+        text.find("in use") != std::string::npos || text.find("eaddrinuse") != std::string::npos;
+    return inUse ? Launch::kAddressInUse : Launch::kFailed;
+  }
+  if (!up) {
+    error_ = binary + " did not accept connections on port " + std::to_string(port) + " within " +
+             std::to_string(scaled(kStartTimeoutMs)) + " ms";
+    return Launch::kFailed;
   }
   if (opts.waitForWorkers && waitForWorkers(static_cast<size_t>(opts.procs), 5000).empty()) {
     error_ = "expected " + std::to_string(opts.procs) + " worker processes, found " +
@@ -686,12 +711,7 @@ bool ServerProcess::running() {
 }
 
 bool ServerProcess::waitExit(int timeoutMs) {
-  auto deadline = Clock::now() + std::chrono::milliseconds(timeoutMs);
-  while (running()) {
-    if (msLeft(deadline) == 0) return false;
-    sleepMs(5);
-  }
-  return true;
+  return waitFor([&] { return !running(); }, timeoutMs);
 }
 
 void ServerProcess::killGroup() {
@@ -718,13 +738,9 @@ std::string ServerProcess::log() const {
 }
 
 std::vector<pid_t> ServerProcess::waitForWorkers(size_t n, int timeoutMs) const {
-  auto deadline = Clock::now() + std::chrono::milliseconds(timeoutMs);
-  for (;;) {
-    std::vector<pid_t> pids = workers();
-    if (pids.size() == n) return pids;
-    if (msLeft(deadline) == 0) return {};
-    sleepMs(10);
-  }
+  std::vector<pid_t> pids;
+  if (!waitFor([&] { return (pids = workers()).size() == n; }, timeoutMs)) return {};
+  return pids;
 }
 
 // ---- fixture ----
@@ -732,11 +748,7 @@ std::vector<pid_t> ServerProcess::waitForWorkers(size_t n, int timeoutMs) const 
 void ServerTest::TearDown() {
   if (HasFailure() && !server_.logPath().empty()) {
     server_.keepLog();
-    std::string text = server_.log();
-    constexpr size_t kTail = 8 * 1024;
-    if (text.size() > kTail) text = "...\n" + text.substr(text.size() - kTail);
-    std::cerr << "---- server log (" << server_.logPath() << ") ----\n"
-              << text << "\n---- end of server log ----\n";
+    std::cerr << "server log: " << server_.logPath() << "\n";
   }
   server_.stop();
 }

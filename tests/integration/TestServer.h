@@ -27,7 +27,12 @@ void prepareChild(int outFd, int errFd);
 // In that child: execs binary with args (argv[0] = binary); on failure writes why to fd 2 and
 // exits with 127.
 [[noreturn]] void execOrDie(const std::string& binary, const std::vector<std::string>& args);
-std::string siteRoot();      // $HTTPSERVER_WWW or ./www
+std::string siteRoot();  // $HTTPSERVER_WWW or ./www
+// Opens a new file for a server's stdout and stderr, named after the running test: under
+// $HTTPSERVER_LOG_DIR when set (`make test` sets it; such logs are kept), else under /tmp (removed
+// unless the test fails). Returns the fd, or -1; *path is its name.
+int openServerLog(std::string* path);
+bool serverLogsKept();
 
 // ---- small owners ----
 
@@ -97,6 +102,11 @@ bool sendAll(int fd, std::string_view data);
 // Reads one response from fd. `pending` holds bytes already read past the previous response (for
 // pipelining) and keeps the surplus. `head` says the request was HEAD, so no body follows.
 Response readResponse(int fd, std::string* pending, bool head = false);
+// One request on a fresh connection: sends `request` (raw bytes) and reads one response.
+Response fetch(uint16_t port, std::string_view request, bool head = false);
+// fetch() of GET `target` with Connection: close, so the server has released the connection when
+// the response is complete; `extra` holds more header lines, each ending in \r\n.
+Response fetchGet(uint16_t port, std::string_view target, std::string_view extra = "");
 // Connects, sends `bytes`, and returns everything received until the server closes the connection
 // or stays silent for 2 s.
 std::string rawExchange(uint16_t port, std::string_view bytes);
@@ -160,17 +170,19 @@ struct RunResult {
   std::string err;
 };
 
-// Runs `binary args...` with stdout/stderr captured, killing its process group after timeoutMs.
-RunResult runProgram(const std::string& binary, const std::vector<std::string>& args,
-                     int timeoutMs);
+// The one way the tests run a program: `binary args...` in its own process group with stdout and
+// stderr captured, killed (the whole group) when scaled(timeoutMs) passes. When it returns in time
+// its group is killed too, unless `leaveGroup` (a daemon's intermediate child may not have called
+// setsid() yet at that moment).
+RunResult runProgram(const std::string& binary, const std::vector<std::string>& args, int timeoutMs,
+                     bool leaveGroup = false);
+// runProgram() of `/bin/sh -c "cmd"` with stderr merged into out.
+RunResult runShell(const std::string& cmd, int timeoutMs);
 
-struct CurlResult {
-  int exitCode = -1;
-  std::string output;  // stdout (and stderr, merged)
-};
 bool curlAvailable();
-// Runs "curl --max-time 10 <args>" through the shell; args must already be quoted.
-CurlResult runCurl(const std::string& args);
+// Runs "curl --max-time 10 <args>" through the shell (args must already be quoted); out holds
+// stdout and stderr, merged.
+RunResult runCurl(const std::string& args);
 
 // ---- the server under test ----
 
@@ -226,7 +238,7 @@ class ServerProcess {
   std::string error_;
 };
 
-// Fixture that owns a ServerProcess and prints its log when a test fails.
+// Fixture that owns a ServerProcess and, when a test fails, keeps its log and names it.
 class ServerTest : public ::testing::Test {
  protected:
   void TearDown() override;
