@@ -45,7 +45,8 @@ FUZZ_DIR    := build/fuzz
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all test unit integration alloc replay run clean bench fuzz soak memcheck install uninstall
+.PHONY: all test unit integration alloc replay run clean bench fuzz soak memcheck install uninstall \
+        format format-check
 
 all: $(BIN)
 
@@ -75,27 +76,37 @@ $(BUILD)/replay/%: tests/fuzz/fuzz_%.cc tests/fuzz/replay_main.cc $(LIBCORE)
 	$(CXX) $(STD) $(CPPFLAGS) $(CXXFLAGS) -Wall -Wextra -Werror -Wno-comment -o $@ $< tests/fuzz/replay_main.cc $(LIBCORE)
 
 LOGS := $(BUILD)/logs
+SUITE := tests/run_suite.sh
+RUN_unit := $(BUILD)/unit_tests --gtest_brief=1
+RUN_alloc := env HTTPSERVER_WWW=$(abspath www) $(BUILD)/alloc_tests --gtest_brief=1
+RUN_integration := env HTTPSERVER_BIN=$(abspath $(BIN)) HTTPSERVER_WWW=$(abspath www) \
+  HTTPSERVER_LOG_DIR=$(abspath $(LOGS))/servers $(BUILD)/integration_tests --gtest_brief=1
+RUN_replay := bash -c 'for t in $(FUZZ_NAMES); do $(BUILD)/replay/$$t tests/fuzz/corpus/$$t || exit 1; done'
 
+# Each suite alone: its output goes to $(LOGS)/<suite>.log, the terminal gets one line.
 unit: $(BUILD)/unit_tests
-	@mkdir -p $(LOGS)
-	set -o pipefail; $(BUILD)/unit_tests --gtest_brief=1 2>&1 | tee $(LOGS)/unit.log
+	@$(SUITE) unit $(LOGS) $(RUN_unit)
 
 integration: $(BUILD)/integration_tests $(BIN)
-	@mkdir -p $(LOGS) && rm -rf $(LOGS)/servers
-	set -o pipefail; HTTPSERVER_BIN=$(abspath $(BIN)) HTTPSERVER_WWW=$(abspath www) \
-	  HTTPSERVER_LOG_DIR=$(abspath $(LOGS))/servers \
-	  $(BUILD)/integration_tests --gtest_brief=1 2>&1 | tee $(LOGS)/integration.log
+	@rm -rf $(LOGS)/servers
+	@$(SUITE) integration $(LOGS) $(RUN_integration)
 
 alloc: $(BUILD)/alloc_tests
-	@mkdir -p $(LOGS)
-	set -o pipefail; HTTPSERVER_WWW=$(abspath www) $(BUILD)/alloc_tests --gtest_brief=1 2>&1 | tee $(LOGS)/alloc.log
+	@$(SUITE) alloc $(LOGS) $(RUN_alloc)
 
 replay: $(REPLAYS)
-	@for t in $(FUZZ_NAMES); do $(BUILD)/replay/$$t tests/fuzz/corpus/$$t || exit 1; done
+	@$(SUITE) replay $(LOGS) $(RUN_replay)
 
 # The allocation-counting suite replaces malloc, which the sanitizers also do: release builds only.
-test: unit replay $(if $(and $(ALLOC_SRCS),$(if $(SANITIZE),,yes)),alloc) integration
-	@tests/summary.sh $(LOGS) $(if $(SANITIZE),,alloc) unit integration
+TEST_SUITES := unit replay $(if $(and $(ALLOC_SRCS),$(if $(SANITIZE),,yes)),alloc) integration
+
+# Builds everything first (in parallel with -j), then runs the suites one after another, each
+# even after another failed; tests/summary.sh adds them up and fails the run on any failure.
+test: $(BUILD)/unit_tests $(REPLAYS) $(if $(filter alloc,$(TEST_SUITES)),$(BUILD)/alloc_tests) \
+      $(BUILD)/integration_tests $(BIN)
+	@rm -rf $(LOGS)/servers $(LOGS)/*.status
+	@$(foreach s,$(TEST_SUITES),$(SUITE) $(s) $(LOGS) $(RUN_$(s)) || true;)
+	@tests/summary.sh $(LOGS) $(TEST_SUITES)
 
 # Coverage-guided fuzzing with libFuzzer: each target for FUZZ_SECONDS (default 60) on a scratch
 # copy of its corpus; any crash fails the build (the input is left in build/fuzz/).
@@ -135,6 +146,21 @@ soak: $(BIN)
 memcheck: $(BUILD)/integration_tests $(BIN)
 	HTTPSERVER_BIN=$(abspath $(BIN)) HTTPSERVER_WWW=$(abspath www) HTTPSERVER_VALGRIND=1 \
 	  $(BUILD)/integration_tests --gtest_filter='HardeningValgrindTest.*' $(MEMCHECK_ARGS)
+
+# clang-format 14 with the checked-in .clang-format, over src/ and tests/.
+CLANG_FORMAT ?= clang-format-14
+FORMAT_FILES := $(sort $(wildcard src/*.h src/*.cc tests/*/*.h tests/*/*.cc))
+
+format:
+	@$(CLANG_FORMAT) -i $(FORMAT_FILES)
+
+# Fails, naming the files, when any of them differs from what `make format` would make of it.
+format-check:
+	@command -v $(CLANG_FORMAT) >/dev/null || { echo "format-check: $(CLANG_FORMAT) not found"; exit 1; }
+	@bad=0; for f in $(FORMAT_FILES); do \
+	  $(CLANG_FORMAT) "$$f" | cmp -s - "$$f" || { echo "format-check: $$f differs"; bad=$$((bad + 1)); }; \
+	done; \
+	[ $$bad -eq 0 ] || { echo "format-check: $$bad files differ from .clang-format (make format fixes them)"; exit 1; }
 
 run: $(BIN)
 	@echo "Serving $(abspath www) at http://127.0.0.1:8080/  (Ctrl-C stops)"

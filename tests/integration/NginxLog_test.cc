@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "TestServer.h"
+#include "Wait.h"
 
 namespace hs::integration {
 namespace {
@@ -52,18 +53,19 @@ std::string findNginx() {
 
 // Polls until `path` holds at least `lines` lines or timeoutMs passes; returns them.
 std::vector<std::string> waitForLines(const std::string& path, size_t lines, int timeoutMs) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
   std::vector<std::string> out;
-  for (;;) {
-    out.clear();
-    const std::string text = readFile(path).value_or("");
-    size_t start = 0;
-    for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
-      out.push_back(text.substr(start, nl - start));
-    }
-    if (out.size() >= lines || std::chrono::steady_clock::now() > deadline) return out;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  waitFor(
+      [&] {
+        out.clear();
+        const std::string text = readFile(path).value_or("");
+        size_t start = 0;
+        for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+          out.push_back(text.substr(start, nl - start));
+        }
+        return out.size() >= lines;
+      },
+      timeoutMs);
+  return out;
 }
 
 // nginx in the foreground, one process, everything it writes kept in `dir`.
@@ -90,24 +92,20 @@ class NginxProcess {
       execOrDie(binary, {"-p", dir, "-e", dir + "/error.log", "-c", conf});
     }
     ::close(out);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (connectTo(port).valid()) return true;
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
+    bool exited = false;
+    bool up = waitFor(
+        [&] {
+          exited = ::waitpid(pid_, nullptr, WNOHANG) == pid_;
+          return exited || connectTo(port).valid();
+        },
+        5000);
+    if (exited) pid_ = -1;
+    return up && !exited;
   }
   void stop() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 150 && ::waitpid(pid_, nullptr, WNOHANG) == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    if (::kill(pid_, 0) == 0) {
+    if (!waitFor([&] { return ::waitpid(pid_, nullptr, WNOHANG) == pid_; }, 3000)) {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
     }
