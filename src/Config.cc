@@ -1,7 +1,5 @@
 #include "Config.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <climits>
@@ -10,145 +8,20 @@
 #include <iterator>
 #include <string_view>
 
+#include "ConfGrammar.h"
+#include "ConfParser.h"
+#include "ConfValue.h"
 #include "HttpLexical.h"
 
 namespace hs {
 namespace {
-
-// Why a value was rejected. `expect` completes "expected ..." and is always set; `range` is set
-// when the value was well-formed but out of bounds, so the command line can say "procs must be at
-// least 1 (got 0)" instead of repeating the whole format.
-struct Problem {
-  std::string expect;
-  std::string range;
-};
-
-bool fail(Problem* p, std::string expect, std::string range = {}) {
-  p->expect = std::move(expect);
-  p->range = std::move(range);
-  return false;
-}
-
-// Digits only, no sign. Saturates at UINT64_MAX instead of wrapping, so a huge value is reported
-// as too large rather than silently becoming a small one.
-bool parseDigits(std::string_view s, uint64_t* out) {
-  if (!isDigits(s)) return false;
-  if (!parseDecimal(s, out)) *out = UINT64_MAX;
-  return true;
-}
-
-bool parseNumber(std::string_view s, uint64_t lo, uint64_t hi, uint64_t* out, Problem* p) {
-  std::string expect = "a number from " + std::to_string(lo) + " to " + std::to_string(hi);
-  uint64_t v = 0;
-  if (!parseDigits(s, &v)) return fail(p, std::move(expect));
-  if (v < lo) return fail(p, std::move(expect), "must be at least " + std::to_string(lo));
-  if (v > hi) return fail(p, std::move(expect), "must be at most " + std::to_string(hi));
-  *out = v;
-  return true;
-}
-
-template <typename T>
-bool parseInto(std::string_view s, uint64_t lo, uint64_t hi, T* field, Problem* p) {
-  uint64_t v = 0;
-  if (!parseNumber(s, lo, hi, &v, p)) return false;
-  *field = static_cast<T>(v);
-  return true;
-}
-
-// "10" and "10s" are seconds, "500ms" milliseconds; the result must be positive and fit an int.
-bool parseTimeout(std::string_view s, int* ms, Problem* p) {
-  const char* expect = "a positive whole number of seconds (10 or 10s) or milliseconds (500ms)";
-  uint64_t unit = 1000;
-  if (s.ends_with("ms")) {
-    s.remove_suffix(2);
-    unit = 1;
-  } else if (s.ends_with('s')) {
-    s.remove_suffix(1);
-  }
-  uint64_t v = 0;
-  if (!parseDigits(s, &v)) return fail(p, expect);
-  if (v == 0) return fail(p, expect, "must be positive");
-  if (v > static_cast<uint64_t>(INT_MAX) / unit) {
-    return fail(p, expect, "must be at most " + std::to_string(INT_MAX / 1000) + " seconds");
-  }
-  *ms = static_cast<int>(v * unit);
-  return true;
-}
-
-// Bytes with an optional 1024-based suffix: 512, 64k, 1M, 2g.
-bool parseSize(std::string_view s, uint64_t* out, Problem* p) {
-  const char* expect = "a size in bytes, optionally with a k, m or g suffix (e.g. 1m)";
-  unsigned shift = 0;
-  const size_t unit =
-      s.empty() ? std::string_view::npos : std::string_view("kKmMgG").find(s.back());
-  if (unit != std::string_view::npos) {
-    shift = 10 * static_cast<unsigned>(unit / 2 + 1);
-    s.remove_suffix(1);
-  }
-  uint64_t v = 0;
-  if (!parseDigits(s, &v)) return fail(p, expect);
-  if (v > (UINT64_MAX >> shift)) return fail(p, expect, "is too large");
-  *out = v << shift;
-  return true;
-}
-
-bool parseOnOff(std::string_view s, bool* out, Problem* p) {
-  if (s == "on" || s == "off") {
-    *out = s == "on";
-    return true;
-  }
-  return fail(p, "on or off");
-}
-
-// Accepts "::1" and "[::1]" alike and stores the address without brackets.
-bool parseIp(std::string_view s, std::string* out, Problem* p) {
-  if (s.size() >= 2 && s.front() == '[' && s.back() == ']') s = s.substr(1, s.size() - 2);
-  const std::string ip(s);
-  unsigned char scratch[16];
-  if (inet_pton(AF_INET, ip.c_str(), scratch) != 1 &&
-      inet_pton(AF_INET6, ip.c_str(), scratch) != 1) {
-    return fail(p, "an IPv4 or IPv6 address");
-  }
-  *out = ip;
-  return true;
-}
-
-bool parseErrorPage(std::string_view code, std::string_view path, int* codeOut, Problem* p) {
-  const char* expect = "a status code from 400 to 599 and a path starting with '/'";
-  uint64_t v = 0;
-  if (!parseDigits(code, &v) || v < 400 || v > 599 || !path.starts_with('/'))
-    return fail(p, expect);
-  *codeOut = static_cast<int>(v);
-  return true;
-}
 
 // ---- Setters shared by command-line options and config-file directives --------------------------
 
 using Setter = bool (*)(std::string_view value, Config* cfg, Problem* p);
 
 bool setListen(std::string_view v, Config* cfg, Problem* p) {
-  const char* expect = "ADDRESS:PORT (e.g. 127.0.0.1:8080 or [::1]:8080)";
-  std::string_view host;
-  std::string_view port;
-  if (v.starts_with('[')) {
-    const size_t close = v.find(']');
-    if (close == std::string_view::npos || v.substr(close + 1, 1) != ":") return fail(p, expect);
-    host = v.substr(1, close - 1);
-    port = v.substr(close + 2);
-  } else {
-    const size_t colon = v.rfind(':');
-    // An unbracketed IPv6 address is ambiguous: "::1:8080" could end in a port or a group.
-    if (colon == std::string_view::npos || v.substr(0, colon).find(':') != std::string_view::npos) {
-      return fail(p, expect);
-    }
-    host = v.substr(0, colon);
-    port = v.substr(colon + 1);
-  }
-  std::string ip;
-  if (!parseIp(host, &ip, p)) return fail(p, expect);
-  if (!parseInto(port, 1, 65535, &cfg->port, p)) return fail(p, expect);
-  cfg->ip = std::move(ip);
-  return true;
+  return parseAddress(v, &cfg->ip, &cfg->port, p);
 }
 
 bool setProcs(std::string_view v, Config* cfg, Problem* p) {
@@ -282,26 +155,6 @@ const Setting* findDirective(std::string_view name) {
 }
 
 // ---- Config file --------------------------------------------------------------------------------
-
-// Splits one line into words: '#' ends the line, spaces/tabs/CR separate, and one trailing ';'
-// (an nginx habit) is dropped whether or not it touches the last word.
-std::vector<std::string_view> splitLine(std::string_view line) {
-  line = line.substr(0, line.find('#'));
-  std::vector<std::string_view> words;
-  size_t i = 0;
-  while (i < line.size()) {
-    const size_t start = line.find_first_not_of(" \t\r", i);
-    if (start == std::string_view::npos) break;
-    const size_t end = std::min(line.find_first_of(" \t\r", start), line.size());
-    words.push_back(line.substr(start, end - start));
-    i = end;
-  }
-  if (!words.empty() && words.back().ends_with(';')) {
-    words.back().remove_suffix(1);
-    if (words.back().empty()) words.pop_back();
-  }
-  return words;
-}
 
 struct FileState {
   std::map<std::string, int, std::less<>> firstLine;  // directive -> line it was first seen on
@@ -478,8 +331,6 @@ bool checkComplete(const Config& cfg, std::string* err) {
   return false;
 }
 
-constexpr size_t kMaxConfigBytes = 1 << 20;
-
 }  // namespace
 
 ArgsResult parseArgs(int argc, char** argv, Config* cfg, std::string* err) {
@@ -503,17 +354,24 @@ ArgsResult parseArgs(int argc, char** argv, Config* cfg, std::string* err) {
 
 bool parseConfigText(const std::string& text, const std::string& file, Config* cfg,
                      std::string* err) {
+  std::vector<ConfNode> nodes;
+  if (!parseConfTree(text, file, &nodes, err)) return false;
   FileState state;
-  std::string_view rest = text;
-  for (int line = 1; !rest.empty(); ++line) {
-    const size_t nl = rest.find('\n');
-    const std::string_view current = rest.substr(0, nl);
-    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-    const std::vector<std::string_view> words = splitLine(current);
-    if (words.empty()) continue;
-    std::string why = applyDirective(words, line, &state, cfg);
+  for (ConfNode& n : nodes) {
+    // The flat table's process settings and defaults first, so their messages stay as they were;
+    // the block grammar (servers, log formats, other defaults) is kept for the router.
+    if (findDirective(n.name) == nullptr) {
+      *err = checkDirective(n, ConfContext::kMain);
+      if (!err->empty()) return false;
+      cfg->routing.push_back(std::move(n));
+      continue;
+    }
+    std::vector<std::string_view> words = {n.name};
+    words.insert(words.end(), n.args.begin(), n.args.end());
+    const std::string why =
+        n.block ? "'" + n.name + "' takes no block" : applyDirective(words, n.line, &state, cfg);
     if (!why.empty()) {
-      *err = file + ":" + std::to_string(line) + ": " + why;
+      *err = n.file + ":" + std::to_string(n.line) + ": " + why;
       return false;
     }
   }
@@ -521,31 +379,8 @@ bool parseConfigText(const std::string& text, const std::string& file, Config* c
 }
 
 bool loadConfigFile(const std::string& file, Config* cfg, std::string* err) {
-  std::FILE* f = std::fopen(file.c_str(), "rbe");
-  if (f == nullptr) {
-    const int e = errno;
-    *err = "cannot open config file '" + file + "': " + std::strerror(e);
-    return false;
-  }
   std::string text;
-  char buf[4096];
-  size_t n = 0;
-  while (text.size() <= kMaxConfigBytes && (n = std::fread(buf, 1, sizeof buf, f)) > 0) {
-    text.append(buf, n);
-  }
-  const int e = errno;
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) {
-    *err = "cannot read config file '" + file + "': " + std::strerror(e);
-    return false;
-  }
-  if (text.size() > kMaxConfigBytes) {
-    *err =
-        "config file '" + file + "' is larger than " + std::to_string(kMaxConfigBytes) + " bytes";
-    return false;
-  }
-  return parseConfigText(text, file, cfg, err);
+  return readConfFile(file, &text, err) && parseConfigText(text, file, cfg, err);
 }
 
 const char* usageText() {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "ConfParser.h"
+
 namespace hs {
 
 enum class LogLevel : uint8_t { kError, kWarn, kInfo, kDebug };
@@ -44,6 +46,10 @@ struct Config {
   std::string user;     // --user NAME (workers drop to it when started as root)
   bool daemon = false;  // --daemon / -d
   bool testOnly = false;  // -t: check the configuration and exit
+
+  // Top-level directives of the block grammar (server blocks, log_format, defaults that have no
+  // command-line option), checked against ConfGrammar and compiled by RouteConfig.
+  std::vector<ConfNode> routing;
 };
 
 enum class ArgsResult : uint8_t { kOk, kHelp, kVersion, kError };
@@ -54,8 +60,9 @@ enum class ArgsResult : uint8_t { kOk, kHelp, kVersion, kError };
 // need the system (root readable, address free) are left to the caller.
 ArgsResult parseArgs(int argc, char** argv, Config* cfg, std::string* err);
 
-// Parses the line-based config format (see docs/HttpServer.conf.example) from `text` into *cfg.
-// Returns false with *err = "FILE:LINE: reason" at the first error. `file` is only used in messages.
+// Parses a config file's text (see docs/HttpServer.conf.example and ConfParser.h: the flat
+// line-based format or nginx-style blocks) into *cfg. Returns false with *err = "FILE:LINE: reason"
+// at the first error. `file` names the text in messages and anchors relative includes.
 bool parseConfigText(const std::string& text, const std::string& file, Config* cfg, std::string* err);
 
 // Reads FILE and calls parseConfigText.

@@ -1,0 +1,91 @@
+#include "ConfGrammar.h"
+
+namespace hs {
+namespace {
+
+constexpr uint8_t kM = static_cast<uint8_t>(ConfContext::kMain);
+constexpr uint8_t kS = static_cast<uint8_t>(ConfContext::kServer);
+constexpr uint8_t kL = static_cast<uint8_t>(ConfContext::kLocation);
+constexpr uint8_t kAll = kM | kS | kL;
+
+// Top-level process settings (workers, listen, ...) are not here: Config's flat table owns them.
+// Those that also exist inside blocks (root, autoindex, ...) are listed for the blocks.
+constexpr DirectiveSpec kSpecs[] = {
+    {"server", kM, 0, 0, kS},
+    {"location", kS | kL, 1, 2, kL},
+    {"log_format", kM, 2, kAnyArgs, 0},
+    {"listen", kS, 1, 2, 0},
+    {"server_name", kS, 1, kAnyArgs, 0},
+    {"root", kS | kL, 1, 1, 0},
+    {"alias", kL, 1, 1, 0},
+    {"index", kAll, 1, kAnyArgs, 0},
+    {"try_files", kS | kL, 2, kAnyArgs, 0},
+    {"autoindex", kS | kL, 1, 1, 0},
+    {"max_age", kS | kL, 1, 1, 0},
+    {"expires", kAll, 1, 1, 0},
+    {"add_header", kAll, 2, 3, 0},
+    {"return", kS | kL, 1, 2, 0},
+    {"error_page", kS | kL, 2, kAnyArgs, 0},
+    {"allow", kAll, 1, 1, 0},
+    {"deny", kAll, 1, 1, 0},
+    {"auth_basic", kAll, 1, 1, 0},
+    {"auth_basic_user_file", kAll, 1, 1, 0},
+    {"gzip_static", kAll, 1, 1, 0},
+    {"access_log", kS | kL, 1, 2, 0},
+    {"client_max_body_size", kAll, 1, 1, 0},
+};
+
+const char* contextName(ConfContext c) {
+  switch (c) {
+    case ConfContext::kMain:
+      return "at the top level";
+    case ConfContext::kServer:
+      return "in a server block";
+    case ConfContext::kLocation:
+      return "in a location block";
+  }
+  return "";
+}
+
+std::string checkShape(const ConfNode& n, const DirectiveSpec& s, ConfContext context) {
+  const std::string name = "'" + n.name + "'";
+  if ((s.contexts & static_cast<uint8_t>(context)) == 0) {
+    return name + " is not allowed " + contextName(context);
+  }
+  const size_t got = n.args.size();
+  if (got < s.minArgs) {
+    return "missing value for " + name + " (expected at least " + std::to_string(s.minArgs) +
+           ", got " + std::to_string(got) + ")";
+  }
+  if (s.maxArgs != kAnyArgs && got > s.maxArgs) {
+    return "too many values for " + name + " (expected at most " + std::to_string(s.maxArgs) +
+           ", got " + std::to_string(got) + "; missing ';'?)";
+  }
+  if (s.opens != 0 && !n.block) return name + " needs a { } block";
+  if (s.opens == 0 && n.block) return name + " takes no block";
+  return "";
+}
+
+}  // namespace
+
+const DirectiveSpec* findDirectiveSpec(std::string_view name) {
+  for (const DirectiveSpec& s : kSpecs) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+std::string checkDirective(const ConfNode& node, ConfContext context) {
+  const DirectiveSpec* s = findDirectiveSpec(node.name);
+  std::string why =
+      s == nullptr ? "unknown directive '" + node.name + "'" : checkShape(node, *s, context);
+  if (!why.empty()) return node.file + ":" + std::to_string(node.line) + ": " + why;
+  const auto inner = static_cast<ConfContext>(s->opens);
+  for (const ConfNode& child : node.children) {
+    why = checkDirective(child, inner);
+    if (!why.empty()) return why;
+  }
+  return "";
+}
+
+}  // namespace hs
