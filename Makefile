@@ -7,7 +7,7 @@ CXXFLAGS ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wconversion -Wold-style-cast
 STD      := -std=c++20
 CPPFLAGS += -Isrc -MMD -MP
-LDLIBS   :=
+LDLIBS   := -lcrypt
 
 comma := ,
 SANITIZE ?=
@@ -62,13 +62,13 @@ $(BIN): $(BUILD)/src/main.o $(LIBCORE)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/unit_tests: $(UNIT_OBJS) $(LIBCORE)
-	$(CXX) $(LDFLAGS) -o $@ $^ -lgtest -lgtest_main -lpthread
+	$(CXX) $(LDFLAGS) -o $@ $^ -lgtest -lgtest_main -lpthread $(LDLIBS)
 
 $(BUILD)/integration_tests: $(INT_OBJS) $(LIBCORE)
-	$(CXX) $(LDFLAGS) -o $@ $^ -lgtest -lgtest_main -lpthread
+	$(CXX) $(LDFLAGS) -o $@ $^ -lgtest -lgtest_main -lpthread $(LDLIBS)
 
 $(BUILD)/alloc_tests: $(ALLOC_OBJS) $(LIBCORE)
-	$(CXX) $(LDFLAGS) -rdynamic -o $@ $^ -lgtest -lgtest_main -lpthread
+	$(CXX) $(LDFLAGS) -rdynamic -o $@ $^ -lgtest -lgtest_main -lpthread $(LDLIBS)
 
 # Replays each fuzz target's corpus with the ordinary compiler (deterministic, part of `make test`).
 $(BUILD)/replay/%: tests/fuzz/fuzz_%.cc tests/fuzz/replay_main.cc $(LIBCORE)

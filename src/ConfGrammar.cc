@@ -8,30 +8,44 @@ constexpr uint8_t kS = static_cast<uint8_t>(ConfContext::kServer);
 constexpr uint8_t kL = static_cast<uint8_t>(ConfContext::kLocation);
 constexpr uint8_t kAll = kM | kS | kL;
 
-// Top-level process settings (workers, listen, ...) are not here: Config's flat table owns them.
-// Those that also exist inside blocks (root, autoindex, ...) are listed for the blocks.
+// At the top level Config's flat table applies its own directives (workers, listen, root, ...)
+// before this table is consulted; they are listed here so that a block can say they don't belong.
 constexpr DirectiveSpec kSpecs[] = {
+    {"workers", kM, 1, 1, 0},
+    {"connections", kM, 1, 1, 0},
+    {"daemon", kM, 1, 1, 0},
+    {"header_timeout", kM, 1, 1, 0},
+    {"keepalive_timeout", kM, 1, 1, 0},
+    {"send_timeout", kM, 1, 1, 0},
+    {"quit_timeout", kM, 1, 1, 0},
+    {"max_body", kM, 1, 1, 0},
+    {"error_log", kM, 1, 1, 0},
+    {"log_level", kM, 1, 1, 0},
+    {"status_path", kM, 1, 1, 0},
+    {"status_allow_remote", kM, 1, 1, 0},
+    {"pid_file", kM, 1, 1, 0},
+    {"user", kM, 1, 1, 0},
     {"server", kM, 0, 0, kS},
     {"location", kS | kL, 1, 2, kL},
     {"log_format", kM, 2, kAnyArgs, 0},
-    {"listen", kS, 1, 2, 0},
+    {"listen", kM | kS, 1, 2, 0},
     {"server_name", kS, 1, kAnyArgs, 0},
-    {"root", kS | kL, 1, 1, 0},
+    {"root", kAll, 1, 1, 0},
     {"alias", kL, 1, 1, 0},
     {"index", kAll, 1, kAnyArgs, 0},
     {"try_files", kS | kL, 2, kAnyArgs, 0},
-    {"autoindex", kS | kL, 1, 1, 0},
-    {"max_age", kS | kL, 1, 1, 0},
+    {"autoindex", kAll, 1, 1, 0},
+    {"max_age", kAll, 1, 1, 0},
     {"expires", kAll, 1, 1, 0},
     {"add_header", kAll, 2, 3, 0},
     {"return", kS | kL, 1, 2, 0},
-    {"error_page", kS | kL, 2, kAnyArgs, 0},
+    {"error_page", kAll, 2, kAnyArgs, 0},
     {"allow", kAll, 1, 1, 0},
     {"deny", kAll, 1, 1, 0},
     {"auth_basic", kAll, 1, 1, 0},
     {"auth_basic_user_file", kAll, 1, 1, 0},
     {"gzip_static", kAll, 1, 1, 0},
-    {"access_log", kS | kL, 1, 2, 0},
+    {"access_log", kAll, 1, 2, 0},
     {"client_max_body_size", kAll, 1, 1, 0},
 };
 

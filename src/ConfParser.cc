@@ -209,7 +209,7 @@ class TreeBuilder {
       return includeFile(pattern, node.line, out, err);
     }
     glob_t g{};
-    const int rc = ::glob(pattern.c_str(), GLOB_ERR, nullptr, &g);
+    const int rc = ::glob(pattern.c_str(), 0, nullptr, &g);
     bool ok = rc == 0 || rc == GLOB_NOMATCH;
     if (!ok) fail(node.line, "cannot read the files matching '" + pattern + "'", err);
     for (size_t i = 0; ok && rc == 0 && i < g.gl_pathc; ++i) {

@@ -103,6 +103,9 @@ bool setDaemon(std::string_view v, Config* cfg, Problem* p) {
 bool setTestOnly(std::string_view v, Config* cfg, Problem* p) {
   return parseOnOff(v, &cfg->testOnly, p);
 }
+bool setDumpConfig(std::string_view v, Config* cfg, Problem* p) {
+  return parseOnOff(v, &cfg->dumpConfig, p) && parseOnOff(v, &cfg->testOnly, p);
+}
 
 // One row per setting. A flag option (flagValue set) takes no value on the command line and hands
 // flagValue to the setter; its directive, if any, takes "on" or "off" in the file instead.
@@ -120,6 +123,7 @@ constexpr Setting kSettings[] = {
     {nullptr, 0, "connections", nullptr, setConns},
     {"root", 'r', "root", nullptr, setRoot},
     {nullptr, 't', nullptr, "on", setTestOnly},
+    {nullptr, 'T', nullptr, "on", setDumpConfig},
     {"daemon", 'd', "daemon", "on", setDaemon},
     {"header-timeout", 0, "header_timeout", nullptr, setHeaderTimeout},
     {"keepalive-timeout", 0, "keepalive_timeout", nullptr, setKeepaliveTimeout},
@@ -400,6 +404,7 @@ Options (a value may also be given as --option=value):
   -c, --config FILE           load FILE first; the command line then overrides it and the four
                               arguments become optional (give all four or none)
   -t                          check the configuration and exit
+  -T                          check the configuration, then print it with includes expanded
   -d, --daemon                run in the background (default: foreground)
   --header-timeout T          time for a whole request head to arrive (default 10)
   --keepalive-timeout T       idle time allowed between requests (default 15)

@@ -46,6 +46,7 @@ struct Config {
   std::string user;     // --user NAME (workers drop to it when started as root)
   bool daemon = false;  // --daemon / -d
   bool testOnly = false;  // -t: check the configuration and exit
+  bool dumpConfig = false;  // -T: check it, then print it with includes expanded
 
   // Top-level directives of the block grammar (server blocks, log_format, defaults that have no
   // command-line option), checked against ConfGrammar and compiled by RouteConfig.

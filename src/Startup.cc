@@ -7,6 +7,8 @@
 #include <climits>
 #include <cstring>
 
+#include "RouteConfig.h"
+
 namespace hs {
 namespace {
 
@@ -40,7 +42,17 @@ std::string prepareConfig(Config* cfg) {
   cfg->errorLog = absolute(cfg->errorLog);
   if (cfg->accessLog != "off") cfg->accessLog = absolute(cfg->accessLog);
   cfg->configFile = absolute(cfg->configFile);
-  return checkRoot(cfg->root);
+  std::string problem = checkRoot(cfg->root);
+  RouteConfig routes;
+  if (problem.empty() && !compileRoutes(*cfg, &routes, &problem)) return problem;
+  // The block grammar is checked (so -t and -T report its errors) but the workers serve only the
+  // top-level settings so far: refuse to run rather than silently ignore it.
+  if (problem.empty() && !cfg->routing.empty() && !cfg->testOnly) {
+    const ConfNode& n = cfg->routing.front();
+    problem = n.file + ":" + std::to_string(n.line) + ": '" + n.name +
+              "' is checked (-t) but not served yet; serve with top-level directives only";
+  }
+  return problem;
 }
 
 }  // namespace hs

@@ -17,7 +17,9 @@ struct Segment {
 
 // Bytes that must never reach a file name, whether sent raw or %-encoded. Bytes >= 0x80 are
 // allowed so that UTF-8 names work.
-bool isForbiddenByte(unsigned char c) { return c < 0x20 || c == 0x7F || c == '\\'; }
+bool isForbiddenByte(unsigned char c, bool allowBackslash) {
+  return c < 0x20 || c == 0x7F || (c == '\\' && !allowBackslash);
+}
 
 // Reduces an origin- or absolute-form target to its path (before '?' or '#'). The result is empty
 // (meaning "/") or starts with '/'. Returns false for any other form ('*', authority-form, ...).
@@ -72,7 +74,7 @@ bool extractPath(std::string_view target, std::string_view* path) {
 
 // Percent-decodes one raw segment (no '/' inside) into out[at..cap). Bytes that do not fit are
 // still validated and counted, so the caller can tell an overflow from a dot segment.
-Segment decodeSegment(std::string_view raw, char* out, size_t at, size_t cap) {
+Segment decodeSegment(std::string_view raw, char* out, size_t at, size_t cap, bool allowBackslash) {
   Segment seg;
   for (size_t i = 0; i < raw.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(raw[i]);
@@ -88,7 +90,7 @@ Segment decodeSegment(std::string_view raw, char* out, size_t at, size_t cap) {
       c = static_cast<unsigned char>(hi * 16 + lo);
       i += 2;
     }
-    if (isForbiddenByte(c)) {
+    if (isForbiddenByte(c, allowBackslash)) {
       seg.status = 400;
       return seg;
     }
@@ -127,16 +129,11 @@ std::string_view htmlEntity(char c) {
   }
 }
 
-}  // namespace
-
-UrlPathResult normalizeTarget(std::string_view target, char* out, size_t cap) {
+// Decodes and resolves `path` ("" or starting with '/') into out[0..cap) as segments joined by '/',
+// with no leading '/'. starts[] receives where each kept segment begins; r.len the length.
+UrlPathResult resolvePath(std::string_view path, char* out, size_t cap, bool allowBackslash,
+                          size_t* starts, size_t* depthOut) {
   UrlPathResult r;
-  std::string_view path;
-  if (!extractPath(target, &path)) return {400, 0, false};
-
-  // out holds the segments kept so far, joined by '/'; starts[] records where each one begins so
-  // that ".." can drop the last one without rescanning.
-  size_t starts[kMaxSegments];
   size_t depth = 0;
   size_t len = 0;
   r.trailingSlash = true;  // an empty path is the root
@@ -148,11 +145,12 @@ UrlPathResult normalizeTarget(std::string_view target, char* out, size_t cap) {
     pos = end;
 
     size_t at = depth > 0 ? len + 1 : 0;
-    Segment seg = decodeSegment(path.substr(begin, end - begin), out, at, cap);
+    Segment seg = decodeSegment(path.substr(begin, end - begin), out, at, cap, allowBackslash);
     if (seg.status != 0) return {seg.status, 0, false};
     bool isDot = seg.len == 1 && seg.head[0] == '.';
     bool isDotDot = seg.len == 2 && seg.head[0] == '.' && seg.head[1] == '.';
-    // Empty, "." and ".." segments leave the path naming a directory when they come last.
+    // Empty, "." and ".." segments leave the path naming a directory when they come last. Skipping
+    // an empty segment merges slashes before ".." is resolved, as nginx does: /a//../b is /b.
     r.trailingSlash = seg.len == 0 || isDot || isDotDot;
     if (r.trailingSlash) {
       if (isDotDot && depth > 0) {
@@ -166,9 +164,39 @@ UrlPathResult normalizeTarget(std::string_view target, char* out, size_t cap) {
     starts[depth++] = at;
     len = at + seg.len;
   }
-  r.status = checkHidden(out, starts, depth, len);
-  r.len = r.status == 0 ? len : 0;
+  r.len = len;
+  *depthOut = depth;
   return r;
+}
+
+}  // namespace
+
+UrlPathResult normalizeTarget(std::string_view target, char* out, size_t cap) {
+  std::string_view path;
+  if (!extractPath(target, &path)) return {400, 0, false};
+  // out holds the segments kept so far, joined by '/'; starts[] records where each one begins so
+  // that ".." can drop the last one without rescanning.
+  size_t starts[kMaxSegments];
+  size_t depth = 0;
+  UrlPathResult r = resolvePath(path, out, cap, false, starts, &depth);
+  if (r.status != 0) return r;
+  r.status = checkHidden(out, starts, depth, r.len);
+  if (r.status != 0) r.len = 0;
+  return r;
+}
+
+size_t normalizeUri(std::string_view target, char* out, size_t cap) {
+  std::string_view path;
+  if (cap < 3 || !extractPath(target, &path)) return 0;
+  size_t starts[kMaxSegments];
+  size_t depth = 0;
+  const UrlPathResult r = resolvePath(path, out + 1, cap - 3, true, starts, &depth);
+  if (r.status != 0) return 0;
+  out[0] = '/';
+  size_t len = r.len + 1;
+  if (r.trailingSlash && r.len > 0) out[len++] = '/';
+  out[len] = '\0';
+  return len;
 }
 
 size_t htmlEscape(std::string_view in, char* out, size_t cap) {

@@ -21,6 +21,15 @@ struct UrlPathResult {
 // any segment starting with '.' (hidden files such as .htpasswd or .git/) except ".well-known".
 UrlPathResult normalizeTarget(std::string_view target, char* out, size_t cap);
 
+// nginx's $uri, the path that locations match (../shared/ROUTING.md): the target's path before
+// the first '?', percent-decoded once, slashes merged, then "." and ".." resolved (clamped at the
+// root), with its leading '/' and any trailing '/'. A decoded '?', '#', '%' or '\\' is an ordinary
+// byte; hidden segments are ordinary too (the file layer refuses them). Writes it NUL-terminated
+// (for regexec) to out[0..cap) and returns its length (at least 1), or 0 for the cases
+// normalizeTarget answers with 400: a malformed or forbidden %-escape (%2F, %00, controls), a
+// target that is neither origin- nor absolute-form, or a result that does not fit.
+size_t normalizeUri(std::string_view target, char* out, size_t cap);
+
 // Writes `in` to out[0..cap) with the characters that are unsafe in HTML text or attribute values
 // escaped (& < > " '). Returns the length written, or cap+1 if it does not fit.
 size_t htmlEscape(std::string_view in, char* out, size_t cap);

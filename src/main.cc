@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "Config.h"
 #include "Log.h"
@@ -114,6 +115,16 @@ int main(int argc, char** argv) {
     if (info.argv[i] == "-c" || info.argv[i] == "--config") info.argv[i + 1] = cfg.configFile;
   }
   if (!hs::resolvePrivileges(cfg.user, &info.privileges, &err)) return fail(err);
+  if (cfg.dumpConfig && !cfg.configFile.empty()) {
+    std::string text;
+    std::vector<hs::ConfNode> tree;
+    if (!hs::readConfFile(cfg.configFile, &text, &err) ||
+        !hs::parseConfTree(text, cfg.configFile, &tree, &err)) {
+      return fail(err);
+    }
+    std::printf("# configuration file %s, includes expanded:\n%s", cfg.configFile.c_str(),
+                hs::printConfTree(tree).c_str());
+  }
   if (cfg.testOnly) {
     std::printf("HttpServer: configuration%s%s is ok\n", cfg.configFile.empty() ? "" : " ",
                 cfg.configFile.c_str());

@@ -1,0 +1,270 @@
+#include "LogFormat.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iterator>
+
+namespace hs {
+namespace {
+
+struct VarName {
+  std::string_view name;
+  LogVar var;
+};
+
+constexpr VarName kVars[] = {
+    {"remote_addr", LogVar::kRemoteAddr},
+    {"remote_user", LogVar::kRemoteUser},
+    {"time_local", LogVar::kTimeLocal},
+    {"time_iso8601", LogVar::kTimeIso8601},
+    {"msec", LogVar::kMsec},
+    {"request", LogVar::kRequest},
+    {"request_method", LogVar::kRequestMethod},
+    {"uri", LogVar::kUri},
+    {"args", LogVar::kArgs},
+    {"host", LogVar::kHost},
+    {"server_name", LogVar::kServerName},
+    {"status", LogVar::kStatus},
+    {"bytes_sent", LogVar::kBytesSent},
+    {"body_bytes_sent", LogVar::kBodyBytesSent},
+    {"request_time", LogVar::kRequestTime},
+    {"connection", LogVar::kConnection},
+    {"connection_requests", LogVar::kConnectionRequests},
+    {"pid", LogVar::kPid},
+};
+
+bool isNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// Appends bytes up to a limit; what doesn't fit is dropped, and one byte stays for the '\n'.
+class LineWriter {
+ public:
+  LineWriter(char* out, size_t cap) : begin_(out), p_(out), end_(out + cap - 1) {}
+  void put(char c) {
+    if (p_ < end_) *p_++ = c;
+  }
+  void add(std::string_view s) {
+    for (char c : s) put(c);
+  }
+  size_t finish() {
+    *p_++ = '\n';
+    return static_cast<size_t>(p_ - begin_);
+  }
+
+ private:
+  char* begin_;
+  char* p_;
+  char* end_;
+};
+
+void addEscaped(LineWriter& w, std::string_view s, LogEscape escape) {
+  static constexpr char kUpper[] = "0123456789ABCDEF";
+  static constexpr char kLower[] = "0123456789abcdef";
+  for (char ch : s) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (escape == LogEscape::kNone) {
+      w.put(ch);
+    } else if (escape == LogEscape::kDefault) {
+      if (u < 0x20 || u >= 0x7F || u == '"' || u == '\\') {
+        w.add("\\x");
+        w.put(kUpper[u >> 4]);
+        w.put(kUpper[u & 15]);
+      } else {
+        w.put(ch);
+      }
+    } else if (u == '"' || u == '\\') {
+      w.put('\\');
+      w.put(ch);
+    } else if (u < 0x20) {
+      const char* named = std::strchr("\nn\rr\tt\bb\ff", ch);
+      if (named != nullptr && ch != '\0') {
+        w.put('\\');
+        w.put(named[1]);
+      } else {
+        w.add("\\u00");
+        w.put(kLower[u >> 4]);
+        w.put(kLower[u & 15]);
+      }
+    } else {
+      w.put(ch);
+    }
+  }
+}
+
+std::string_view formatNumber(uint64_t v, char* buf, size_t cap) {
+  const int n = std::snprintf(buf, cap, "%llu", static_cast<unsigned long long>(v));
+  return {buf, static_cast<size_t>(n)};
+}
+
+// "sec.mmm", as nginx prints $msec and $request_time.
+std::string_view formatMillis(uint64_t sec, uint64_t ms, char* buf, size_t cap) {
+  const int n = std::snprintf(buf, cap, "%llu.%03llu", static_cast<unsigned long long>(sec),
+                              static_cast<unsigned long long>(ms));
+  return {buf, static_cast<size_t>(n)};
+}
+
+std::string_view formatTime(const timespec& now, bool iso, char* buf, size_t cap) {
+  struct tm tm;
+  ::localtime_r(&now.tv_sec, &tm);
+  size_t n = ::strftime(buf, cap, iso ? "%Y-%m-%dT%H:%M:%S%z" : "%d/%b/%Y:%H:%M:%S %z", &tm);
+  if (iso && n >= 2 && n + 1 < cap) {  // +0100 -> +01:00
+    std::memmove(buf + n - 1, buf + n - 2, 2);
+    buf[n - 2] = ':';
+    ++n;
+  }
+  return {buf, n};
+}
+
+std::string_view formatAddr(const sockaddr* peer, char* buf, size_t cap) {
+  const void* a = nullptr;
+  if (peer != nullptr && peer->sa_family == AF_INET) {
+    a = &reinterpret_cast<const sockaddr_in*>(peer)->sin_addr;
+  } else if (peer != nullptr && peer->sa_family == AF_INET6) {
+    a = &reinterpret_cast<const sockaddr_in6*>(peer)->sin6_addr;
+  }
+  if (a == nullptr || inet_ntop(peer->sa_family, a, buf, static_cast<socklen_t>(cap)) == nullptr) {
+    return "-";
+  }
+  return buf;
+}
+
+// The value of a variable, or false when nginx would call it not found.
+bool valueOf(LogVar var, std::string_view headerName, const LogFields& f, char* buf, size_t cap,
+             std::string_view* v) {
+  switch (var) {
+    case LogVar::kLiteral:
+      return false;
+    case LogVar::kRemoteAddr:
+      *v = formatAddr(f.peer, buf, cap);
+      return true;
+    case LogVar::kRemoteUser:
+      *v = f.remoteUser;
+      return !f.remoteUser.empty();
+    case LogVar::kTimeLocal:
+    case LogVar::kTimeIso8601:
+      *v = formatTime(f.now, var == LogVar::kTimeIso8601, buf, cap);
+      return true;
+    case LogVar::kMsec:
+      *v = formatMillis(static_cast<uint64_t>(f.now.tv_sec),
+                        static_cast<uint64_t>(f.now.tv_nsec / 1'000'000), buf, cap);
+      return true;
+    case LogVar::kRequestTime:
+      *v = formatMillis(f.requestTimeUs / 1'000'000, f.requestTimeUs / 1000 % 1000, buf, cap);
+      return true;
+    case LogVar::kRequest:
+      *v = f.request;
+      return true;
+    case LogVar::kRequestMethod:
+      *v = f.method;
+      return true;
+    case LogVar::kUri:
+      *v = f.uri;
+      return true;
+    case LogVar::kArgs:
+      *v = f.args;
+      return f.hasArgs;
+    case LogVar::kHost:
+      *v = f.host;
+      return true;
+    case LogVar::kServerName:
+      *v = f.serverName;
+      return true;
+    case LogVar::kStatus:
+      *v = {buf, static_cast<size_t>(std::snprintf(buf, cap, "%03d", f.status))};
+      return true;
+    case LogVar::kBytesSent:
+      *v = formatNumber(f.bytesSent, buf, cap);
+      return true;
+    case LogVar::kBodyBytesSent:
+      *v = formatNumber(f.bodyBytesSent, buf, cap);
+      return true;
+    case LogVar::kHttp:
+      return f.header != nullptr && f.header(f.headerCtx, headerName, v);
+    case LogVar::kConnection:
+      *v = formatNumber(f.connection, buf, cap);
+      return true;
+    case LogVar::kConnectionRequests:
+      *v = formatNumber(f.connectionRequests, buf, cap);
+      return true;
+    case LogVar::kPid:
+      *v = formatNumber(static_cast<uint64_t>(f.pid), buf, cap);
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool LogFormat::compile(std::string_view text, LogEscape escape, std::string* err) {
+  pieces_.clear();
+  escape_ = escape;
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t dollar = text.find('$', i);
+    if (dollar != i) {
+      pieces_.push_back({LogVar::kLiteral, std::string(text.substr(i, dollar - i))});
+      if (dollar == std::string_view::npos) break;
+    }
+    const bool braced = dollar + 1 < text.size() && text[dollar + 1] == '{';
+    size_t end = dollar + (braced ? 2 : 1);
+    while (end < text.size() && isNameChar(text[end])) ++end;
+    const std::string_view name =
+        text.substr(dollar + (braced ? 2 : 1), end - dollar - (braced ? 2 : 1));
+    if (name.empty() || (braced && (end == text.size() || text[end] != '}'))) {
+      *err = "invalid variable name at '" + std::string(text.substr(dollar, 16)) + "'";
+      return false;
+    }
+    i = end + (braced ? 1 : 0);
+    if (name.starts_with("http_") && name.size() > 5) {
+      std::string header(name.substr(5));
+      for (char& c : header) c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+      pieces_.push_back({LogVar::kHttp, std::move(header)});
+      continue;
+    }
+    const VarName* found = nullptr;
+    for (const VarName& v : kVars) found = v.name == name ? &v : found;
+    if (found == nullptr) {
+      *err = "unknown variable '$" + std::string(name) + "'";
+      return false;
+    }
+    pieces_.push_back({found->var, {}});
+  }
+  return true;
+}
+
+const LogFormat& LogFormat::combined() {
+  static const LogFormat kCombined = [] {
+    LogFormat f;
+    std::string err;
+    f.compile(
+        "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "
+        "\"$http_referer\" \"$http_user_agent\"",
+        LogEscape::kDefault, &err);
+    return f;
+  }();
+  return kCombined;
+}
+
+size_t LogFormat::render(const LogFields& f, char* out, size_t cap) const {
+  LineWriter w(out, cap);
+  for (const Piece& p : pieces_) {
+    if (p.var == LogVar::kLiteral) {
+      w.add(p.text);
+      continue;
+    }
+    char buf[64];
+    std::string_view v;
+    if (valueOf(p.var, p.text, f, buf, sizeof buf, &v)) {
+      addEscaped(w, v, escape_);
+    } else if (escape_ != LogEscape::kJson) {
+      w.put('-');
+    }
+  }
+  return w.finish();
+}
+
+}  // namespace hs

@@ -1,0 +1,356 @@
+#include "RouteConfig.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <set>
+
+#include "ConfValue.h"
+#include "RouteSettings.h"
+
+namespace hs {
+
+Regex::~Regex() {
+  if (compiled_) ::regfree(&re_);
+}
+
+std::string Regex::compile(const std::string& pattern, bool ignoreCase) {
+  const int flags = REG_EXTENDED | REG_NOSUB | (ignoreCase ? REG_ICASE : 0);
+  const int rc = ::regcomp(&re_, pattern.c_str(), flags);
+  if (rc == 0) {
+    compiled_ = true;
+    return "";
+  }
+  char why[256];
+  ::regerror(rc, &re_, why, sizeof why);
+  return why;
+}
+
+bool Regex::search(std::string_view text) const {
+  return compiled_ && ::regexec(&re_, text.data(), 0, nullptr, 0) == 0;
+}
+
+namespace {
+
+std::string where(const ConfNode& n) { return n.file + ":" + std::to_string(n.line) + ": "; }
+
+std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+struct Compiler {
+  const Config& cfg;
+  RouteConfig* out;
+  SettingsContext ctx;
+  std::set<std::string> explicitDefaults;  // addresses with a default_server
+};
+
+// log_format NAME [escape=default|json|none] STRING...
+std::string compileLogFormat(const ConfNode& n, RouteConfig* out) {
+  size_t first = 1;
+  LogEscape escape = LogEscape::kDefault;
+  if (n.args[1].starts_with("escape=")) {
+    const std::string_view e = std::string_view(n.args[1]).substr(7);
+    if (e == "json") {
+      escape = LogEscape::kJson;
+    } else if (e == "none") {
+      escape = LogEscape::kNone;
+    } else if (e != "default") {
+      return "'log_format' escape must be default, json or none, got " + quoted(e);
+    }
+    first = 2;
+  }
+  if (first >= n.args.size()) return "'log_format' needs a format string";
+  std::string text;
+  for (size_t i = first; i < n.args.size(); ++i) text += n.args[i];
+  auto format = std::make_unique<LogFormat>();
+  std::string why;
+  if (!format->compile(text, escape, &why)) return "log_format " + quoted(n.args[0]) + ": " + why;
+  if (!out->logFormats.emplace(n.args[0], std::move(format)).second) {
+    return "duplicate log_format " + quoted(n.args[0]);
+  }
+  return "";
+}
+
+// Applies the setting directives among `nodes` to one level; blocks are left for the caller.
+std::string applyLevel(const std::vector<ConfNode>& nodes, SettingsLevel* level, Compiler* c) {
+  for (const ConfNode& n : nodes) {
+    if (!isSettingDirective(n.name)) continue;
+    const std::string why = applySetting(n, level, &c->ctx);
+    if (!why.empty()) return where(n) + why;
+  }
+  return "";
+}
+
+bool isRegex(LocationMatch m) {
+  return m == LocationMatch::kRegex || m == LocationMatch::kRegexNoCase;
+}
+
+// "= /x", "^~ /x", "~ re", "~* re", "/x", and the glued forms "=/x", "^~/x", "~re", "~*re".
+std::string parseLocationHead(const ConfNode& n, Location* loc) {
+  std::string mod = n.args.size() == 2 ? n.args[0] : "";
+  std::string pattern = n.args.back();
+  if (n.args.size() == 1) {
+    for (const char* m : {"^~", "~*", "=", "~"}) {
+      if (pattern.starts_with(m)) {
+        mod = m;
+        pattern.erase(0, mod.size());
+        break;
+      }
+    }
+  }
+  if (mod == "=") {
+    loc->match = LocationMatch::kExact;
+  } else if (mod == "^~") {
+    loc->match = LocationMatch::kPrefixNoRegex;
+  } else if (mod == "~" || mod == "~*") {
+    loc->match = mod == "~" ? LocationMatch::kRegex : LocationMatch::kRegexNoCase;
+    const std::string why = loc->regex.compile(pattern, mod == "~*");
+    if (!why.empty()) return "invalid regex " + quoted(pattern) + ": " + why;
+  } else if (mod.empty()) {
+    loc->match = LocationMatch::kPrefix;
+  } else {
+    return "location modifier must be =, ^~, ~ or ~*, got " + quoted(mod);
+  }
+  if (pattern.empty()) return "location needs a pattern";
+  if (pattern.starts_with('@') && !isRegex(loc->match)) {
+    return "named locations (" + pattern + ") are not supported";
+  }
+  loc->pattern = std::move(pattern);
+  return "";
+}
+
+// nginx's nesting rules: nothing inside an exact location, and a nested prefix or exact location
+// must start with its parent's pattern.
+std::string checkNesting(const Location& parent, const Location& loc) {
+  if (parent.match == LocationMatch::kExact) {
+    return "location " + quoted(loc.pattern) + " cannot be inside the exact location " +
+           quoted(parent.pattern);
+  }
+  if (parent.match != LocationMatch::kServer && !isRegex(loc.match) &&
+      !loc.pattern.starts_with(parent.pattern)) {
+    return "location " + quoted(loc.pattern) + " is outside location " + quoted(parent.pattern);
+  }
+  return "";
+}
+
+std::vector<std::unique_ptr<Location>>* listFor(Location* parent, LocationMatch m) {
+  if (m == LocationMatch::kExact) return &parent->exact;
+  return isRegex(m) ? &parent->regexes : &parent->prefixes;
+}
+
+std::string compileLocations(const std::vector<ConfNode>& nodes, Location* parent, Compiler* c);
+
+std::string compileLocation(const ConfNode& n, Location* parent, Compiler* c) {
+  auto loc = std::make_unique<Location>();
+  loc->file = n.file;
+  loc->line = n.line;
+  std::string why = parseLocationHead(n, loc.get());
+  if (why.empty()) why = checkNesting(*parent, *loc);
+  std::vector<std::unique_ptr<Location>>* list = listFor(parent, loc->match);
+  for (const auto& other : *list) {
+    if (why.empty() && other->pattern == loc->pattern &&
+        isRegex(other->match) == isRegex(loc->match)) {
+      why = "duplicate location " + quoted(loc->pattern);
+    }
+  }
+  if (!why.empty()) return where(n) + why;
+  loc->settings = parent->settings;
+  SettingsLevel level{&loc->settings, loc.get(), {}};
+  why = applyLevel(n.children, &level, c);
+  if (why.empty())
+    why = checkSettings(loc->settings).empty() ? "" : where(n) + checkSettings(loc->settings);
+  if (why.empty()) why = compileLocations(n.children, loc.get(), c);
+  if (!why.empty()) return why;
+  list->push_back(std::move(loc));
+  return "";
+}
+
+std::string compileLocations(const std::vector<ConfNode>& nodes, Location* parent, Compiler* c) {
+  for (const ConfNode& n : nodes) {
+    if (n.name != "location") continue;
+    const std::string why = compileLocation(n, parent, c);
+    if (!why.empty()) return why;
+  }
+  // Longest first, so the first prefix that matches is the longest.
+  std::stable_sort(
+      parent->prefixes.begin(), parent->prefixes.end(),
+      [](const auto& a, const auto& b) { return a->pattern.size() > b->pattern.size(); });
+  return "";
+}
+
+struct ListenSpec {
+  std::string ip;
+  uint16_t port = 0;
+  bool isDefault = false;
+};
+
+// The same address always compares equal, however it was written (::1 and 0:0::1).
+std::string canonicalIp(const std::string& ip) {
+  unsigned char bin[16];
+  char text[INET6_ADDRSTRLEN];
+  const int family = ip.find(':') == std::string::npos ? AF_INET : AF_INET6;
+  if (::inet_pton(family, ip.c_str(), bin) != 1) return ip;
+  return ::inet_ntop(family, bin, text, sizeof text) != nullptr ? text : ip;
+}
+
+// listen ADDRESS:PORT | PORT [default_server]
+std::string parseListen(const ConfNode& n, ListenSpec* out) {
+  const std::string& a = n.args[0];
+  Problem p;
+  if (a.find_first_not_of("0123456789") == std::string::npos) {
+    out->ip = "0.0.0.0";
+    if (!parseInto(a, 1, 65535, &out->port, &p)) return "'listen' port must be from 1 to 65535";
+  } else if (!parseAddress(a, &out->ip, &out->port, &p)) {
+    return "'listen' expects " + p.expect + " or a port, got " + quoted(a);
+  }
+  out->ip = canonicalIp(out->ip);
+  if (n.args.size() == 2) {
+    if (n.args[1] != "default_server") {
+      return "unsupported 'listen' parameter " + quoted(n.args[1]) + " (only default_server)";
+    }
+    out->isDefault = true;
+  }
+  return "";
+}
+
+std::string addressText(const ListenAddr& la) {
+  const bool v6 = la.ip.find(':') != std::string::npos;
+  return (v6 ? "[" + la.ip + "]" : la.ip) + ":" + std::to_string(la.port);
+}
+
+// Adds name -> server unless the address already has it (first wins, with a warning, as nginx).
+void addName(std::vector<std::pair<std::string, const Server*>>* list, const std::string& name,
+             const Server* s, const ListenAddr& la, const ConfNode& n, RouteConfig* out) {
+  for (const auto& [existing, owner] : *list) {
+    if (existing != name) continue;
+    if (owner != s) {
+      out->warnings.push_back(where(n) + "conflicting server name " + quoted(name) + " on " +
+                              addressText(la) + ", ignored");
+    }
+    return;
+  }
+  list->emplace_back(name, s);
+}
+
+// Exact names, leading wildcards ("*.example.test") and nginx's ".example.test" (both).
+std::string addServerName(std::string name, const Server* s, ListenAddr* la, const ConfNode& n,
+                          RouteConfig* out) {
+  for (char& ch : name) ch = ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch;
+  if (name.starts_with('~')) return "regular expression server names are not supported";
+  const bool star = name.starts_with("*.");
+  const bool dot = name.starts_with('.');
+  const std::string rest = star ? name.substr(1) : name;
+  if (rest.find('*') != std::string::npos || rest == ".") {
+    return "server_name " + quoted(name) + ": only a leading '*.' wildcard is supported";
+  }
+  if (!star) addName(&la->exactNames, dot ? rest.substr(1) : rest, s, *la, n, out);
+  if (star || dot) addName(&la->wildcards, rest, s, *la, n, out);
+  return "";
+}
+
+ListenAddr* findListen(RouteConfig* out, const ListenSpec& spec) {
+  for (ListenAddr& la : out->listens) {
+    if (la.ip == spec.ip && la.port == spec.port) return &la;
+  }
+  out->listens.push_back(ListenAddr{spec.ip, spec.port, nullptr, {}, {}});
+  return &out->listens.back();
+}
+
+std::string registerServer(const ConfNode& n, const Server* s, Compiler* c) {
+  std::vector<ListenSpec> specs;
+  for (const ConfNode& d : n.children) {
+    if (d.name != "listen") continue;
+    ListenSpec spec;
+    const std::string why = parseListen(d, &spec);
+    if (!why.empty()) return where(d) + why;
+    specs.push_back(spec);
+  }
+  if (specs.empty()) specs.push_back({canonicalIp(c->cfg.ip), c->cfg.port, false});
+  for (const ListenSpec& spec : specs) {
+    ListenAddr* la = findListen(c->out, spec);
+    if (spec.isDefault && c->explicitDefaults.count(addressText(*la)) != 0) {
+      return where(n) + "duplicate default server for " + addressText(*la);
+    }
+    if (spec.isDefault) c->explicitDefaults.insert(addressText(*la));
+    if (spec.isDefault || la->defaultServer == nullptr) la->defaultServer = s;
+    for (const ConfNode& d : n.children) {
+      if (d.name != "server_name") continue;
+      for (const std::string& name : d.args) {
+        const std::string why = addServerName(name, s, la, d, c->out);
+        if (!why.empty()) return where(d) + why;
+      }
+    }
+  }
+  return "";
+}
+
+std::string compileServer(const ConfNode& n, const LocationSettings& top, Compiler* c) {
+  auto s = std::make_unique<Server>();
+  s->file = n.file;
+  s->line = n.line;
+  s->root.settings = top;
+  for (const ConfNode& d : n.children) {
+    if (d.name != "server_name") continue;
+    for (const std::string& name : d.args) s->names.push_back(name);
+  }
+  SettingsLevel level{&s->root.settings, nullptr, {}};
+  std::string why = applyLevel(n.children, &level, c);
+  const std::string incomplete = checkSettings(s->root.settings);
+  if (why.empty() && !incomplete.empty()) why = where(n) + incomplete;
+  if (why.empty()) why = compileLocations(n.children, &s->root, c);
+  if (why.empty()) why = registerServer(n, s.get(), c);
+  if (why.empty()) c->out->servers.push_back(std::move(s));
+  return why;
+}
+
+void finishListens(RouteConfig* out) {
+  for (ListenAddr& la : out->listens) {
+    std::sort(la.exactNames.begin(), la.exactNames.end());
+    std::stable_sort(la.wildcards.begin(), la.wildcards.end(),
+                     [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  }
+}
+
+// The top level: the command line's (or flat file's) defaults, then block-grammar defaults.
+std::string compileTop(Compiler* c, LocationSettings* top) {
+  const Config& cfg = c->cfg;
+  top->root = cfg.root;
+  top->autoindex = cfg.autoindex;
+  top->maxAge = cfg.maxAge;
+  top->errorPages = cfg.errorPages;
+  top->maxBody = cfg.maxBody;
+  top->accessLog = cfg.accessLog == "off" ? "" : cfg.accessLog;
+  top->accessLogFormat = top->accessLog.empty() ? nullptr : c->out->logFormats["combined"].get();
+  SettingsLevel level{top, nullptr, {}};
+  std::string why = applyLevel(cfg.routing, &level, c);
+  if (why.empty() && !checkSettings(*top).empty()) why = "top level: " + checkSettings(*top);
+  return why;
+}
+
+}  // namespace
+
+bool compileRoutes(const Config& cfg, RouteConfig* out, std::string* err) {
+  Compiler c{cfg, out, {out, {}}, {}};
+  out->logFormats["combined"] = std::make_unique<LogFormat>(LogFormat::combined());
+  for (const ConfNode& n : cfg.routing) {
+    if (n.name != "log_format") continue;
+    *err = compileLogFormat(n, out);
+    if (!err->empty()) {
+      *err = where(n) + *err;
+      return false;
+    }
+  }
+  LocationSettings top;
+  *err = compileTop(&c, &top);
+  for (const ConfNode& n : cfg.routing) {
+    if (err->empty() && n.name == "server") *err = compileServer(n, top, &c);
+  }
+  if (err->empty() && out->servers.empty()) {
+    ConfNode implicit{"server", {}, cfg.configFile, 0, true, {}};
+    *err = compileServer(implicit, top, &c);
+  }
+  if (!err->empty()) return false;
+  finishListens(out);
+  return true;
+}
+
+}  // namespace hs

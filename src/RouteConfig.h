@@ -1,0 +1,118 @@
+// The routing configuration compiled from Config: listen addresses, the servers on each, each
+// server's locations with fully resolved settings, log formats and htpasswd files loaded, regexes
+// compiled once. Built at start-up and on reload; read-only afterwards. Router selects from it.
+//
+// A config without server blocks is one implicit server on the top-level listen address, holding
+// the top-level settings, so the flat format and the command line route the same way.
+#pragma once
+
+#include <regex.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "AccessRules.h"
+#include "Config.h"
+#include "Htpasswd.h"
+#include "LogFormat.h"
+
+namespace hs {
+
+// A POSIX extended regular expression compiled at load; owns the regex_t.
+class Regex {
+ public:
+  Regex() = default;
+  ~Regex();
+  Regex(const Regex&) = delete;
+  Regex& operator=(const Regex&) = delete;
+
+  // Returns "" or regerror's reason.
+  std::string compile(const std::string& pattern, bool ignoreCase);
+  // Unanchored search; `text` must be NUL-terminated (text.data()[text.size()] == '\0').
+  bool search(std::string_view text) const;
+
+ private:
+  regex_t re_{};
+  bool compiled_ = false;
+};
+
+struct HeaderRule {
+  std::string name, value;
+  bool always = false;  // also on error responses and `return`
+};
+
+// Everything a request is served with. Each level starts from a copy of its parent's settings and
+// overrides what it sets; list directives (index, try_files, add_header, error_page, allow/deny)
+// set at a level replace the parent's list wholesale, as in nginx.
+struct LocationSettings {
+  std::string root = "/var/www";  // files come from here (the alias directory when alias)
+  bool alias = false;
+  size_t aliasCut = 0;  // alias: this many leading URI bytes are replaced by the directory
+  std::vector<std::string> index = {"index.html"};
+  std::vector<std::string> tryFiles;  // last one: a URI or "=CODE"
+  bool autoindex = false;
+  int maxAge = -1;  // Cache-Control: max-age (-1: none)
+  std::vector<HeaderRule> headers;
+  int returnCode = 0;      // `return`: 0 none
+  std::string returnText;  // URL for 301/302/303/307/308, else the body
+  std::map<int, std::string> errorPages;
+  AccessRules access;
+  std::string authRealm;  // "" : no auth_basic
+  std::shared_ptr<const Htpasswd> authUsers;
+  bool gzipStatic = false;
+  std::string accessLog;  // "" : off
+  const LogFormat* accessLogFormat = nullptr;
+  uint64_t maxBody = 1 << 20;
+};
+
+enum class LocationMatch : uint8_t {
+  kServer,
+  kExact,
+  kPrefix,
+  kPrefixNoRegex,
+  kRegex,
+  kRegexNoCase
+};
+
+struct Location {
+  LocationMatch match = LocationMatch::kServer;
+  std::string pattern;  // the prefix or URI; the regex's source text
+  Regex regex;
+  LocationSettings settings;
+  // Nested locations by kind: exact and prefix ones searched by string, regexes in file order.
+  std::vector<std::unique_ptr<Location>> exact, prefixes, regexes;
+  std::string file;
+  int line = 0;
+};
+
+struct Server {
+  std::vector<std::string> names;  // lowercase, as configured ("*.example.test" kept as written)
+  Location root;                   // the server level: its settings and its locations
+  std::string file;
+  int line = 0;
+};
+
+struct ListenAddr {
+  std::string ip;  // without brackets
+  uint16_t port = 0;
+  const Server* defaultServer = nullptr;  // explicit default_server, else the first in file order
+  std::vector<std::pair<std::string, const Server*>> exactNames;  // sorted by name
+  std::vector<std::pair<std::string, const Server*>> wildcards;   // ".suffix", longest first
+};
+
+struct RouteConfig {
+  std::vector<std::unique_ptr<Server>> servers;
+  std::vector<ListenAddr> listens;
+  std::map<std::string, std::unique_ptr<LogFormat>, std::less<>> logFormats;
+  std::vector<std::string> warnings;  // "FILE:LINE: conflicting server name ..." (first one wins)
+};
+
+// Compiles cfg (its command-line-settable defaults and its block directives) into *out. Returns
+// false with *err = "FILE:LINE: reason" at the first error. Reads htpasswd files; nothing else.
+bool compileRoutes(const Config& cfg, RouteConfig* out, std::string* err);
+
+}  // namespace hs

@@ -1,0 +1,40 @@
+// The per-server and per-location directives (root, alias, index, try_files, return, add_header,
+// allow/deny, auth_basic, access_log, ...): each one's value checked and applied to a
+// LocationSettings. RouteConfig walks the blocks; a new handler directive is a row here.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "ConfParser.h"
+#include "RouteConfig.h"
+
+namespace hs {
+
+// Where directives are being applied: one server or location block.
+struct SettingsLevel {
+  LocationSettings* settings;
+  const Location* location;  // nullptr at the top level and the server level
+  std::map<std::string, std::string, std::less<>> seen;  // directive group -> "FILE:LINE" first set
+};
+
+// What directives refer to across levels: log formats by name, htpasswd files by path (each file
+// read once per configuration).
+struct SettingsContext {
+  const RouteConfig* routes;
+  std::map<std::string, std::shared_ptr<const Htpasswd>> htpasswds;
+};
+
+// Whether `name` is one of the directives applySetting handles.
+bool isSettingDirective(std::string_view name);
+
+// Applies one directive (its argument count already checked by ConfGrammar). Returns "" or the
+// reason, without the "FILE:LINE: " prefix.
+std::string applySetting(const ConfNode& n, SettingsLevel* level, SettingsContext* ctx);
+
+// Checks a level once all its directives are applied (e.g. auth_basic needs a user file).
+std::string checkSettings(const LocationSettings& s);
+
+}  // namespace hs
