@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "ConfParser.h"
+#include "HttpLexical.h"
 
 namespace hs {
 namespace {
@@ -25,7 +26,7 @@ bool sameBytes(const char* a, size_t alen, const char* b, size_t blen) {
 int base64Value(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
   if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (isDigit(static_cast<unsigned char>(c))) return c - '0' + 52;
   if (c == '+') return 62;
   if (c == '/') return 63;
   return -1;
@@ -117,11 +118,7 @@ bool Htpasswd::verify(std::string_view user, std::string_view password) const {
 bool decodeBasicAuth(std::string_view header, char* out, size_t cap, std::string_view* user,
                      std::string_view* password) {
   constexpr std::string_view kScheme = "basic ";
-  if (header.size() < kScheme.size()) return false;
-  for (size_t i = 0; i < kScheme.size(); ++i) {
-    const char c = header[i];
-    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != kScheme[i]) return false;
-  }
+  if (!startsWithIgnoreCase(header, kScheme)) return false;
   header.remove_prefix(kScheme.size());
   while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
   while (!header.empty() && header.back() == ' ') header.remove_suffix(1);

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <iterator>
 
+#include "HttpLexical.h"
+
 namespace hs {
 namespace {
 
@@ -36,9 +38,7 @@ constexpr VarName kVars[] = {
     {"pid", LogVar::kPid},
 };
 
-bool isNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
+bool isNameChar(char c) { return isAlnum(static_cast<unsigned char>(c)) || c == '_'; }
 
 // Appends bytes up to a limit; what doesn't fit is dropped, and one byte stays for the '\n'.
 class LineWriter {
@@ -62,7 +62,6 @@ class LineWriter {
 };
 
 void addEscaped(LineWriter& w, std::string_view s, LogEscape escape) {
-  static constexpr char kUpper[] = "0123456789ABCDEF";
   static constexpr char kLower[] = "0123456789abcdef";
   for (char ch : s) {
     const auto u = static_cast<unsigned char>(ch);
@@ -71,8 +70,8 @@ void addEscaped(LineWriter& w, std::string_view s, LogEscape escape) {
     } else if (escape == LogEscape::kDefault) {
       if (u < 0x20 || u >= 0x7F || u == '"' || u == '\\') {
         w.add("\\x");
-        w.put(kUpper[u >> 4]);
-        w.put(kUpper[u & 15]);
+        w.put(kHexDigitsUpper[u >> 4]);
+        w.put(kHexDigitsUpper[u & 15]);
       } else {
         w.put(ch);
       }
@@ -221,7 +220,7 @@ bool LogFormat::compile(std::string_view text, LogEscape escape, std::string* er
     i = end + (braced ? 1 : 0);
     if (name.starts_with("http_") && name.size() > 5) {
       std::string header(name.substr(5));
-      for (char& c : header) c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+      for (char& c : header) c = toLowerAscii(c);
       pieces_.push_back({LogVar::kHttp, std::move(header)});
       continue;
     }

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "ConfValue.h"
+#include "HttpLexical.h"
 #include "RouteSettings.h"
 
 namespace hs {
@@ -234,7 +235,7 @@ void addName(std::vector<std::pair<std::string, const Server*>>* list, const std
 // Exact names, leading wildcards ("*.example.test") and nginx's ".example.test" (both).
 std::string addServerName(std::string name, const Server* s, ListenAddr* la, const ConfNode& n,
                           RouteConfig* out) {
-  for (char& ch : name) ch = ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch;
+  for (char& ch : name) ch = toLowerAscii(ch);
   if (name.starts_with('~')) return "regular expression server names are not supported";
   const bool star = name.starts_with("*.");
   const bool dot = name.starts_with('.');

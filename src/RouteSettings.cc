@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "ConfValue.h"
+#include "HttpLexical.h"
 
 namespace hs {
 namespace {
@@ -15,11 +16,6 @@ std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 std::string dirOf(const std::string& file) {
   const size_t slash = file.rfind('/');
   return slash == std::string::npos ? "" : file.substr(0, slash + 1);
-}
-
-bool isTokenChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
 }
 
 // A header value may not end the header early or smuggle another one.
@@ -117,9 +113,7 @@ std::string applyExpires(const ConfNode& n, SettingsLevel* lv, SettingsContext*)
 
 std::string applyAddHeader(const ConfNode& n, SettingsLevel* lv, SettingsContext*) {
   const std::string& name = n.args[0];
-  bool token = !name.empty();
-  for (char c : name) token = token && isTokenChar(c);
-  if (!token) return "'add_header' expects a header name, got " + quoted(name);
+  if (!isToken(name)) return "'add_header' expects a header name, got " + quoted(name);
   if (!safeValue(n.args[1])) return "'add_header' value may not contain control characters";
   if (n.args.size() == 3 && n.args[2] != "always") {
     return "'add_header' expects 'always' as its third value, got " + quoted(n.args[2]);

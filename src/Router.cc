@@ -3,18 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
+#include "HttpLexical.h"
+
 namespace hs {
 namespace {
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool startsWithNoCase(std::string_view s, std::string_view lowerPrefix) {
-  if (s.size() < lowerPrefix.size()) return false;
-  for (size_t i = 0; i < lowerPrefix.size(); ++i) {
-    if (lower(s[i]) != lowerPrefix[i]) return false;
-  }
-  return true;
-}
 
 // nginx's search at one level (ngx_http_core_find_location): returns the chosen nested location or
 // nullptr; *final says an outer level's regexes may no longer override it.
@@ -58,9 +50,9 @@ const Location* findIn(const Location& level, std::string_view uri, bool* final)
 
 std::string_view targetAuthority(std::string_view target) {
   size_t skip = 0;
-  if (startsWithNoCase(target, "http://")) {
+  if (startsWithIgnoreCase(target, "http://")) {
     skip = 7;
-  } else if (startsWithNoCase(target, "https://")) {
+  } else if (startsWithIgnoreCase(target, "https://")) {
     skip = 8;
   } else {
     return {};
@@ -97,7 +89,7 @@ size_t normalizeHost(std::string_view host, char* out, size_t cap) {
   }
   if (len > 0 && dotPos == len - 1) --len;
   if (len == 0 || len > cap) return 0;
-  for (size_t i = 0; i < len; ++i) out[i] = lower(host[i]);
+  for (size_t i = 0; i < len; ++i) out[i] = toLowerAscii(host[i]);
   return len;
 }
 
