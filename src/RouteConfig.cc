@@ -155,6 +155,10 @@ std::string compileLocation(const ConfNode& n, Location* parent, Compiler* c) {
   }
   if (!why.empty()) return where(n) + why;
   loc->settings = parent->settings;
+  // nginx's rewrite-phase directives are not inherited: a server's `return` answers before any
+  // location is chosen, and a location's does not reach its nested locations.
+  loc->settings.returnCode = 0;
+  loc->settings.returnText.clear();
   SettingsLevel level{&loc->settings, loc.get(), {}};
   why = applyLevel(n.children, &level, c);
   if (why.empty())

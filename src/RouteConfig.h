@@ -57,7 +57,9 @@ struct LocationSettings {
   bool autoindex = false;
   int maxAge = -1;  // Cache-Control: max-age (-1: none)
   std::vector<HeaderRule> headers;
-  int returnCode = 0;      // `return`: 0 none
+  // `return` (0: none) is not inherited, as in nginx: a server's answers before any location is
+  // chosen, and a location's does not reach its nested locations.
+  int returnCode = 0;
   std::string returnText;  // URL for 301/302/303/307/308, else the body
   std::map<int, std::string> errorPages;
   AccessRules access;

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "NginxProcess.h"
 #include "TestServer.h"
 #include "Wait.h"
 
@@ -44,13 +45,6 @@ bool splitCombined(const std::string& line, LogFields* out) {
   return i == line.size();
 }
 
-std::string findNginx() {
-  for (const char* p : {"/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"}) {
-    if (::access(p, X_OK) == 0) return p;
-  }
-  return "";
-}
-
 // Polls until `path` holds at least `lines` lines or timeoutMs passes; returns them.
 std::vector<std::string> waitForLines(const std::string& path, size_t lines, int timeoutMs) {
   std::vector<std::string> out;
@@ -67,54 +61,6 @@ std::vector<std::string> waitForLines(const std::string& path, size_t lines, int
       timeoutMs);
   return out;
 }
-
-// nginx in the foreground, one process, everything it writes kept in `dir`.
-class NginxProcess {
- public:
-  ~NginxProcess() { stop(); }
-  bool start(const std::string& binary, const std::string& dir, uint16_t port) {
-    const std::string conf = dir + "/nginx.conf";
-    writeFile(conf,
-              "daemon off;\nmaster_process off;\nerror_log " + dir + "/error.log;\npid " + dir +
-                  "/nginx.pid;\nevents { worker_connections 64; }\n"
-                  "http {\n  access_log " +
-                  dir +
-                  "/access.log combined;\n"
-                  "  client_body_temp_path " +
-                  dir + "/body;\n  proxy_temp_path " + dir + "/proxy;\n  fastcgi_temp_path " + dir +
-                  "/fastcgi;\n"
-                  "  server {\n    listen 127.0.0.1:" +
-                  std::to_string(port) + ";\n    root " + siteRoot() + ";\n  }\n}\n");
-    const int out = ::open((dir + "/stderr.log").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      prepareChild(out, out);
-      execOrDie(binary, {"-p", dir, "-e", dir + "/error.log", "-c", conf});
-    }
-    ::close(out);
-    bool exited = false;
-    bool up = waitFor(
-        [&] {
-          exited = ::waitpid(pid_, nullptr, WNOHANG) == pid_;
-          return exited || connectTo(port).valid();
-        },
-        5000);
-    if (exited) pid_ = -1;
-    return up && !exited;
-  }
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    if (!waitFor([&] { return ::waitpid(pid_, nullptr, WNOHANG) == pid_; }, 3000)) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
 
 struct Difference {
   Field field;
@@ -186,7 +132,9 @@ TEST(NginxLogTest, CombinedLinesMatchNginxFieldByField) {
   ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);  // workers may run as an unprivileged user
   NginxProcess ngx;
   const uint16_t ngxPort = pickFreePort();
-  ASSERT_TRUE(ngx.start(nginx, dir.path(), ngxPort))
+  ASSERT_TRUE(ngx.start(nginx, dir.path(), ngxPort,
+                        "  server {\n    listen 127.0.0.1:" + std::to_string(ngxPort) +
+                            ";\n    root " + siteRoot() + ";\n  }\n"))
       << readFile(dir.path() + "/stderr.log").value_or("")
       << readFile(dir.path() + "/error.log").value_or("");
   ServerProcess ours;
