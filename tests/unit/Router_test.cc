@@ -270,6 +270,7 @@ server {
   add_header X-Server s;
   location /a/ {
     max_age 5;
+    return 200 outer;
     location /a/b/ { add_header X-Inner i always; }
   }
 }
@@ -289,6 +290,8 @@ server {
   ASSERT_EQ(b.settings.headers.size(), 1u);  // a list set inside replaces the outer one
   EXPECT_EQ(b.settings.headers[0].name, "X-Inner");
   EXPECT_TRUE(b.settings.headers[0].always);
+  EXPECT_EQ(a.settings.returnCode, 200);
+  EXPECT_EQ(b.settings.returnCode, 0);  // nginx's rewrite directives are not inherited
 }
 
 // No URI, whatever the location and alias, maps outside its directory.
