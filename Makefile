@@ -76,26 +76,41 @@ $(BUILD)/replay/%: tests/fuzz/fuzz_%.cc tests/fuzz/replay_main.cc $(LIBCORE)
 	$(CXX) $(STD) $(CPPFLAGS) $(CXXFLAGS) -Wall -Wextra -Werror -Wno-comment -o $@ $< tests/fuzz/replay_main.cc $(LIBCORE)
 
 LOGS := $(BUILD)/logs
-SUITE := tests/run_suite.sh
+# A sanitizer report from any process (a test binary, the master, a worker running as nobody) is
+# written to a file in $(LOGS)/sanitizer, which tests/summary.sh counts as a failure: a worker
+# that dies of one is respawned, and its test might otherwise pass.
+SAN_LOGS := $(abspath $(LOGS))/sanitizer
+SAN_ENV := $(if $(SANITIZE),ASAN_OPTIONS=log_path=$(SAN_LOGS)/asan:detect_leaks=1 \
+  UBSAN_OPTIONS=log_path=$(SAN_LOGS)/ubsan:print_stacktrace=1)
+SAN_DIR := $(if $(SANITIZE),mkdir -p $(SAN_LOGS) && chmod 1777 $(SAN_LOGS),true)
+SUITE := env $(SAN_ENV) tests/run_suite.sh
 RUN_unit := $(BUILD)/unit_tests --gtest_brief=1
 RUN_alloc := env HTTPSERVER_WWW=$(abspath www) $(BUILD)/alloc_tests --gtest_brief=1
 RUN_integration := env HTTPSERVER_BIN=$(abspath $(BIN)) HTTPSERVER_WWW=$(abspath www) \
   HTTPSERVER_LOG_DIR=$(abspath $(LOGS))/servers $(BUILD)/integration_tests --gtest_brief=1
 RUN_replay := bash -c 'for t in $(FUZZ_NAMES); do $(BUILD)/replay/$$t tests/fuzz/corpus/$$t || exit 1; done'
 
-# Each suite alone: its output goes to $(LOGS)/<suite>.log, the terminal gets one line.
+# Each suite alone: its output goes to $(LOGS)/<suite>.log, the terminal gets its line and the
+# closing line.
 unit: $(BUILD)/unit_tests
-	@$(SUITE) unit $(LOGS) $(RUN_unit)
+	@rm -rf $(SAN_LOGS) && $(SAN_DIR)
+	@$(SUITE) unit $(LOGS) $(RUN_unit) || true
+	@tests/summary.sh $(LOGS) unit
 
 integration: $(BUILD)/integration_tests $(BIN)
-	@rm -rf $(LOGS)/servers
-	@$(SUITE) integration $(LOGS) $(RUN_integration)
+	@rm -rf $(LOGS)/servers $(SAN_LOGS) && $(SAN_DIR)
+	@$(SUITE) integration $(LOGS) $(RUN_integration) || true
+	@tests/summary.sh $(LOGS) integration
 
 alloc: $(BUILD)/alloc_tests
-	@$(SUITE) alloc $(LOGS) $(RUN_alloc)
+	@rm -rf $(SAN_LOGS) && $(SAN_DIR)
+	@$(SUITE) alloc $(LOGS) $(RUN_alloc) || true
+	@tests/summary.sh $(LOGS) alloc
 
 replay: $(REPLAYS)
-	@$(SUITE) replay $(LOGS) $(RUN_replay)
+	@rm -rf $(SAN_LOGS) && $(SAN_DIR)
+	@$(SUITE) replay $(LOGS) $(RUN_replay) || true
+	@tests/summary.sh $(LOGS) replay
 
 # The allocation-counting suite replaces malloc, which the sanitizers also do: release builds only.
 TEST_SUITES := unit replay $(if $(and $(ALLOC_SRCS),$(if $(SANITIZE),,yes)),alloc) integration
@@ -104,7 +119,7 @@ TEST_SUITES := unit replay $(if $(and $(ALLOC_SRCS),$(if $(SANITIZE),,yes)),allo
 # even after another failed; tests/summary.sh adds them up and fails the run on any failure.
 test: $(BUILD)/unit_tests $(REPLAYS) $(if $(filter alloc,$(TEST_SUITES)),$(BUILD)/alloc_tests) \
       $(BUILD)/integration_tests $(BIN)
-	@rm -rf $(LOGS)/servers $(LOGS)/*.status
+	@rm -rf $(LOGS)/servers $(LOGS)/*.status $(SAN_LOGS) && $(SAN_DIR)
 	@$(foreach s,$(TEST_SUITES),$(SUITE) $(s) $(LOGS) $(RUN_$(s)) || true;)
 	@tests/summary.sh $(LOGS) $(TEST_SUITES)
 

@@ -24,6 +24,9 @@ why=$(sort "$reasons" | uniq -c | sort -rn | sed -E 's/^ *([0-9]+) (.*)/\1 x \2/
       sed 's/;/; /g')
 line="tests: $passed passed, $failed failed, $skipped skipped"
 [ -n "$why" ] && line="$line (skipped: $why)"
+# Sanitized builds write each report to a file there (see the Makefile's SAN_ENV).
+reports=$(find "$dir/sanitizer" -type f 2>/dev/null | sort)
+[ -z "$reports" ] || broken+=("$(echo "$reports" | wc -l) sanitizer reports: $(echo $reports)")
 for b in "${broken[@]}"; do line="$line; $b"; done
 echo "$line"
 [ "$failed" -eq 0 ] && [ ${#broken[@]} -eq 0 ]
