@@ -236,9 +236,10 @@ TEST_F(AccessLogTest, RemoteUserIsTheBasicAuthUserName) {
 TEST_F(AccessLogTest, LongUserNameIsTruncated) {
   sockaddr_in6 peer = v4Peer("127.0.0.1");
   // base64 of 3000 'A' bytes then ":x": "QUFB" encodes "AAA".
-  std::string encoded;
-  for (int i = 0; i < 1000; ++i) encoded += "QUFB";
-  AccessRecord r{&peer, "GET / HTTP/1.1", 200, 1, "", "", "Basic " + encoded + "Ong="};
+  std::string authorization = "Basic ";
+  for (int i = 0; i < 1000; ++i) authorization += "QUFB";
+  authorization += "Ong=";
+  AccessRecord r{&peer, "GET / HTTP/1.1", 200, 1, "", "", authorization};
   std::smatch m;
   std::string line = formatLine(r);
   ASSERT_TRUE(std::regex_match(line, m, kCombined)) << line.substr(0, 200);
