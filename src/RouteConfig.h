@@ -6,8 +6,6 @@
 // the top-level settings, so the flat format and the command line route the same way.
 #pragma once
 
-#include <regex.h>
-
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -19,26 +17,9 @@
 #include "Config.h"
 #include "Htpasswd.h"
 #include "LogFormat.h"
+#include "Regex.h"
 
 namespace hs {
-
-// A POSIX extended regular expression compiled at load; owns the regex_t.
-class Regex {
- public:
-  Regex() = default;
-  ~Regex();
-  Regex(const Regex&) = delete;
-  Regex& operator=(const Regex&) = delete;
-
-  // Returns "" or regerror's reason.
-  std::string compile(const std::string& pattern, bool ignoreCase);
-  // Unanchored search; `text` must be NUL-terminated (text.data()[text.size()] == '\0').
-  bool search(std::string_view text) const;
-
- private:
-  regex_t re_{};
-  bool compiled_ = false;
-};
 
 struct HeaderRule {
   std::string name, value;
