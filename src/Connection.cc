@@ -1,202 +1,197 @@
-// The connection I/O state machine of Worker (see Worker.h): reading, parsing, discarding request
-// bodies, sending responses, keep-alive and closing.
+#include "Connection.h"
+
 #include <linux/sockios.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/uio.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
-#include "Channel.h"
+#include "AccessLog.h"
+#include "Config.h"
+#include "ErrorPages.h"
+#include "EvictionList.h"
+#include "FileCache.h"
+#include "FreeListPool.h"
 #include "Log.h"
-#include "Worker.h"
+#include "SharedState.h"
+#include "UrlPath.h"
+#include "WorkerClock.h"
 
 namespace hs {
 namespace {
 constexpr int kLingerMs = 2000;  // how long a closing connection may keep sending us bytes
-constexpr uint64_t kMinDrainBytes = 1024;  // see evictOldest: about 2 KB/s over 500 ms
+constexpr uint64_t kMinDrainBytes = 1024;  // see drainingSinceStall: about 2 KB/s over 500 ms
+constexpr int kMaxGather = 8;              // memory parts sent by one sendmsg
 }  // namespace
 
-void Worker::setState(Connection* c, ConnState s) {
+void Connection::attach(const ConnectionEnv* env, uint32_t slot) {
+  env_ = env;
+  slot_ = slot;
+  timer_.owner = slot;
+}
+
+void Connection::open(int fd, bool lookUpPeer) {
+  fd_.reset(fd);
+  registered_ = false;
+  peer_ = {};
+  if (lookUpPeer) {
+    socklen_t len = sizeof peer_;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer_), &len) != 0) peer_ = {};
+  }
+  setState(ConnState::kIdle);
+  setDeadline(env_->cfg->headerTimeoutMs);
+  // The listen socket defers accepts until data is there: assume the request has arrived.
+  readable_ = true;
+}
+
+int64_t Connection::stamp() const {
+  int64_t now = env_->clock->nowMs();
+  return now > 0 ? now : 1;  // 0 means "none" in the shared counters
+}
+
+void Connection::setState(ConnState s) {
   auto counter = [this](ConnState st) -> std::atomic<uint32_t>* {
     switch (st) {
       case ConnState::kReadingHead:
-      case ConnState::kReadingBody: return &stats_->reading;
-      case ConnState::kWriting: return &stats_->writing;
-      default: return nullptr;
+      case ConnState::kReadingBody:
+        return &env_->stats->reading;
+      case ConnState::kHandling:
+      case ConnState::kWriting:
+        return &env_->stats->writing;
+      default:
+        return nullptr;
     }
   };
-  if (auto* from = counter(c->state)) drop(*from, 1u);
+  if (auto* from = counter(state_)) drop(*from, 1u);
   if (auto* to = counter(s)) bump(*to, 1u);
   // The eviction list orders connections by how long they have been idle, or reading one request:
   // going idle or starting a request restarts the clock; a body continues it.
   if (s == ConnState::kIdle || s == ConnState::kReadingHead) {
-    lruRemove(c);
-    lruPushBack(c);
+    env_->eviction->moveToBack(slot_, stamp());
   } else if (s != ConnState::kReadingBody) {
-    lruRemove(c);
+    env_->eviction->remove(slot_);
   }
-  c->state = s;
+  state_ = s;
 }
 
-void Worker::lruRemove(Connection* c) {
-  if (!c->inLru) return;
-  if (c->lruPrev != Connection::kNoLink) {
-    conns_.at(c->lruPrev).lruNext = c->lruNext;
-  } else {
-    lruHead_ = c->lruNext;
-  }
-  if (c->lruNext != Connection::kNoLink) {
-    conns_.at(c->lruNext).lruPrev = c->lruPrev;
-  } else {
-    lruTail_ = c->lruPrev;
-  }
-  c->lruPrev = c->lruNext = Connection::kNoLink;
-  c->inLru = false;
-  int64_t oldest = lruHead_ == Connection::kNoLink ? 0 : conns_.at(lruHead_).lruSinceMs;
-  stats_->oldestEvictableMs.store(oldest, std::memory_order_relaxed);
-}
-
-void Worker::lruPushBack(Connection* c) {
-  uint32_t i = conns_.index(c);
-  c->lruSinceMs = nowMs_ > 0 ? nowMs_ : 1;
-  c->lruPrev = lruTail_;
-  c->lruNext = Connection::kNoLink;
-  if (lruTail_ != Connection::kNoLink) {
-    conns_.at(lruTail_).lruNext = i;
-  } else {
-    lruHead_ = i;
-    stats_->oldestEvictableMs.store(c->lruSinceMs, std::memory_order_relaxed);
-  }
-  lruTail_ = i;
-  c->inLru = true;
-}
-
-// Makes room for a newcomer when the pool is full (see kEvictAfterMs). Returns false when no
-// connection has waited long enough.
-bool Worker::evictOldest() {
-  Connection* victim = nullptr;
-  // A stalled response may be draining slowly all the same: the kernel reports EPOLLOUT only
-  // once a third of a large send buffer is free. The client's acknowledgements tell: a response
-  // whose client took at least kMinDrainBytes since it stalled (>= 500 ms ago) is moved to the
-  // back; one that took less (a slow-read attack trickles a few bytes a second) is evictable.
-  for (uint32_t tries = conns_.inUse(); tries > 0 && lruHead_ != Connection::kNoLink; --tries) {
-    Connection* c = &conns_.at(lruHead_);
-    if (nowMs_ - c->lruSinceMs < kEvictAfterMs) return false;
-    int unacked = 0;
-    if (c->state == ConnState::kWriting && ::ioctl(c->fd.get(), SIOCOUTQ, &unacked) == 0 &&
-        static_cast<uint64_t>(unacked) + kMinDrainBytes <= c->unackedAtStall) {
-      c->unackedAtStall = static_cast<uint32_t>(unacked);
-      lruRemove(c);
-      lruPushBack(c);
-      continue;
-    }
-    victim = c;
-    break;
-  }
-  if (victim == nullptr) return false;
-  const char* what = victim->state == ConnState::kIdle      ? "idle"
-                     : victim->state == ConnState::kWriting ? "stalled in a response"
-                                                            : "reading its request";
-  LOG_INFO("pool full: closing the connection %s the longest (%lld ms)", what,
-           static_cast<long long>(nowMs_ - victim->lruSinceMs));
-  if (victim->state == ConnState::kWriting) {
-    abortConnection(victim);
-  } else {
-    closeConnection(victim);
-  }
-  return true;
-}
-
-// The client stopped taking bytes: wait for EPOLLOUT, bounded by the send timeout. A stalled
-// response joins the eviction list, stamped with the time it stalled (progress restamps it).
-void Worker::blockedWriting(Connection* c) {
-  setDeadline(c, cfg_.sendTimeoutMs);
-  int unacked = 0;
-  c->unackedAtStall = ::ioctl(c->fd.get(), SIOCOUTQ, &unacked) == 0 ? static_cast<uint32_t>(unacked) : 0;
-  lruRemove(c);
-  lruPushBack(c);
-}
-
-// Closes with a reset (SO_LINGER 0) rather than a FIN: for a connection given up on while it
-// still had a response to deliver, the kernel then drops the unsent bytes at once instead of
-// holding them for a client that does not read (nginx's reset_timedout_connection).
-void Worker::abortConnection(Connection* c) {
-  struct ::linger lg{1, 0};
-  ::setsockopt(c->fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-  closeConnection(c);
-}
-
-void Worker::setDeadline(Connection* c, int timeoutMs) {
-  int64_t d = nowMs_ + timeoutMs;
-  c->deadlineMs = d;
+void Connection::setDeadline(int timeoutMs) {
+  int64_t d = env_->clock->nowMs() + timeoutMs;
+  deadlineMs_ = d;
   // Lazy: only move the heap entry earlier; a later deadline is picked up when the entry fires.
-  if (!c->timer.active() || c->timer.deadlineMs > d) timers_.schedule(&c->timer, d);
+  if (!timer_.active() || timer_.deadlineMs > d) env_->timers->schedule(&timer_, d);
 }
 
-bool Worker::acquireIo(Connection* c) {
-  if (c->io != nullptr) return true;
-  c->io = ios_.acquire();
-  if (c->io == nullptr) return false;
-  IoState* io = c->io;
-  io->reqStart = io->inStart = io->inEnd = 0;
-  io->parser.reset();
-  io->nparts = io->part = 0;
-  return true;
-}
-
-void Worker::releaseIo(Connection* c) {
-  if (c->io == nullptr) return;
-  ios_.release(c->io);
-  c->io = nullptr;
-}
-
-void Worker::onConnectionEvent(Connection* c, uint32_t events) {
-  if ((events & EPOLLERR) != 0) {
-    closeConnection(c);
+void Connection::onTimer() {
+  if (deadlineMs_ > env_->clock->nowMs()) {
+    env_->timers->schedule(&timer_, deadlineMs_);  // the deadline moved later since it was queued
     return;
   }
-  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0) c->readable = true;
-  drive(c);
+  LOG_DEBUG("connection timed out in state %d", static_cast<int>(state_));
+  evict();
 }
 
-// Runs the state machine until it has to wait for the socket (or the connection is gone).
-void Worker::drive(Connection* c) {
-  if (c->state == ConnState::kLingering) {
-    drainLingering(c);
+void Connection::onRetire() {
+  if (state_ != ConnState::kIdle || (io_ != nullptr && io_->inEnd > io_->inStart)) return;
+  int64_t idleMs = env_->clock->nowMs() - env_->eviction->sinceMs(slot_);
+  if (*env_->lifecycle == Lifecycle::kRetiring) {
+    handBack();
+  } else if (idleMs >= kQuitIdleGraceMs) {
+    close();
+  } else {
+    // Idle for a moment only: probably a busy client about to send its next request, which a
+    // close now would race. Let that request come and be answered with Connection: close; if
+    // it does not come, the connection is closed when it has been idle for the grace period.
+    setDeadline(static_cast<int>(kQuitIdleGraceMs - idleMs));
+  }
+}
+
+// A stalled response may be draining slowly all the same: the kernel reports EPOLLOUT only once a
+// third of a large send buffer is free. The client's acknowledgements tell: a response whose
+// client took at least kMinDrainBytes since it stalled (>= 500 ms ago) is moved to the back; one
+// that took less (a slow-read attack trickles a few bytes a second) is evictable.
+bool Connection::drainingSinceStall() {
+  int unacked = 0;
+  if (state_ != ConnState::kWriting || ::ioctl(fd_.get(), SIOCOUTQ, &unacked) != 0 ||
+      static_cast<uint64_t>(unacked) + kMinDrainBytes > unackedAtStall_) {
+    return false;
+  }
+  unackedAtStall_ = static_cast<uint32_t>(unacked);
+  env_->eviction->moveToBack(slot_, stamp());
+  return true;
+}
+
+void Connection::evict() {
+  if (state_ == ConnState::kWriting || state_ == ConnState::kHandling) {
+    abort();
+  } else {
+    close();
+  }
+}
+
+bool Connection::acquireIo() {
+  if (io_ != nullptr) return true;
+  io_ = env_->ios->acquire();
+  if (io_ == nullptr) return false;
+  io_->reqStart = io_->inStart = io_->inEnd = 0;
+  io_->parser.reset();
+  io_->plan.release();
+  return true;
+}
+
+void Connection::releaseIo() {
+  if (io_ == nullptr) return;
+  io_->plan.release();
+  env_->ios->release(io_);
+  io_ = nullptr;
+}
+
+void Connection::onEvent(uint32_t events) {
+  if ((events & EPOLLERR) != 0) {
+    close();
+    return;
+  }
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0) readable_ = true;
+  drive();
+}
+
+void Connection::drive() {
+  if (state_ == ConnState::kLingering) {
+    drainLingering();
     return;
   }
   for (;;) {
-    if (c->state == ConnState::kWriting) {
-      if (!flush(c)) return;
-      finishResponse(c);
-      if (!c->active()) return;
+    if (state_ == ConnState::kHandling) return;  // the handler answers later
+    if (state_ == ConnState::kWriting) {
+      if (!writeDone()) return;
+      finishResponse();
+      if (!active()) return;
       continue;
     }
-    if (c->io != nullptr && c->io->inEnd > c->io->inStart) {
-      if (!processInput(c)) return;
-      if (c->state == ConnState::kWriting) continue;
+    if (io_ != nullptr && io_->inEnd > io_->inStart) {
+      if (!processInput()) return;
+      if (state_ == ConnState::kWriting || state_ == ConnState::kHandling) continue;
     }
-    if (!c->readable) {
-      if (c->state == ConnState::kIdle && c->io != nullptr && c->io->inEnd == c->io->inStart) {
-        releaseIo(c);  // idle with nothing buffered: keep only the small Connection
+    if (!readable_) {
+      if (state_ == ConnState::kIdle && io_ != nullptr && io_->inEnd == io_->inStart) {
+        releaseIo();  // idle with nothing buffered: keep only the small Connection
       }
       return;
     }
-    if (!readMore(c)) return;
+    if (!readMore()) return;
   }
 }
 
 // Reads what the socket has. Returns false when the connection was closed or must wait.
-bool Worker::readMore(Connection* c) {
-  if (!acquireIo(c)) {
+bool Connection::readMore() {
+  if (!acquireIo()) {
     LOG_ERROR("no I/O state available");
-    closeConnection(c);
+    close();
     return false;
   }
-  IoState* io = c->io;
+  IoState* io = io_;
   if (io->inEnd == IoState::kInCap) {
     // Only the unconsumed tail matters; move it (and the head being parsed) to the front.
     uint32_t keep = io->reqStart;
@@ -205,40 +200,40 @@ bool Worker::readMore(Connection* c) {
     io->inStart -= keep;
     io->reqStart = 0;
     if (io->inEnd == IoState::kInCap) {  // cannot happen: the parser's limits are smaller
-      closeConnection(c);
+      close();
       return false;
     }
   }
   size_t want = IoState::kInCap - io->inEnd;
-  ssize_t n = ::recv(c->fd.get(), io->in + io->inEnd, want, 0);  // recv: no VFS layer, unlike read
+  ssize_t n = ::recv(fd_.get(), io->in + io->inEnd, want, 0);  // recv: no VFS layer, unlike read
   if (n > 0) {
     io->inEnd += static_cast<uint32_t>(n);
     // Edge-triggered: a short read means the socket is drained; new data brings a new event.
-    if (static_cast<size_t>(n) < want) c->readable = false;
+    if (static_cast<size_t>(n) < want) readable_ = false;
     return true;
   }
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-    if (errno == EAGAIN) c->readable = false;
+    if (errno == EAGAIN) readable_ = false;
     return true;
   }
-  closeConnection(c);  // EOF or a reset: nothing more can be answered
+  close();  // EOF or a reset: nothing more can be answered
   return false;
 }
 
 // Consumes buffered input: parses a head or discards body bytes. Returns false if closed.
 // The first byte of a request (read now, or pipelined earlier) starts the header timeout.
-bool Worker::processInput(Connection* c) {
-  if (c->state == ConnState::kIdle) {
-    setState(c, ConnState::kReadingHead);
-    setDeadline(c, cfg_.headerTimeoutMs);
+bool Connection::processInput() {
+  if (state_ == ConnState::kIdle) {
+    setState(ConnState::kReadingHead);
+    setDeadline(env_->cfg->headerTimeoutMs);
   }
-  if (c->state == ConnState::kReadingHead) return parseHead(c);
-  if (c->state == ConnState::kReadingBody) return discardBody(c);
+  if (state_ == ConnState::kReadingHead) return parseHead();
+  if (state_ == ConnState::kReadingBody) return discardBody();
   return true;
 }
 
-bool Worker::parseHead(Connection* c) {
-  IoState* io = c->io;
+bool Connection::parseHead() {
+  IoState* io = io_;
   HttpRequest& req = io->req;
   ParseStatus st = io->parser.parse(io->in + io->reqStart, io->inEnd - io->reqStart, &req);
   if (st == ParseStatus::kNeedMore) {
@@ -246,37 +241,38 @@ bool Worker::parseHead(Connection* c) {
     return true;
   }
   if (st == ParseStatus::kError) {
-    c->closeAfter = true;  // the stream is out of sync: answer, then close
     io->inStart = io->inEnd;
-    respondError(c, io->parser.errorStatus());
+    respondError(io->parser.errorStatus());  // the stream is out of sync: answer, then close
     return true;
   }
   io->inStart = io->reqStart + static_cast<uint32_t>(io->parser.consumed());
-  c->closeAfter = false;
-  if (req.contentLength > 0 || req.chunked) {
-    if (req.contentLength > 0 && static_cast<uint64_t>(req.contentLength) > cfg_.maxBody) {
-      c->closeAfter = true;  // not worth reading: answer 413 and close
-      respondError(c, 413);
-      return true;
-    }
-    if (req.expectContinue && req.versionMinor >= 1) {
-      static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-      ssize_t ignored = ::send(c->fd.get(), kContinue, sizeof kContinue - 1, MSG_NOSIGNAL);
-      (void)ignored;  // best effort: a client that misses it sends the body after a delay anyway
-    }
-    io->bodyLeft = req.chunked ? 0 : static_cast<uint64_t>(req.contentLength);
-    io->chunked = ChunkedDecoder(cfg_.maxBody);
-    setState(c, ConnState::kReadingBody);
-    return discardBody(c);
+  closeAfter_ = false;
+  if (req.contentLength <= 0 && !req.chunked) {
+    dispatch();
+    return true;
   }
-  respond(c);
-  return true;
+  uint64_t maxBody = env_->cfg->maxBody;
+  if (req.contentLength > 0 && static_cast<uint64_t>(req.contentLength) > maxBody) {
+    respondError(413);  // not worth reading: answer 413 and close
+    return true;
+  }
+  // Only a client still waiting needs the interim response: when body bytes came with the head,
+  // it has not waited (RFC 9110 10.1.1).
+  if (req.expectContinue && req.versionMinor >= 1 && io->inStart == io->inEnd) {
+    static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    ssize_t ignored = ::send(fd_.get(), kContinue, sizeof kContinue - 1, MSG_NOSIGNAL);
+    (void)ignored;  // best effort: a client that misses it sends the body after a delay anyway
+  }
+  io->bodyLeft = req.chunked ? 0 : static_cast<uint64_t>(req.contentLength);
+  io->chunked = ChunkedDecoder(maxBody);
+  setState(ConnState::kReadingBody);
+  return discardBody();
 }
 
-// Request bodies are read and thrown away (a static server has no use for them) so the next
-// pipelined request starts at the right byte.
-bool Worker::discardBody(Connection* c) {
-  IoState* io = c->io;
+// Request bodies are read and thrown away (no handler takes one yet) so the next pipelined
+// request starts at the right byte.
+bool Connection::discardBody() {
+  IoState* io = io_;
   uint32_t avail = io->inEnd - io->inStart;
   bool complete = false;
   if (io->req.chunked) {
@@ -284,8 +280,7 @@ bool Worker::discardBody(Connection* c) {
     ChunkedDecoder::Status st = io->chunked.feed(io->in + io->inStart, avail, &used);
     io->inStart += static_cast<uint32_t>(used);
     if (st == ChunkedDecoder::Status::kError) {
-      c->closeAfter = true;
-      respondError(c, io->chunked.errorStatus());
+      respondError(io->chunked.errorStatus());
       return true;
     }
     complete = st == ChunkedDecoder::Status::kDone;
@@ -299,81 +294,176 @@ bool Worker::discardBody(Connection* c) {
     // Everything buffered after the head was body and is consumed: reuse that space.
     uint32_t headEnd = io->reqStart + static_cast<uint32_t>(io->parser.consumed());
     io->inStart = io->inEnd = headEnd;
-    setDeadline(c, cfg_.headerTimeoutMs);
+    setDeadline(env_->cfg->headerTimeoutMs);
     return true;
   }
-  respond(c);
+  dispatch();
   return true;
 }
 
-// Sends the pending response parts. Returns true when everything is sent; false when waiting for
-// EPOLLOUT or when the connection was closed.
-bool Worker::flush(Connection* c) {
-  IoState* io = c->io;
-  while (io->part < io->nparts) {
-    BodyPart& p = io->parts[io->part];
+void Connection::prepareContext() {
+  IoState* io = io_;
+  RequestContext& ctx = io->ctx;
+  ctx.req = &io->req;
+  ctx.base = io->in + io->reqStart;
+  ctx.peer = &peer_;
+  ctx.quitting = *env_->lifecycle == Lifecycle::kQuitting;
+  ctx.nowMs = env_->clock->nowMs();
+  ctx.nowSec = env_->clock->nowSec();
+  ctx.commonHead = env_->clock->commonHead();
+  ctx.location = nullptr;
+  handlerState = nullptr;
+}
+
+// The request is complete: its target is parsed once, the selector picks its handler, and the
+// handler answers now (kReady) or later through this connection as its ResponseSink.
+void Connection::dispatch() {
+  prepareContext();
+  IoState* io = io_;
+  RequestContext& ctx = io->ctx;
+  ctx.target = io->req.target.in(ctx.base);
+  TargetParts parts;
+  UrlPathResult pr = normalizeTarget(ctx.target, io->path, sizeof io->path, &parts);
+  ctx.pathStatus = pr.status;
+  ctx.path = {io->path, pr.len};
+  ctx.trailingSlash = pr.trailingSlash;
+  ctx.rawPath = parts.rawPath;
+  ctx.query = parts.query;
+  Handler* h = env_->handlers->select(ctx);
+  setState(ConnState::kHandling);
+  handler_ = h;
+  if (h->start(ctx, io->plan, *this) == Reply::kReady) {
+    handler_ = nullptr;
+    startWriting(false);
+  } else if (state_ == ConnState::kHandling) {
+    setDeadline(env_->cfg->sendTimeoutMs);  // bounds the wait for the handler's head
+  }
+}
+
+void Connection::respondError(int status) {
+  closeAfter_ = true;
+  prepareContext();
+  io_->ctx.target = {};
+  io_->ctx.pathStatus = status;
+  env_->errors->fill(io_->ctx, status, io_->plan);
+  startWriting(false);
+}
+
+// Ends the plan's head (this is where keep-alive is decided, once per response) and starts
+// sending it.
+void Connection::startWriting(bool bodyOpen) {
+  ResponsePlan& plan = io_->plan;
+  const HttpRequest& r = io_->req;
+  keepAlive_ =
+      r.keepAlive && !closeAfter_ && !plan.closeAfter && *env_->lifecycle != Lifecycle::kQuitting;
+  HeadWriter& w = plan.head();
+  if (!keepAlive_) {
+    w.add("Connection: close\r\n");
+  } else if (r.versionMinor == 0) {
+    w.add("Connection: keep-alive\r\n");
+  }
+  w.add("\r\n");
+  plan.parts[0] = BodyPart{plan.headBytes(), 0, w.size()};
+  if (w.overflowed()) {  // cannot happen with the limits on what goes into a head
+    LOG_ERROR("response head overflow");
+    keepAlive_ = false;
+    plan.nparts = 0;
+  }
+  // A small body from memory joins the head in its buffer, so the response is one contiguous
+  // send() rather than a sendmsg of two pieces.
+  if (plan.nparts == 2 && plan.parts[1].mem != nullptr &&
+      plan.appendToHead(plan.parts[1].mem + plan.parts[1].off, plan.parts[1].len)) {
+    plan.parts[0].len = w.size();
+    plan.nparts = 1;
+  }
+  plan.part = 0;
+  plan.partSent = 0;
+  bodyOpen_ = bodyOpen;
+  pushed_ = bodyOpen;  // an asynchronous handler is resumed once its head is sent
+  failed_ = false;
+  setState(ConnState::kWriting);
+}
+
+// Sends what is queued. True when the response is complete; false when waiting for the socket or
+// the handler, or closed.
+bool Connection::writeDone() {
+  for (;;) {
+    if (failed_) {
+      abort();
+      return false;
+    }
+    if (!flush()) return false;
+    if (!bodyOpen_) return true;
+    if (!pushed_) return false;  // everything sent: the handler streams more when it has it
+    ResponsePlan& plan = io_->plan;
+    plan.nparts = plan.part = 0;
+    plan.partSent = 0;
+    pushed_ = false;
+    handler_->resume(*this);
+  }
+}
+
+// Sends the queued parts. Returns true when all are sent; false when waiting for EPOLLOUT or when
+// the connection was closed.
+bool Connection::flush() {
+  ResponsePlan& plan = io_->plan;
+  while (plan.part < plan.nparts) {
+    const BodyPart& p = plan.parts[plan.part];
     ssize_t n;
     uint64_t asked = 0;
     if (p.mem != nullptr) {
-      // Gather this and the following memory parts into one writev.
-      iovec iov[8];
+      // Gather this and the following memory parts into one sendmsg.
+      iovec iov[kMaxGather];
       int k = 0;
-      for (uint32_t i = io->part; i < io->nparts && k < 8 && io->parts[i].mem != nullptr; ++i, ++k) {
-        uint64_t skip = i == io->part ? io->partSent : 0;
-        iov[k].iov_base = const_cast<char*>(io->parts[i].mem + io->parts[i].off + skip);
-        iov[k].iov_len = io->parts[i].len - skip;
+      for (uint32_t i = plan.part;
+           i < plan.nparts && k < kMaxGather && plan.parts[i].mem != nullptr; ++i, ++k) {
+        uint64_t skip = i == plan.part ? plan.partSent : 0;
+        iov[k].iov_base = const_cast<char*>(plan.parts[i].mem + plan.parts[i].off + skip);
+        iov[k].iov_len = plan.parts[i].len - skip;
         asked += iov[k].iov_len;
       }
-      bool fileFollows = io->part + static_cast<uint32_t>(k) < io->nparts;
+      bool fileFollows = plan.part + static_cast<uint32_t>(k) < plan.nparts;
       msghdr mh{};
       mh.msg_iov = iov;
       mh.msg_iovlen = static_cast<size_t>(k);
       // MSG_MORE: the head and a sendfile body leave in full segments; and on a connection that
       // closes after this response (finishResponse shuts it down or closes it next, nothing in
       // between), the last segment waits for the FIN and leaves with it: one packet, not two.
-      const int flags = MSG_NOSIGNAL | (fileFollows || !c->keepAlive ? MSG_MORE : 0);
-      n = k == 1 ? ::send(c->fd.get(), iov[0].iov_base, iov[0].iov_len, flags)
-                 : ::sendmsg(c->fd.get(), &mh, flags);
-    } else {
-      off_t off = static_cast<off_t>(p.off + io->partSent);
-      size_t chunk = static_cast<size_t>(std::min<uint64_t>(p.len - io->partSent, 1u << 30));
-      asked = chunk;
-      n = ::sendfile(c->fd.get(), c->file->fd.get(), &off, chunk);
-      if (n == 0) {  // the file shrank under us: the promised length cannot be kept
-        LOG_WARN("file \"%s\" changed while being sent; connection closed", c->file->path.c_str());
-        closeConnection(c);
-        return false;
-      }
+      bool more = fileFollows || (!keepAlive_ && !bodyOpen_);
+      const int flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0);
+      n = k == 1 ? ::send(fd_.get(), iov[0].iov_base, iov[0].iov_len, flags)
+                 : ::sendmsg(fd_.get(), &mh, flags);
+    } else if (!sendFilePart(p, &asked, &n)) {
+      return false;
     }
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) {
-        blockedWriting(c);
+        blockedWriting();
         return false;
       }
-      closeConnection(c);
+      close();
       return false;
     }
     // Account the bytes over the parts they covered.
     auto left = static_cast<uint64_t>(n);
-    while (left > 0 && io->part < io->nparts) {
-      BodyPart& q = io->parts[io->part];
-      uint64_t rest = q.len - io->partSent;
+    while (left > 0 && plan.part < plan.nparts) {
+      uint64_t rest = plan.parts[plan.part].len - plan.partSent;
       if (left >= rest) {
         left -= rest;
-        ++io->part;
-        io->partSent = 0;
+        ++plan.part;
+        plan.partSent = 0;
       } else {
-        io->partSent += left;
+        plan.partSent += left;
         left = 0;
       }
     }
-    if (io->part < io->nparts) {
-      c->deadlineMs = nowMs_ + cfg_.sendTimeoutMs;  // progress
+    if (plan.part < plan.nparts) {
+      deadlineMs_ = env_->clock->nowMs() + env_->cfg->sendTimeoutMs;  // progress
       // A short write means the socket buffer is full: the next try would only get EAGAIN.
       // Edge-triggered EPOLLOUT fires once there is room again.
       if (static_cast<uint64_t>(n) < asked) {
-        blockedWriting(c);
+        blockedWriting();
         return false;
       }
     }
@@ -381,33 +471,56 @@ bool Worker::flush(Connection* c) {
   return true;
 }
 
-void Worker::finishResponse(Connection* c) {
-  IoState* io = c->io;
-  bump(stats_->requests, uint64_t{1});
-  if (accessLog_.enabled()) {
-    const std::string_view received(io->in + io->reqStart, io->inEnd - io->reqStart);
-    accessLog_.record(
-        AccessRecord::fromRequest(&c->peer, received, io->req, c->status, c->bodyBytes), nowSec_);
+// One sendfile() of a range of the plan's file. False when the connection was closed.
+bool Connection::sendFilePart(const BodyPart& p, uint64_t* asked, ssize_t* sent) {
+  const ResponsePlan& plan = io_->plan;
+  off_t off = static_cast<off_t>(p.off + plan.partSent);
+  size_t chunk = static_cast<size_t>(std::min<uint64_t>(p.len - plan.partSent, 1u << 30));
+  *asked = chunk;
+  *sent = ::sendfile(fd_.get(), plan.file()->fd.get(), &off, chunk);
+  if (*sent == 0) {  // the file shrank under us: the promised length cannot be kept
+    LOG_WARN("file \"%s\" changed while being sent; connection closed", plan.file()->path.c_str());
+    close();
+    return false;
   }
-  if (c->file != nullptr) {
-    cache_->release(c->file);
-    c->file = nullptr;
-  }
-  if (!c->keepAlive) {
-    if (c->readable || io->inStart != io->inEnd) {
-      linger(c);
+  return true;
+}
+
+// The client stopped taking bytes: wait for EPOLLOUT, bounded by the send timeout. A stalled
+// response joins the eviction list, stamped with the time it stalled (progress restamps it).
+void Connection::blockedWriting() {
+  setDeadline(env_->cfg->sendTimeoutMs);
+  int unacked = 0;
+  unackedAtStall_ =
+      ::ioctl(fd_.get(), SIOCOUTQ, &unacked) == 0 ? static_cast<uint32_t>(unacked) : 0;
+  env_->eviction->moveToBack(slot_, stamp());
+}
+
+void Connection::finishResponse() {
+  bump(env_->stats->requests, uint64_t{1});
+  if (env_->accessLog->enabled()) logAccess();
+  io_->plan.release();
+  if (!keepAlive_) {
+    if (readable_ || io_->inStart != io_->inEnd) {
+      linger();
     } else {
-      closeConnection(c);
+      close();
     }
     return;
   }
-  goIdle(c);
+  goIdle();
 }
 
-void Worker::goIdle(Connection* c) {
-  IoState* io = c->io;
-  io->nparts = io->part = 0;
-  io->partSent = 0;
+void Connection::logAccess() {
+  const IoState* io = io_;
+  const std::string_view received(io->in + io->reqStart, io->inEnd - io->reqStart);
+  env_->accessLog->record(
+      AccessRecord::fromRequest(&peer_, received, io->req, io->plan.status, io->plan.bodyBytes),
+      env_->clock->nowSec());
+}
+
+void Connection::goIdle() {
+  IoState* io = io_;
   io->parser.reset();
   io->req = HttpRequest();
   if (io->inStart == io->inEnd) {
@@ -415,72 +528,122 @@ void Worker::goIdle(Connection* c) {
   } else {
     io->reqStart = io->inStart;  // a pipelined request is already buffered
   }
-  setState(c, ConnState::kIdle);
-  if (mode_ == Mode::kQuitting && io->inStart == io->inEnd) {
-    setDeadline(c, kQuitIdleGraceMs);  // see Worker::beginRetire
-    return;
+  setState(ConnState::kIdle);
+  bool buffered = io->inStart != io->inEnd;
+  if (*env_->lifecycle == Lifecycle::kQuitting && !buffered) {
+    setDeadline(static_cast<int>(kQuitIdleGraceMs));  // see onRetire
+  } else if (*env_->lifecycle == Lifecycle::kRetiring && !buffered) {
+    handBack();
+  } else {
+    setDeadline(env_->cfg->keepaliveTimeoutMs);
   }
-  if (mode_ == Mode::kRetiring && io->inStart == io->inEnd) {
-    handBack(c);
-    return;
-  }
-  setDeadline(c, cfg_.keepaliveTimeoutMs);
 }
 
 // Closing a socket with unread input makes the kernel send a reset, which can destroy the response
 // still in flight (e.g. a 413 while the client is still sending its body). So, as nginx does:
 // half-close, then read and discard for a bounded time, and close at EOF or when time is up.
-void Worker::linger(Connection* c) {
-  ::shutdown(c->fd.get(), SHUT_WR);
-  releaseIo(c);
-  setState(c, ConnState::kLingering);
-  setDeadline(c, kLingerMs);
-  drainLingering(c);
+void Connection::linger() {
+  ::shutdown(fd_.get(), SHUT_WR);
+  releaseIo();
+  setState(ConnState::kLingering);
+  setDeadline(kLingerMs);
+  drainLingering();
 }
 
-void Worker::drainLingering(Connection* c) {
+void Connection::drainLingering() {
   char sink[4096];
   for (;;) {
-    ssize_t n = ::recv(c->fd.get(), sink, sizeof sink, 0);
+    ssize_t n = ::recv(fd_.get(), sink, sizeof sink, 0);
     if (n > 0) continue;
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) {
-      c->readable = false;
+      readable_ = false;
       return;
     }
-    closeConnection(c);  // EOF or an error: the client has seen everything we sent
+    close();  // EOF or an error: the client has seen everything we sent
     return;
   }
 }
 
-void Worker::handBack(Connection* c) {
-  int fd = c->fd.get();
-  // The master will hold the socket after our close, which would leave it in our epoll set
-  // (registrations last until every fd of the socket is closed): remove it explicitly.
-  if (c->registered) loop_.remove(fd);
-  if (channelSend(channel_.get(), ChannelMsg::kHandback, &fd, 1) != 0) {
-    LOG_DEBUG("hand-back failed; closing the idle connection");
-  }
-  closeConnection(c);  // our copy; the master now holds the connection
+void Connection::handBack() {
+  env_->host->handBack(this);
+  close();  // our copy; the master now holds the connection
 }
 
-void Worker::closeConnection(Connection* c) {
-  if (c->file != nullptr) {
-    cache_->release(c->file);
-    c->file = nullptr;
+// Closes with a reset (SO_LINGER 0) rather than a FIN: for a connection given up on while it
+// still had a response to deliver, the kernel then drops the unsent bytes at once instead of
+// holding them for a client that does not read (nginx's reset_timedout_connection).
+void Connection::abort() {
+  struct ::linger lg {
+    1, 0
+  };
+  ::setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  close();
+}
+
+void Connection::close() {
+  if (handler_ != nullptr) {  // an asynchronous handler is still answering: it stops here
+    Handler* h = handler_;
+    handler_ = nullptr;
+    h->cancel(*this);
   }
-  releaseIo(c);
-  timers_.cancel(&c->timer);
-  setState(c, ConnState::kFree);
-  c->fd.reset();  // closing the fd also removes it from the epoll set
-  c->readable = false;
-  ++c->generation;
-  conns_.release(c);
-  drop(stats_->live, 1u);
-  if (wasFull_) {
-    wasFull_ = false;
-    channelSend(channel_.get(), ChannelMsg::kSlotFree, nullptr, 0);
+  releaseIo();
+  env_->timers->cancel(&timer_);
+  setState(ConnState::kFree);
+  fd_.reset();  // closing the fd also removes it from the epoll set
+  readable_ = false;
+  posted_ = false;
+  bodyOpen_ = pushed_ = failed_ = false;
+  ++generation_;
+  env_->host->released(this);
+}
+
+void Connection::post() {
+  if (posted_) return;
+  posted_ = true;
+  env_->host->post(this);
+}
+
+void Connection::sendHead() {
+  if (state_ != ConnState::kHandling) return;
+  startWriting(true);
+  post();
+}
+
+bool Connection::push(const char* data, size_t len) {
+  if (state_ != ConnState::kWriting || !bodyOpen_) return false;
+  ResponsePlan& plan = io_->plan;
+  if (plan.part == plan.nparts) {  // all sent: start the queue over
+    plan.nparts = plan.part = 0;
+    plan.partSent = 0;
   }
+  if (len > 0 && !plan.add(BodyPart{data, 0, len})) return false;
+  plan.bodyBytes += len;
+  pushed_ = true;
+  post();
+  return plan.nparts < ResponsePlan::kMaxParts;
+}
+
+void Connection::end() {
+  if (!bodyOpen_ && state_ != ConnState::kHandling) return;
+  if (state_ == ConnState::kHandling) startWriting(false);  // a head with nothing to follow
+  bodyOpen_ = false;
+  handler_ = nullptr;
+  post();
+}
+
+void Connection::fail(int status) {
+  if (state_ == ConnState::kHandling) {
+    handler_ = nullptr;
+    closeAfter_ = true;
+    env_->errors->fill(io_->ctx, status, io_->plan);
+    startWriting(false);
+  } else if (bodyOpen_) {
+    handler_ = nullptr;
+    bodyOpen_ = false;
+    failed_ = true;  // the promised body cannot be delivered: close
+  }
+  post();
 }
 
 }  // namespace hs

@@ -1,81 +1,148 @@
-// One client connection of a worker and its HTTP state machine:
-//   kIdle (keep-alive, nothing buffered) -> kReadingHead -> [kReadingBody] -> kWriting -> kIdle | close
-// (kLingering: half-closed after the last response, draining input so the close sends no reset)
-// A Connection lives in the worker's SlotPool and is never copied or moved. While it is active it
-// borrows an IoState (buffers, parser, response plan) from the worker's FreeListPool, and gives it
-// back whenever it goes idle with nothing buffered, so an idle keep-alive connection costs only the
-// small Connection object. The Connection owns its client fd.
+// One client connection and its HTTP state machine, the only code that changes its state:
+//   kIdle (keep-alive, nothing buffered) -> kReadingHead -> [kReadingBody] -> [kHandling]
+//     -> kWriting -> kIdle | close
+// kHandling: an asynchronous handler has the request and has not sent its head yet.
+// kLingering: half-closed after the last response, draining input so the close sends no reset.
+// The connection reads and parses requests, hands each to the handler HandlerSelector picks,
+// decides keep-alive once per response, and sends the ResponsePlan the handler filled. It is the
+// ResponseSink of an asynchronous handler and paces it by the client's socket.
+// A Connection lives in the worker's SlotPool and is never copied or moved. It owns its client fd.
+// While it has work it borrows an IoState (buffers, parser, request, response plan) from the
+// worker's pool and gives it back when idle with nothing buffered, so an idle keep-alive connection
+// costs only the small Connection object.
 #pragma once
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cstdint>
-#include <string>
 
 #include "ChunkedDecoder.h"
+#include "ConnectionEnv.h"
+#include "Handler.h"
 #include "HttpParser.h"
+#include "ResponsePlan.h"
 #include "TimerHeap.h"
 #include "UniqueFd.h"
 
 namespace hs {
 
-struct FileEntry;
-
-constexpr int kMaxRanges = 16;
-
-// A piece of the response body: bytes in memory, or a range of the response's file.
-struct BodyPart {
-  const char* mem = nullptr;  // nullptr: file range
-  uint64_t off = 0;
-  uint64_t len = 0;
-};
-
 struct IoState {
   static constexpr uint32_t kInCap = 17 * 1024;  // > the 16 KiB head limit, so the parser decides
-  static constexpr uint32_t kOutCap = 8 * 1024;
+  static constexpr uint32_t kMaxPath = 4096;
 
   char in[kInCap];
   uint32_t reqStart = 0;  // first byte of the request being handled
   uint32_t inStart = 0;   // first unconsumed byte
   uint32_t inEnd = 0;     // end of received bytes
-  char out[kOutCap];      // response head, built-in error bodies, multipart part headers
   HttpParser parser;
   HttpRequest req;
   ChunkedDecoder chunked{0};
   uint64_t bodyLeft = 0;  // Content-Length body bytes still to discard
-  BodyPart parts[2 * kMaxRanges + 3];
-  uint32_t nparts = 0;
-  uint32_t part = 0;       // first part not completely sent
-  uint64_t partSent = 0;   // bytes of parts[part] already sent
-  std::string generated;   // larger generated bodies (autoindex, status); capacity reused
+  char path[kMaxPath];    // the normalized target (RequestContext::path)
+  RequestContext ctx;
+  ResponsePlan plan;
 };
 
-enum class ConnState : uint8_t { kFree, kIdle, kReadingHead, kReadingBody, kWriting, kLingering };
+enum class ConnState : uint8_t {
+  kFree,
+  kIdle,
+  kReadingHead,
+  kReadingBody,
+  kHandling,
+  kWriting,
+  kLingering
+};
 
-struct Connection {
-  UniqueFd fd;
-  ConnState state = ConnState::kFree;
-  bool readable = false;   // EPOLLIN seen and not yet drained
-  bool keepAlive = false;  // decided for the current response
-  bool closeAfter = false; // stream can no longer be trusted: close after this response
-  bool registered = false; // in the worker's epoll set
-  uint32_t generation = 0; // bumped on release, so stale epoll events are recognised
-  TimerNode timer;
-  int64_t deadlineMs = 0;  // the real deadline; the heap entry may be earlier (lazy update)
-  IoState* io = nullptr;
-  FileEntry* file = nullptr;  // the file being sent (a cache reference)
-  int status = 0;             // of the current response (for the access log)
-  uint64_t bodyBytes = 0;     // body bytes of the current response
-  // Links of the worker's eviction list (idle or reading, oldest first); kNoLink when not in it.
-  static constexpr uint32_t kNoLink = UINT32_MAX;
-  uint32_t lruPrev = kNoLink, lruNext = kNoLink;
-  bool inLru = false;
-  int64_t lruSinceMs = 0;
-  uint32_t unackedAtStall = 0;  // SIOCOUTQ when a response stalled (see Worker::evictOldest)
-  sockaddr_in6 peer{};  // client address (sockaddr_in fits too), when logging or status need it
+class Connection final : public ResponseSink {
+ public:
+  Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
-  bool active() const { return state != ConnState::kFree; }
+  // Once, when the pool is built: the worker's services and this connection's pool slot.
+  void attach(const ConnectionEnv* env, uint32_t slot);
+  // Takes a new client socket. The caller then drive()s it (the request usually came with it).
+  void open(int fd, bool lookUpPeer);
+  // An epoll event for the socket.
+  void onEvent(uint32_t events);
+  // Runs the state machine until it has to wait for the socket or a handler (or is closed).
+  void drive();
+  // The timer fired: reschedules a deadline that moved later, or times the connection out.
+  void onTimer();
+  // The worker began retiring or quitting: an idle connection is handed back or closed.
+  void onRetire();
+  // For eviction: a stalled response whose client still took >= kMinDrainBytes since it stalled
+  // is draining slowly, not attacking; restamps it. False for any other connection.
+  bool drainingSinceStall();
+  // Closes at once (a reset for a response in flight: its bytes are dropped, not queued).
+  void evict();
+  void close();
+
+  bool active() const { return state_ != ConnState::kFree; }
+  ConnState state() const { return state_; }
+  uint32_t generation() const { return generation_; }
+  int fd() const { return fd_.get(); }
+  bool registered() const { return registered_; }
+  void markRegistered() { registered_ = true; }
+  TimerNode* timer() { return &timer_; }
+  bool posted() const { return posted_; }
+  void clearPosted() { posted_ = false; }
+
+  // ResponseSink, for an asynchronous handler.
+  const RequestContext& request() const override { return io_->ctx; }
+  ResponsePlan& plan() override { return io_->plan; }
+  void sendHead() override;
+  bool push(const char* data, size_t len) override;
+  void end() override;
+  void fail(int status) override;
+
+ private:
+  void setState(ConnState s);
+  void setDeadline(int timeoutMs);
+  int64_t stamp() const;
+  bool acquireIo();
+  void releaseIo();
+  bool readMore();
+  bool processInput();
+  bool parseHead();
+  bool discardBody();
+  void prepareContext();
+  void dispatch();
+  void respondError(int status);
+  void startWriting(bool bodyOpen);
+  bool flush();
+  bool sendFilePart(const BodyPart& p, uint64_t* asked, ssize_t* sent);
+  void blockedWriting();
+  bool writeDone();
+  void finishResponse();
+  void logAccess();
+  void goIdle();
+  void linger();
+  void drainLingering();
+  void handBack();
+  void abort();
+  void post();
+
+  const ConnectionEnv* env_ = nullptr;
+  uint32_t slot_ = 0;
+  UniqueFd fd_;
+  ConnState state_ = ConnState::kFree;
+  bool readable_ = false;    // EPOLLIN seen and not yet drained
+  bool keepAlive_ = false;   // decided once per response, when its head is ended
+  bool closeAfter_ = false;  // the request stream can no longer be trusted: close after answering
+  bool registered_ = false;  // in the worker's epoll set
+  bool posted_ = false;      // waiting in the worker's posted list
+  bool bodyOpen_ = false;    // an asynchronous handler has not ended its body yet
+  bool pushed_ = false;      // it pushed since it was last resumed
+  bool failed_ = false;      // it failed after its head was sent: close
+  uint32_t generation_ = 0;  // bumped on close, so stale epoll events and posts are recognised
+  TimerNode timer_;
+  int64_t deadlineMs_ = 0;  // the real deadline; the heap entry may be earlier (lazy update)
+  IoState* io_ = nullptr;
+  Handler* handler_ = nullptr;   // an asynchronous handler still answering, or nullptr
+  uint32_t unackedAtStall_ = 0;  // SIOCOUTQ when a response stalled (see drainingSinceStall)
+  sockaddr_in6 peer_{};          // the client (sockaddr_in fits too), when looked up
 };
 
 }  // namespace hs

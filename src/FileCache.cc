@@ -19,28 +19,21 @@ namespace {
 // root (ELOOP -> 403): stricter than RESOLVE_BENEATH, never looser. Paths arrive normalized (no
 // "." or ".." segments, no empty ones).
 int openNoSymlinks(int rootFd, const std::string& path) {
-  int dir = ::openat(rootFd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  UniqueFd dir(::openat(rootFd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
   size_t start = 0;
-  while (dir >= 0 && !path.empty()) {
+  while (dir && !path.empty()) {
     size_t slash = path.find('/', start);
     bool last = slash == std::string::npos;
     std::string part = path.substr(start, last ? std::string::npos : slash - start);
     int flags = last ? O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW
                      : O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW;
-    int next = ::openat(dir, part.c_str(), flags);
-    int err = errno;
-    ::close(dir);
-    errno = err;
-    if (last) return next;
-    dir = next;
+    UniqueFd next(::openat(dir.get(), part.c_str(), flags));
+    if (last) return next.release();  // closing `dir` keeps openat's errno (see UniqueFd::reset)
+    dir = std::move(next);
     start = slash + 1;
   }
-  if (dir < 0) return -1;
-  int fd = ::openat(dir, ".", O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // the root itself
-  int err = errno;
-  ::close(dir);
-  errno = err;
-  return fd;
+  if (!dir) return -1;
+  return ::openat(dir.get(), ".", O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // the root itself
 }
 
 // openat2 with RESOLVE_BENEATH: the kernel refuses any resolution (.., absolute or escaping

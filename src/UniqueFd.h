@@ -1,8 +1,11 @@
-// Move-only owner of a file descriptor: the only place in the project that calls ::close().
+// Move-only owner of a file descriptor. Its reset() (and so its destructor) is the only ::close()
+// on the worker's side (Worker, Connection, the handlers, FileCache, AccessLog, Channel): every
+// descriptor there lives in a UniqueFd from the syscall that creates it.
 #pragma once
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <utility>
 
 namespace hs {
@@ -24,8 +27,14 @@ class UniqueFd {
   bool valid() const { return fd_ >= 0; }
   explicit operator bool() const { return valid(); }
   int release() { return std::exchange(fd_, -1); }
+  // Closes the descriptor held (if any) and holds `fd`. Keeps errno, so an owner can go out of
+  // scope between a failed call and the report of its error.
   void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0) {
+      int saved = errno;
+      ::close(fd_);
+      errno = saved;
+    }
     fd_ = fd;
   }
 

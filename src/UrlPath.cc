@@ -51,7 +51,7 @@ bool validAuthority(std::string_view a) {
   return port.empty() || (isDigits(port) && port.size() <= 5);
 }
 
-bool extractPath(std::string_view target, std::string_view* path) {
+bool extractPath(std::string_view target, std::string_view* path, std::string_view* query = nullptr) {
   if (target.empty()) return false;
   if (target[0] != '/') {
     size_t schemeLen = 0;
@@ -68,7 +68,11 @@ bool extractPath(std::string_view target, std::string_view* path) {
     if (!validAuthority(target.substr(0, authorityEnd))) return false;  // also: a host is required
     target.remove_prefix(authorityEnd);
   }
-  *path = target.substr(0, target.find_first_of("?#"));
+  size_t end = target.find_first_of("?#");
+  *path = target.substr(0, end);
+  if (query != nullptr && end != std::string_view::npos && target[end] == '?') {
+    *query = target.substr(end + 1, target.find('#', end) - end - 1);
+  }
   return true;
 }
 
@@ -171,9 +175,11 @@ UrlPathResult resolvePath(std::string_view path, char* out, size_t cap, bool all
 
 }  // namespace
 
-UrlPathResult normalizeTarget(std::string_view target, char* out, size_t cap) {
+UrlPathResult normalizeTarget(std::string_view target, char* out, size_t cap, TargetParts* parts) {
   std::string_view path;
-  if (!extractPath(target, &path)) return {400, 0, false};
+  std::string_view query;
+  if (!extractPath(target, &path, &query)) return {400, 0, false};
+  if (parts != nullptr) *parts = {path.empty() ? std::string_view("/") : path, query};
   // out holds the segments kept so far, joined by '/'; starts[] records where each one begins so
   // that ".." can drop the last one without rescanning.
   size_t starts[kMaxSegments];

@@ -19,7 +19,15 @@ struct UrlPathResult {
 // Refuses with 400: a malformed %-escape, an encoded '/' (%2F) or NUL (%00), a raw NUL or '\\', a
 // target that is neither origin- nor absolute-form, or a result longer than `cap`. Refuses with 404:
 // any segment starting with '.' (hidden files such as .htpasswd or .git/) except ".well-known".
-UrlPathResult normalizeTarget(std::string_view target, char* out, size_t cap);
+// When `parts` is given, the target's split is reported there too, so that nothing parses it again:
+// the raw path as sent (still percent-encoded; "/" for an absolute-form target without one) and the
+// query after '?' (without a fragment); both views into `target`, left empty for a target that is
+// neither origin- nor absolute-form.
+struct TargetParts {
+  std::string_view rawPath;
+  std::string_view query;
+};
+UrlPathResult normalizeTarget(std::string_view target, char* out, size_t cap, TargetParts* parts = nullptr);
 
 // nginx's $uri, the path that locations match (../shared/ROUTING.md): the target's path before
 // the first '?', percent-decoded once, slashes merged, then "." and ".." resolved (clamped at the

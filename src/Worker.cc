@@ -21,6 +21,10 @@ constexpr uint64_t kTagChannel = 1ull << 62;
 constexpr uint64_t kTagSignal = 2ull << 62;
 constexpr uint64_t kTagMask = 3ull << 62;
 
+uint64_t connectionTag(uint32_t slot, uint32_t generation) {
+  return slot | (static_cast<uint64_t>(generation & 0x3fffffff) << 32);
+}
+
 }  // namespace
 
 Worker::Worker(const Config& cfg, UniqueFd channel, SharedState* shared, WorkerStats* stats,
@@ -32,11 +36,15 @@ Worker::Worker(const Config& cfg, UniqueFd channel, SharedState* shared, WorkerS
       stats_(stats),
       timers_(static_cast<size_t>(cfg.conns)),
       conns_(static_cast<uint32_t>(cfg.conns)),
+      eviction_(static_cast<uint32_t>(cfg.conns)),
       ios_(static_cast<uint32_t>(cfg.conns)) {
-  for (uint32_t i = 0; i < conns_.capacity(); ++i) conns_.at(i).timer.owner = i;
-  if (cfg.maxAge >= 0) cacheControl_ = "Cache-Control: max-age=" + std::to_string(cfg.maxAge) + "\r\n";
+  env_ = ConnectionEnv{&cfg_,  &clock_,     &lifecycle_, &timers_, &eviction_, &ios_,
+                       stats_, &accessLog_, nullptr,     nullptr,  this};
+  for (uint32_t i = 0; i < conns_.capacity(); ++i) conns_.at(i).attach(&env_, i);
+  posted_.reserve(conns_.capacity());
   // A boundary that cannot occur in the files: random per process.
-  uint64_t r = static_cast<uint64_t>(::getpid()) * 0x9E3779B97F4A7C15ull ^ static_cast<uint64_t>(::time(nullptr));
+  uint64_t r = static_cast<uint64_t>(::getpid()) * 0x9E3779B97F4A7C15ull ^
+               static_cast<uint64_t>(::time(nullptr));
   std::snprintf(boundary_, sizeof boundary_, "%016llx", static_cast<unsigned long long>(r));
 }
 
@@ -46,9 +54,10 @@ bool Worker::setup() {
     LOG_SYSERR(errno, "open(\"%s\") of the document root failed", cfg_.root.c_str());
     return false;
   }
-  static FileCache* cache = nullptr;  // one per process, lives until exit
-  cache = new FileCache(rootFd_.get());
-  cache_ = cache;
+  cache_ = std::make_unique<FileCache>(rootFd_.get());
+  handlers_ = std::make_unique<HandlerTable>(cfg_, cache_.get(), shared_, boundary_);
+  env_.handlers = handlers_.get();
+  env_.errors = &handlers_->errors();
   if (!accessLog_.open(cfg_.accessLog)) {
     LOG_SYSERR(errno, "open(\"%s\") of the access log failed", cfg_.accessLog.c_str());
   }
@@ -63,27 +72,12 @@ bool Worker::setup() {
   }
   // The root and the logs are open: no request is ever served with more rights than needed.
   if (!dropPrivileges(privileges_)) {
-    LOG_SYSERR(errno, "dropping privileges to uid %u failed", static_cast<unsigned>(privileges_.uid));
+    LOG_SYSERR(errno, "dropping privileges to uid %u failed",
+               static_cast<unsigned>(privileges_.uid));
     return false;
   }
-  updateClock();
+  clock_.update();
   return true;
-}
-
-void Worker::updateClock() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  nowMs_ = static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
-  ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-  nowSec_ = ts.tv_sec;
-  if (nowSec_ != dateSecond_) {
-    dateSecond_ = nowSec_;
-    HeadWriter w(serverDate_, sizeof serverDate_);
-    char date[kHttpDateLen];
-    formatHttpDate(nowSec_, date);
-    w.add("Server: ").add(kServerName).add("\r\nDate: ").add({date, kHttpDateLen}).add("\r\n");
-    serverDateLen_ = static_cast<uint32_t>(w.size());
-  }
 }
 
 int Worker::run() {
@@ -91,7 +85,7 @@ int Worker::run() {
   stats_->pid.store(::getpid(), std::memory_order_relaxed);
   while (!done()) {
     int n = loop_.wait(nextTimeoutMs());
-    updateClock();
+    clock_.update();
     for (int i = 0; i < n; ++i) {
       const epoll_event& ev = loop_.event(i);
       uint64_t tag = ev.data.u64;
@@ -101,16 +95,18 @@ int Worker::run() {
         onSignal();
       } else {
         Connection* c = &conns_.at(static_cast<uint32_t>(tag));
-        if (c->active() && c->generation == static_cast<uint32_t>(tag >> 32)) {
-          onConnectionEvent(c, ev.events);
+        if (c->active() && connectionTag(static_cast<uint32_t>(tag), c->generation()) == tag) {
+          c->onEvent(ev.events);
         }
       }
     }
+    runPosted();
     expireTimers();
-    accessLog_.flushIfDue(nowSec_);
+    stats_->oldestEvictableMs.store(eviction_.oldestSinceMs(), std::memory_order_relaxed);
+    accessLog_.flushIfDue(clock_.nowSec());
   }
   for (uint32_t i = 0; i < conns_.capacity(); ++i) {
-    if (conns_.at(i).active()) closeConnection(&conns_.at(i));
+    if (conns_.at(i).active()) conns_.at(i).close();
   }
   accessLog_.flush();
   return 0;
@@ -118,15 +114,17 @@ int Worker::run() {
 
 bool Worker::done() const {
   if (stop_) return true;
-  if (mode_ == Mode::kServing) return false;
-  return conns_.inUse() == 0 || nowMs_ >= quitDeadlineMs_;
+  if (lifecycle_ == Lifecycle::kServing) return false;
+  return conns_.inUse() == 0 || clock_.nowMs() >= quitDeadlineMs_;
 }
 
 int Worker::nextTimeoutMs() const {
+  if (!posted_.empty()) return 0;
   int64_t wait = -1;
-  if (const TimerNode* t = timers_.top()) wait = std::max<int64_t>(0, t->deadlineMs - nowMs_);
-  if (mode_ != Mode::kServing) {
-    int64_t q = std::max<int64_t>(0, quitDeadlineMs_ - nowMs_);
+  int64_t now = clock_.nowMs();
+  if (const TimerNode* t = timers_.top()) wait = std::max<int64_t>(0, t->deadlineMs - now);
+  if (lifecycle_ != Lifecycle::kServing) {
+    int64_t q = std::max<int64_t>(0, quitDeadlineMs_ - now);
     wait = wait < 0 ? q : std::min(wait, q);
   }
   if (accessLog_.enabled()) wait = wait < 0 ? 1000 : std::min<int64_t>(wait, 1000);
@@ -141,11 +139,11 @@ void Worker::onChannel() {
     int r = channelRecv(channel_.get(), &msg, fds, &nfds);
     if (r == -EAGAIN) return;
     if (r <= 0) {
-      for (int i = 0; i < nfds; ++i) ::close(fds[i]);
+      for (int i = 0; i < nfds; ++i) UniqueFd discard(fds[i]);
       if (r == -EPROTO) continue;
       // The master is gone: finish what we hold, then exit.
       loop_.remove(channel_.get());
-      beginRetire(Mode::kQuitting);
+      beginRetire(Lifecycle::kQuitting);
       return;
     }
     switch (msg) {
@@ -153,13 +151,13 @@ void Worker::onChannel() {
         for (int i = 0; i < nfds; ++i) adopt(fds[i]);
         break;
       case ChannelMsg::kRetire:
-        beginRetire(Mode::kRetiring);
+        beginRetire(Lifecycle::kRetiring);
         break;
       case ChannelMsg::kQuit:
-        beginRetire(Mode::kQuitting);
+        beginRetire(Lifecycle::kQuitting);
         break;
       default:
-        for (int i = 0; i < nfds; ++i) ::close(fds[i]);
+        for (int i = 0; i < nfds; ++i) UniqueFd discard(fds[i]);
         break;
     }
   }
@@ -174,7 +172,7 @@ void Worker::onSignal() {
         stop_ = true;
         break;
       case SIGQUIT:
-        beginRetire(Mode::kQuitting);
+        beginRetire(Lifecycle::kQuitting);
         break;
       case SIGUSR1:
         log::reopen();
@@ -187,78 +185,101 @@ void Worker::onSignal() {
 }
 
 void Worker::adopt(int fd) {
+  UniqueFd client(fd);
   bump(stats_->taken, uint64_t{1});
-  if (conns_.inUse() == conns_.capacity() && mode_ == Mode::kServing) evictOldest();
-  Connection* c = conns_.acquire();
-  if (c == nullptr || mode_ != Mode::kServing) {
+  if (conns_.inUse() == conns_.capacity() && lifecycle_ == Lifecycle::kServing) evictOldest();
+  Connection* c = lifecycle_ == Lifecycle::kServing ? conns_.acquire() : nullptr;
+  if (c == nullptr) {
     // Full with nothing evictable any more, or retiring: the master finds it another place.
     if (channelSend(channel_.get(), ChannelMsg::kHandback, &fd, 1) != 0) {
       LOG_WARN("connection refused: worker at capacity or stopping");
     }
-    if (c != nullptr) conns_.release(c);
-    ::close(fd);
-    return;
+    return;  // closes our copy
   }
-  c->fd.reset(fd);
-  c->registered = false;
   bump(stats_->live, 1u);
-  if (stats_->live.load(std::memory_order_relaxed) >= static_cast<uint32_t>(cfg_.conns)) wasFull_ = true;
-  if (accessLog_.enabled() || !cfg_.statusPath.empty()) {
-    socklen_t len = sizeof c->peer;
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&c->peer), &len) != 0) c->peer = {};
-  }
-  setState(c, ConnState::kIdle);
-  setDeadline(c, cfg_.headerTimeoutMs);
-  // The request usually arrives with the connection (the listen socket defers accepts until
-  // data is there): read and answer it now. A connection that is done by then (HTTP/1.0, close)
-  // never enters the epoll set at all; one that has to wait is registered now. Registering after
-  // the EAGAIN loses nothing: epoll_ctl(ADD) reports readiness that is already there.
-  c->readable = true;
-  drive(c);
-  if (c->active() && !c->registered) {
-    uint64_t tag = conns_.index(c) | (static_cast<uint64_t>(c->generation & 0x3fffffff) << 32);
-    if (loop_.add(c->fd.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, tag) != 0) {
+  if (stats_->live.load(std::memory_order_relaxed) >= static_cast<uint32_t>(cfg_.conns))
+    wasFull_ = true;
+  c->open(client.release(), accessLog_.enabled() || !cfg_.statusPath.empty());
+  // The request usually arrives with the connection: read and answer it now. A connection that is
+  // done by then (HTTP/1.0, close) never enters the epoll set at all; one that has to wait is
+  // registered now. Registering after the EAGAIN loses nothing: epoll_ctl(ADD) reports readiness
+  // that is already there.
+  c->drive();
+  if (c->active() && !c->registered()) {
+    if (loop_.add(c->fd(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+                  connectionTag(conns_.index(c), c->generation())) != 0) {
       LOG_SYSERR(errno, "epoll_ctl(ADD) of a connection failed");
-      closeConnection(c);
+      c->close();
       return;
     }
-    c->registered = true;
+    c->markRegistered();
   }
+}
+
+// Makes room for a newcomer when the pool is full (see kEvictAfterMs): closes the connection that
+// has waited longest. Returns false when none has waited long enough.
+bool Worker::evictOldest() {
+  for (uint32_t tries = conns_.inUse(); tries > 0; --tries) {
+    uint32_t slot = eviction_.front();
+    if (slot == EvictionList::kNone) return false;
+    int64_t waitedMs = clock_.nowMs() - eviction_.sinceMs(slot);
+    if (waitedMs < kEvictAfterMs) return false;
+    Connection& c = conns_.at(slot);
+    if (c.drainingSinceStall()) continue;  // moved to the back
+    const char* what = c.state() == ConnState::kIdle      ? "idle"
+                       : c.state() == ConnState::kWriting ? "stalled in a response"
+                                                          : "reading its request";
+    LOG_INFO("pool full: closing the connection %s the longest (%lld ms)", what,
+             static_cast<long long>(waitedMs));
+    c.evict();
+    return true;
+  }
+  return false;
 }
 
 void Worker::expireTimers() {
-  while (TimerNode* n = timers_.popExpired(nowMs_)) {
-    Connection* c = &conns_.at(n->owner);
-    if (c->deadlineMs > nowMs_) {
-      timers_.schedule(n, c->deadlineMs);  // the deadline moved later since it was queued
-    } else {
-      LOG_DEBUG("connection timed out in state %d", static_cast<int>(c->state));
-      if (c->state == ConnState::kWriting) {
-        abortConnection(c);
-      } else {
-        closeConnection(c);
-      }
-    }
+  while (TimerNode* n = timers_.popExpired(clock_.nowMs())) conns_.at(n->owner).onTimer();
+}
+
+void Worker::runPosted() {
+  // Driving a connection may post others (or itself again): those run in the next round.
+  size_t n = posted_.size();
+  for (size_t i = 0; i < n; ++i) {
+    Connection& c = conns_.at(posted_[i].slot);
+    if (!c.active() || c.generation() != posted_[i].generation || !c.posted()) continue;
+    c.clearPosted();
+    c.drive();
+  }
+  posted_.erase(posted_.begin(), posted_.begin() + static_cast<std::ptrdiff_t>(n));
+}
+
+void Worker::beginRetire(Lifecycle next) {
+  if (lifecycle_ == Lifecycle::kQuitting) return;
+  if (lifecycle_ == Lifecycle::kServing) quitDeadlineMs_ = clock_.nowMs() + cfg_.quitTimeoutMs;
+  lifecycle_ = next;
+  for (uint32_t i = 0; i < conns_.capacity(); ++i) {
+    if (conns_.at(i).active()) conns_.at(i).onRetire();
   }
 }
 
-void Worker::beginRetire(Mode mode) {
-  if (mode_ == Mode::kQuitting) return;
-  if (mode_ == Mode::kServing) quitDeadlineMs_ = nowMs_ + cfg_.quitTimeoutMs;
-  mode_ = mode;
-  for (uint32_t i = 0; i < conns_.capacity(); ++i) {
-    Connection* c = &conns_.at(i);
-    if (c->state != ConnState::kIdle || (c->io != nullptr && c->io->inEnd > c->io->inStart)) continue;
-    if (mode == Mode::kRetiring) {
-      handBack(c);
-    } else if (nowMs_ - c->lruSinceMs >= kQuitIdleGraceMs) {
-      closeConnection(c);
-    } else {
-      // Idle for a moment only: probably a busy client about to send its next request, which a
-      // close now would race. Let that request come and be answered with Connection: close; if
-      // it does not come, the connection is closed when it has been idle for the grace period.
-      setDeadline(c, static_cast<int>(kQuitIdleGraceMs - (nowMs_ - c->lruSinceMs)));
-    }
+void Worker::post(Connection* c) { posted_.push_back({conns_.index(c), c->generation()}); }
+
+void Worker::handBack(Connection* c) {
+  int fd = c->fd();
+  // The master will hold the socket after our close, which would leave it in our epoll set
+  // (registrations last until every fd of the socket is closed): remove it explicitly.
+  if (c->registered()) loop_.remove(fd);
+  if (channelSend(channel_.get(), ChannelMsg::kHandback, &fd, 1) != 0) {
+    LOG_DEBUG("hand-back failed; closing the idle connection");
+  }
+}
+
+void Worker::released(Connection* c) {
+  conns_.release(c);
+  drop(stats_->live, 1u);
+  if (wasFull_) {
+    wasFull_ = false;
+    channelSend(channel_.get(), ChannelMsg::kSlotFree, nullptr, 0);
   }
 }
 

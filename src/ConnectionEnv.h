@@ -1,0 +1,58 @@
+// What a Connection borrows from the worker that owns it: configuration, clock, lifecycle, timers,
+// the eviction list, the I/O-state pool, counters, the access log and the handlers, plus the few
+// calls that go back to the worker (ConnectionHost). Declared here, below Connection, so that the
+// connection never depends on Worker. All pointers are borrowed from the worker.
+#pragma once
+
+#include <cstdint>
+
+namespace hs {
+
+class AccessLog;
+class Connection;
+class ErrorPages;
+class EvictionList;
+class HandlerSelector;
+class TimerHeap;
+class WorkerClock;
+struct Config;
+struct IoState;
+struct WorkerStats;
+template <typename T>
+class FreeListPool;
+
+// The worker's phase: serving; retiring (a reload: idle connections are handed back to the master
+// for the new generation); quitting (a graceful stop: answers carry Connection: close).
+enum class Lifecycle : uint8_t { kServing, kRetiring, kQuitting };
+
+// On a graceful stop, an idle keep-alive connection is closed once it has been idle this long.
+constexpr int64_t kQuitIdleGraceMs = 300;
+
+class ConnectionHost {
+ public:
+  // Runs c->drive() before the reactor waits again (an asynchronous handler has news for it).
+  virtual void post(Connection* c) = 0;
+  // Passes c's socket to the master, which re-dispatches it; c then closes its own copy.
+  virtual void handBack(Connection* c) = 0;
+  // c has closed: its pool slot is free.
+  virtual void released(Connection* c) = 0;
+
+ protected:
+  ~ConnectionHost() = default;
+};
+
+struct ConnectionEnv {
+  const Config* cfg = nullptr;
+  const WorkerClock* clock = nullptr;
+  const Lifecycle* lifecycle = nullptr;
+  TimerHeap* timers = nullptr;
+  EvictionList* eviction = nullptr;
+  FreeListPool<IoState>* ios = nullptr;
+  WorkerStats* stats = nullptr;
+  AccessLog* accessLog = nullptr;
+  HandlerSelector* handlers = nullptr;
+  const ErrorPages* errors = nullptr;
+  ConnectionHost* host = nullptr;
+};
+
+}  // namespace hs

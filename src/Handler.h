@@ -1,0 +1,94 @@
+// The seam between a connection and what answers its requests. A Handler gets a parsed request in
+// a RequestContext and describes the answer in a ResponsePlan; it never touches the socket or the
+// connection's state. A synchronous handler (static files, the status page) fills the plan at once.
+// An asynchronous one (an upstream: FastCGI, a proxy) answers later through the ResponseSink the
+// connection gives it, streams the body in pieces, and is paused and resumed with the client's
+// backpressure. HandlerSelector is the single point where a request is matched to its handler.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <ctime>
+#include <string_view>
+
+#include "HttpRequest.h"
+#include "ResponsePlan.h"
+
+namespace hs {
+
+// What a handler may know about the request it answers. Every view stays valid until the
+// response ends (the connection keeps the request's bytes until then).
+struct RequestContext {
+  const HttpRequest* req = nullptr;
+  const char* base = nullptr;  // the request's first byte: req's spans are relative to it
+  std::string_view target;     // the request-target as sent
+  std::string_view rawPath;    // its path, still percent-encoded ("/" when absent)
+  std::string_view query;      // after '?', without the fragment
+  int pathStatus = 0;          // 0: `path` is valid; otherwise the 400/404 that refused the target
+  std::string_view path;       // normalized, relative to the root, no leading '/'
+  bool trailingSlash = false;  // the normalized path names a directory ("/", "/a/")
+  const sockaddr_in6* peer = nullptr;  // the client (zeroed when not looked up)
+  bool quitting = false;               // the server is stopping: answer, then close
+  int64_t nowMs = 0;                   // monotonic clock of the worker
+  time_t nowSec = 0;                   // wall clock, seconds
+  std::string_view commonHead;         // "Server: ...\r\nDate: ...\r\n"
+  const void* location = nullptr;      // per-location configuration, set by the selector
+
+  std::string_view header(KnownHeader h) const { return req->header(h).in(base); }
+  bool headOnly() const { return req->method == Method::kHead; }
+};
+
+// The connection's side of an asynchronous response. None of these does I/O or closes anything:
+// each records what the handler said and schedules the connection, which sends when it runs next.
+class ResponseSink {
+ public:
+  virtual const RequestContext& request() const = 0;
+  virtual ResponsePlan& plan() = 0;
+  // The head in plan() is complete (begin() and its header lines, plus any body parts already
+  // added): the connection starts sending it. A body of unknown length is delimited by the close:
+  // set plan().closeAfter before calling this.
+  virtual void sendHead() = 0;
+  // Queues `len` bytes of body. They must stay valid until Handler::resume() is called, which
+  // happens once everything pushed has been taken by the client's socket. Returns false when
+  // no more pieces can be queued before resume(); the handler then stops producing (paused).
+  virtual bool push(const char* data, size_t len) = 0;
+  // The body is complete; the response ends when the queued pieces are sent.
+  virtual void end() = 0;
+  // The handler cannot answer: before sendHead() an error response with `status` is sent; after
+  // it, the connection is closed (the promised body cannot be delivered).
+  virtual void fail(int status) = 0;
+
+  void* handlerState = nullptr;  // the handler's per-request state, if it needs any
+
+ protected:
+  ~ResponseSink() = default;
+};
+
+enum class Reply : uint8_t {
+  kReady,  // the plan is complete: send it
+  kLater,  // the handler answers through the sink
+};
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  // Answers ctx's request: fills `plan` and returns kReady, or keeps `sink` and returns kLater.
+  virtual Reply start(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) = 0;
+  // Asynchronous handlers: what was pushed has been sent; push more (the handler is resumed).
+  virtual void resume(ResponseSink& sink) { (void)sink; }
+  // Asynchronous handlers: the connection is going away before end() or fail(); drop the
+  // request's state. The sink must not be used after this.
+  virtual void cancel(ResponseSink& sink) { (void)sink; }
+};
+
+// Chooses the handler for a request; may set ctx.location. Never returns nullptr.
+class HandlerSelector {
+ public:
+  virtual Handler* select(RequestContext& ctx) = 0;
+
+ protected:
+  ~HandlerSelector() = default;
+};
+
+}  // namespace hs

@@ -1,0 +1,18 @@
+#include "HandlerTable.h"
+
+namespace hs {
+
+HandlerTable::HandlerTable(const Config& cfg, FileCache* cache, const SharedState* shared,
+                           std::string_view boundary)
+    : statusPath_(cfg.statusPath.empty() ? std::string() : cfg.statusPath.substr(1)),
+      statusOn_(!cfg.statusPath.empty()),
+      errors_(cfg.errorPages, cache),
+      static_(StaticFileOptions{cfg.autoindex, cfg.maxAge, boundary}, cache, &errors_),
+      status_(shared, cfg.statusAllowRemote, &errors_) {}
+
+Handler* HandlerTable::select(RequestContext& ctx) {
+  if (statusOn_ && ctx.pathStatus == 0 && ctx.path == statusPath_) return &status_;
+  return &static_;
+}
+
+}  // namespace hs

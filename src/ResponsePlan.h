@@ -1,0 +1,78 @@
+// A response as a handler describes it and a connection sends it: the head, built in `out`, then
+// body parts, each bytes in memory or a range of the one file the plan holds. The plan holds a
+// reference on that file (from the worker's FileCache) until release(), the one place a response's
+// resources are given back. No I/O; a plan never sees a socket.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "HttpResponse.h"
+
+namespace hs {
+
+class FileCache;
+struct FileEntry;
+
+constexpr int kMaxRanges = 16;
+
+// A piece of the response: bytes in memory, or (mem == nullptr) a range of the plan's file.
+struct BodyPart {
+  const char* mem = nullptr;
+  uint64_t off = 0;
+  uint64_t len = 0;
+};
+
+class ResponsePlan {
+ public:
+  static constexpr uint32_t kOutCap = 8 * 1024;
+  // The head, and for multipart/byteranges a part head and a range per range, and the end line.
+  static constexpr uint32_t kMaxParts = 2 * kMaxRanges + 3;
+
+  ResponsePlan() = default;
+  ~ResponsePlan() { release(); }
+  ResponsePlan(const ResponsePlan&) = delete;
+  ResponsePlan& operator=(const ResponsePlan&) = delete;
+
+  // Starts a response with `status`: releases whatever the plan held, writes the status line and
+  // `commonHead` (the Server and Date lines), and reserves parts[0] for the head. The caller adds
+  // its header lines to head(); the connection ends the head (Connection:, blank line).
+  HeadWriter& begin(int status, std::string_view commonHead);
+  HeadWriter& head() { return head_; }
+  size_t headLength() const { return head_.size(); }
+
+  // Appends a body part. Returns false (and adds nothing) when the part list is full.
+  bool add(BodyPart p);
+  // A body from memory: Content-Type and Content-Length lines, and the part unless `headOnly`.
+  void setBody(std::string_view type, std::string_view body, bool headOnly);
+  // Holds `e`, a reference taken from `cache`, for the file parts; release() gives it back.
+  void holdFile(FileCache* cache, FileEntry* e);
+  FileEntry* file() const { return file_; }
+
+  // Gives back the file reference and forgets the parts: the response's resources are released.
+  void release();
+
+  // Scratch space after the head, for multipart part heads: the upper half of `out`.
+  char* scratch() { return out_ + kOutCap / 2; }
+  const char* headBytes() const { return out_; }
+  // Appends bytes to the head buffer after the head (the small-body join); false if no room.
+  bool appendToHead(const char* data, size_t len);
+
+  int status = 0;
+  uint64_t bodyBytes = 0;   // body bytes the response carries (for the access log)
+  bool closeAfter = false;  // the handler asks for the connection to close after this response
+  BodyPart parts[kMaxParts];
+  uint32_t nparts = 0;
+  uint32_t part = 0;      // first part not completely sent
+  uint64_t partSent = 0;  // bytes of parts[part] already sent
+  std::string generated;  // larger generated bodies (listings, the status page); capacity reused
+
+ private:
+  char out_[kOutCap];
+  HeadWriter head_{out_, kOutCap / 2};
+  FileCache* cache_ = nullptr;
+  FileEntry* file_ = nullptr;
+};
+
+}  // namespace hs

@@ -1,0 +1,259 @@
+#include "StaticFileHandler.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ErrorPages.h"
+#include "FileCache.h"
+#include "HandlerHarness.h"
+
+namespace hs {
+namespace {
+
+using test::Answer;
+using test::Exchange;
+
+constexpr std::string_view kBoundary = "0123456789abcdef";
+
+// A temporary document root with a few files, a cache over it, and handlers built on that cache.
+class StaticFileHandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/static_handler_test.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    write("index.html", "<h1>home</h1>\n");
+    write("a.txt", "hello world");
+    write("style.css", "body{}");
+    write("style.css.gz", "GZ");
+    write(".hidden", "secret");
+    write("404.html", "custom not found\n");
+    ASSERT_EQ(::mkdir((root_ + "/dir").c_str(), 0755), 0);
+    write("dir/x.txt", "x");
+    big_.resize(FileCache::kSmallFile + 100);
+    for (size_t i = 0; i < big_.size(); ++i) big_[i] = static_cast<char>('a' + i % 26);
+    write("big.bin", big_);
+    rootFd_.reset(::open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    ASSERT_TRUE(rootFd_.valid());
+    cache_ = std::make_unique<FileCache>(rootFd_.get());
+  }
+  void TearDown() override {
+    cache_.reset();
+    if (!root_.empty()) std::filesystem::remove_all(root_);
+  }
+  void write(const std::string& rel, const std::string& content) {
+    std::ofstream out(root_ + "/" + rel, std::ios::binary | std::ios::trunc);
+    out << content;
+    ASSERT_TRUE(out.good());
+  }
+
+  // Answers `raw` with a handler using `options` and the error pages `pages`.
+  Answer answer(const std::string& raw, StaticFileOptions options = {},
+                std::map<int, std::string> pages = {}) {
+    options.boundary = kBoundary;
+    ErrorPages errors(pages, cache_.get());
+    StaticFileHandler handler(options, cache_.get(), &errors);
+    Exchange ex(raw, test::loopbackPeer(), 1000);
+    ResponsePlan plan;
+    test::NoSink sink;
+    EXPECT_EQ(handler.start(ex.ctx(), plan, sink), Reply::kReady);
+    return test::render(plan);
+  }
+
+  std::string root_;
+  std::string big_;
+  UniqueFd rootFd_;
+  std::unique_ptr<FileCache> cache_;
+};
+
+std::string get(const std::string& target, const std::string& headers = "") {
+  return "GET " + target + " HTTP/1.1\r\nHost: x\r\n" + headers + "\r\n";
+}
+
+TEST_F(StaticFileHandlerTest, AnswersByTable) {
+  struct Case {
+    const char* name;
+    std::string request;
+    int status;
+    std::vector<std::string> lines;  // header lines the head must have
+    std::string body;                // expected body ("*" : not checked)
+  };
+  const Case cases[] = {
+      {"root serves index.html", get("/"), 200, {"Content-Length: 14"}, "<h1>home</h1>\n"},
+      {"a small file",
+       get("/a.txt"),
+       200,
+       {"Content-Length: 11", "Accept-Ranges: bytes"},
+       "hello world"},
+      {"HEAD has the head only",
+       "HEAD /a.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+       200,
+       {"Content-Length: 11"},
+       ""},
+      {"missing file", get("/missing"), 404, {}, "*"},
+      {"directory without slash redirects", get("/dir"), 301, {"Location: /dir/"}, "*"},
+      {"redirect keeps the query", get("/dir?x=1"), 301, {"Location: /dir/?x=1"}, "*"},
+      {"absolute-form target, parsed once",
+       get("http://example.com/dir?x=1"),
+       301,
+       {"Location: /dir/?x=1"},
+       "*"},
+      {"directory without index, listing off", get("/dir/"), 403, {}, "*"},
+      {"file named as a directory", get("/a.txt/"), 404, {}, "*"},
+      {"hidden file", get("/.hidden"), 404, {}, "*"},
+      {"encoded slash", get("/dir%2Fx.txt"), 400, {}, "*"},
+      {"file in a directory", get("/dir/x.txt"), 200, {"Content-Length: 1"}, "x"},
+      {"POST is not allowed",
+       "POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+       405,
+       {"Allow: GET, HEAD, OPTIONS"},
+       "*"},
+      {"unknown method", "BREW /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", 501, {}, "*"},
+      {"OPTIONS",
+       "OPTIONS /a.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+       200,
+       {"Allow: GET, HEAD, OPTIONS", "Content-Length: 0"},
+       ""},
+      {"one range",
+       get("/a.txt", "Range: bytes=0-4\r\n"),
+       206,
+       {"Content-Range: bytes 0-4/11"},
+       "hello"},
+      {"suffix range",
+       get("/a.txt", "Range: bytes=-5\r\n"),
+       206,
+       {"Content-Range: bytes 6-10/11"},
+       "world"},
+      {"unsatisfiable range",
+       get("/a.txt", "Range: bytes=50-60\r\n"),
+       416,
+       {"Content-Range: bytes */11"},
+       "*"},
+      {"large file from the cached fd", get("/big.bin"), 200, {"Content-Length: 32868"}, "*"},
+      {"variant chosen by Accept-Encoding",
+       get("/style.css", "Accept-Encoding: gzip\r\n"),
+       200,
+       {"Content-Encoding: gzip", "Vary: Accept-Encoding", "Content-Type: text/css; charset=utf-8"},
+       "GZ"},
+      {"variant refused with q=0",
+       get("/style.css", "Accept-Encoding: gzip;q=0\r\n"),
+       200,
+       {"Vary: Accept-Encoding"},
+       "body{}"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Answer a = answer(c.request);
+    EXPECT_EQ(a.status, c.status) << a.head;
+    EXPECT_EQ(a.head.rfind("HTTP/1.1 " + std::to_string(c.status) + " ", 0), 0u) << a.head;
+    for (const std::string& line : c.lines) {
+      EXPECT_TRUE(a.hasLine(line)) << line << " not in\n" << a.head;
+    }
+    if (c.body != "*") {
+      EXPECT_EQ(a.body, c.body);
+    }
+    EXPECT_EQ(a.bodyBytes, a.body.size());
+  }
+}
+
+TEST_F(StaticFileHandlerTest, LargeFileIsSentFromTheFileNotMemory) {
+  Answer a = answer(get("/big.bin"));
+  EXPECT_TRUE(a.holdsFile);
+  EXPECT_EQ(a.body, big_);
+}
+
+TEST_F(StaticFileHandlerTest, MultipartRangesCarryTheirPartHeads) {
+  Answer a = answer(get("/a.txt", "Range: bytes=0-1,6-7\r\n"));
+  ASSERT_EQ(a.status, 206);
+  EXPECT_TRUE(a.hasLine("Content-Type: multipart/byteranges; boundary=" + std::string(kBoundary)));
+  std::string expected =
+      "--" + std::string(kBoundary) +
+      "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Range: bytes 0-1/11\r\n\r\nhe"
+      "\r\n--" +
+      std::string(kBoundary) +
+      "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Range: bytes 6-7/11\r\n\r\nwo"
+      "\r\n--" +
+      std::string(kBoundary) + "--\r\n";
+  EXPECT_EQ(a.body, expected);
+  EXPECT_TRUE(a.hasLine("Content-Length: " + std::to_string(expected.size())));
+}
+
+TEST_F(StaticFileHandlerTest, ValidatorsGive304And412) {
+  Answer first = answer(get("/a.txt"));
+  size_t at = first.head.find("ETag: ");
+  ASSERT_NE(at, std::string::npos);
+  std::string etag = first.head.substr(at + 6, first.head.find("\r\n", at) - at - 6);
+  struct Case {
+    const char* name;
+    std::string headers;
+    int status;
+  };
+  const Case cases[] = {
+      {"If-None-Match matches", "If-None-Match: " + etag + "\r\n", 304},
+      {"If-None-Match differs", "If-None-Match: \"other\"\r\n", 200},
+      {"If-Match differs", "If-Match: \"other\"\r\n", 412},
+      {"If-Range differs: whole file", "Range: bytes=0-1\r\nIf-Range: \"other\"\r\n", 200},
+      {"If-Range matches: the range", "Range: bytes=0-1\r\nIf-Range: " + etag + "\r\n", 206},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Answer a = answer(get("/a.txt", c.headers));
+    EXPECT_EQ(a.status, c.status) << a.head;
+    if (c.status == 304) {
+      EXPECT_TRUE(a.hasLine("ETag: " + etag));
+      EXPECT_EQ(a.body, "");
+    }
+  }
+}
+
+TEST_F(StaticFileHandlerTest, ListingWhenAutoindexIsOn) {
+  StaticFileOptions options;
+  options.autoindex = true;
+  Answer a = answer(get("/dir/"), options);
+  ASSERT_EQ(a.status, 200);
+  EXPECT_NE(a.body.find("<a href=\"x.txt\">x.txt</a>"), std::string::npos) << a.body;
+  EXPECT_NE(a.body.find("Index of /dir/"), std::string::npos);
+}
+
+TEST_F(StaticFileHandlerTest, MaxAgeAddsCacheControl) {
+  StaticFileOptions options;
+  options.maxAge = 60;
+  EXPECT_TRUE(answer(get("/a.txt"), options).hasLine("Cache-Control: max-age=60"));
+  EXPECT_FALSE(answer(get("/a.txt")).hasLine("Cache-Control: max-age=60"));
+}
+
+TEST_F(StaticFileHandlerTest, ConfiguredErrorPageKeepsTheStatus) {
+  Answer a = answer(get("/missing"), {}, {{404, "/404.html"}});
+  EXPECT_EQ(a.status, 404);
+  EXPECT_EQ(a.body, "custom not found\n");
+  Answer head = answer("HEAD /missing HTTP/1.1\r\nHost: x\r\n\r\n", {}, {{404, "/404.html"}});
+  EXPECT_EQ(head.body, "");
+  EXPECT_TRUE(head.hasLine("Content-Length: 17"));
+}
+
+TEST_F(StaticFileHandlerTest, ReleasingThePlanReleasesTheFile) {
+  ErrorPages errors({}, cache_.get());
+  StaticFileHandler handler(StaticFileOptions{}, cache_.get(), &errors);
+  Exchange ex(get("/big.bin"), test::loopbackPeer(), 1000);
+  ResponsePlan plan;
+  test::NoSink sink;
+  handler.start(ex.ctx(), plan, sink);
+  ASSERT_NE(plan.file(), nullptr);
+  FileEntry* e = plan.file();
+  EXPECT_EQ(e->refs, 1u);
+  plan.release();
+  EXPECT_EQ(plan.file(), nullptr);
+  EXPECT_EQ(e->refs, 0u);
+  EXPECT_EQ(plan.nparts, 0u);
+}
+
+}  // namespace
+}  // namespace hs
