@@ -5,6 +5,7 @@
 #include "DirectoryListing.h"
 #include "FileCache.h"
 #include "HttpConditional.h"
+#include "HttpLexical.h"
 #include "HttpRange.h"
 #include "MimeTypes.h"
 
@@ -12,23 +13,6 @@ namespace hs {
 namespace {
 
 constexpr size_t kMaxPath = 4096;
-
-bool equalsNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // True when Accept-Encoding lists `coding` (or "*") with a non-zero q-value.
 bool acceptsCoding(std::string_view header, std::string_view coding) {
@@ -38,16 +22,16 @@ bool acceptsCoding(std::string_view header, std::string_view coding) {
     std::string_view item = header.substr(0, comma);
     header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
     size_t semi = item.find(';');
-    std::string_view name = trim(item.substr(0, semi));
+    std::string_view name = trimOws(item.substr(0, semi));
     bool zero = false;
     if (semi != std::string_view::npos) {
-      std::string_view params = trim(item.substr(semi + 1));
+      std::string_view params = trimOws(item.substr(semi + 1));
       if (params.size() >= 2 && (params[0] == 'q' || params[0] == 'Q') && params[1] == '=') {
-        std::string_view q = trim(params.substr(2));
+        std::string_view q = trimOws(params.substr(2));
         zero = !q.empty() && q[0] == '0' && q.find_first_of("123456789") == std::string_view::npos;
       }
     }
-    if (equalsNoCase(name, coding)) return !zero;
+    if (equalsIgnoreCase(name, coding)) return !zero;
     if (name == "*") starOk = !zero;
   }
   return starOk;
