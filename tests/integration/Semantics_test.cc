@@ -544,8 +544,8 @@ TEST_F(SemanticsTest, BodiesOverMaxBodyAre413AndClose) {
 }
 
 // A HEAD answered with an error that also closes the connection (413, or a 400 for a malformed
-// head) still carries the error page: Responder.cc respondError() computes `head` as
-// `method == kHead && !closeAfter`. RFC 9110 9.3.2: a response to HEAD never has content.
+// head) has no body either (ErrorPages::fill looks at the method only, never at whether the
+// connection closes). RFC 9110 9.3.2: a response to HEAD never has content.
 TEST_F(SemanticsTest, HeadErrorThatClosesHasNoBody) {
   ASSERT_NO_FATAL_FAILURE(start({"--max-body", "1k"}));
   struct Case {
