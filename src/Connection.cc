@@ -136,8 +136,7 @@ bool Connection::acquireIo() {
   io_ = env_->ios->acquire();
   if (io_ == nullptr) return false;
   io_->reqStart = io_->inStart = io_->inEnd = 0;
-  io_->parser.reset();
-  io_->plan.release();
+  io_->parser.reset();  // the plan was released with the IoState
   return true;
 }
 
@@ -165,7 +164,8 @@ void Connection::drive() {
   for (;;) {
     if (state_ == ConnState::kHandling) return;  // the handler answers later
     if (state_ == ConnState::kWriting) {
-      if (!writeDone()) return;
+      // A synchronous response only has to be flushed; a streamed one may go on.
+      if (!(bodyOpen_ || failed_ ? writeDone() : flush())) return;
       finishResponse();
       if (!active()) return;
       continue;
@@ -301,7 +301,7 @@ bool Connection::discardBody() {
   return true;
 }
 
-void Connection::prepareContext() {
+inline void Connection::prepareContext() {
   IoState* io = io_;
   RequestContext& ctx = io->ctx;
   ctx.req = &io->req;
@@ -330,12 +330,13 @@ void Connection::dispatch() {
   ctx.rawPath = parts.rawPath;
   ctx.query = parts.query;
   Handler* h = env_->handlers->select(ctx);
-  setState(ConnState::kHandling);
+  // The state stays kReading* during start(): a synchronous answer goes straight to kWriting.
   handler_ = h;
   if (h->start(ctx, io->plan, *this) == Reply::kReady) {
     handler_ = nullptr;
     startWriting(false);
-  } else if (state_ == ConnState::kHandling) {
+  } else if (state_ != ConnState::kWriting) {
+    setState(ConnState::kHandling);
     setDeadline(env_->cfg->sendTimeoutMs);  // bounds the wait for the handler's head
   }
 }
@@ -604,8 +605,14 @@ void Connection::post() {
   env_->host->post(this);
 }
 
+// The head is not sent yet while the handler has the request: in kHandling, or in kReading*
+// when the sink is used from inside Handler::start.
+bool Connection::awaitingHead() const {
+  return handler_ != nullptr && state_ != ConnState::kWriting;
+}
+
 void Connection::sendHead() {
-  if (state_ != ConnState::kHandling) return;
+  if (!awaitingHead()) return;
   startWriting(true);
   post();
 }
@@ -625,15 +632,18 @@ bool Connection::push(const char* data, size_t len) {
 }
 
 void Connection::end() {
-  if (!bodyOpen_ && state_ != ConnState::kHandling) return;
-  if (state_ == ConnState::kHandling) startWriting(false);  // a head with nothing to follow
+  if (awaitingHead()) {
+    startWriting(false);  // a head with nothing to follow
+  } else if (!bodyOpen_) {
+    return;
+  }
   bodyOpen_ = false;
   handler_ = nullptr;
   post();
 }
 
 void Connection::fail(int status) {
-  if (state_ == ConnState::kHandling) {
+  if (awaitingHead()) {
     handler_ = nullptr;
     closeAfter_ = true;
     env_->errors->fill(io_->ctx, status, io_->plan);

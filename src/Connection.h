@@ -111,6 +111,7 @@ class Connection final : public ResponseSink {
   void dispatch();
   void respondError(int status);
   void startWriting(bool bodyOpen);
+  bool awaitingHead() const;
   bool flush();
   bool sendFilePart(const BodyPart& p, uint64_t* asked, ssize_t* sent);
   void blockedWriting();

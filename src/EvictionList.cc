@@ -2,39 +2,6 @@
 
 namespace hs {
 
-void EvictionList::pushBack(uint32_t slot, int64_t sinceMs) {
-  Link& l = links_[slot];
-  l.prev = tail_;
-  l.next = kNone;
-  l.sinceMs = sinceMs;
-  l.linked = true;
-  if (tail_ != kNone) {
-    links_[tail_].next = slot;
-  } else {
-    head_ = slot;
-  }
-  tail_ = slot;
-  ++size_;
-}
-
-void EvictionList::remove(uint32_t slot) {
-  Link& l = links_[slot];
-  if (!l.linked) return;
-  if (l.prev != kNone) {
-    links_[l.prev].next = l.next;
-  } else {
-    head_ = l.next;
-  }
-  if (l.next != kNone) {
-    links_[l.next].prev = l.prev;
-  } else {
-    tail_ = l.prev;
-  }
-  l.prev = l.next = kNone;
-  l.linked = false;
-  --size_;
-}
-
 bool EvictionList::verify() const {
   uint32_t count = 0;
   uint32_t prev = kNone;

@@ -17,9 +17,26 @@ class EvictionList {
   explicit EvictionList(uint32_t capacity) : links_(capacity) {}
 
   // Appends `slot` (not in the list) as the newest, waiting since `sinceMs`.
-  void pushBack(uint32_t slot, int64_t sinceMs);
+  void pushBack(uint32_t slot, int64_t sinceMs) {
+    Link& l = links_[slot];
+    l.prev = tail_;
+    l.next = kNone;
+    l.sinceMs = sinceMs;
+    l.linked = true;
+    (tail_ != kNone ? links_[tail_].next : head_) = slot;
+    tail_ = slot;
+    ++size_;
+  }
   // Takes `slot` out; nothing happens if it is not in the list.
-  void remove(uint32_t slot);
+  void remove(uint32_t slot) {
+    Link& l = links_[slot];
+    if (!l.linked) return;
+    (l.prev != kNone ? links_[l.prev].next : head_) = l.next;
+    (l.next != kNone ? links_[l.next].prev : tail_) = l.prev;
+    l.prev = l.next = kNone;
+    l.linked = false;
+    --size_;
+  }
   void moveToBack(uint32_t slot, int64_t sinceMs) {
     remove(slot);
     pushBack(slot, sinceMs);

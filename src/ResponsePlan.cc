@@ -15,37 +15,15 @@ HeadWriter& ResponsePlan::begin(int s, std::string_view commonHead) {
   return head_;
 }
 
-bool ResponsePlan::add(BodyPart p) {
-  if (nparts == kMaxParts) return false;
-  parts[nparts++] = p;
-  return true;
-}
-
 void ResponsePlan::setBody(std::string_view type, std::string_view body, bool headOnly) {
   head_.header("Content-Type", type).header("Content-Length", body.size());
   if (!headOnly && !body.empty()) add(BodyPart{body.data(), 0, body.size()});
   bodyBytes = headOnly ? 0 : body.size();
 }
 
-void ResponsePlan::holdFile(FileCache* cache, FileEntry* e) {
-  if (file_ != nullptr) cache_->release(file_);
-  cache_ = cache;
-  file_ = e;
-}
-
-void ResponsePlan::release() {
-  if (file_ != nullptr) {
-    cache_->release(file_);
-    file_ = nullptr;
-  }
-  nparts = part = 0;
-  partSent = 0;
-}
-
-bool ResponsePlan::appendToHead(const char* data, size_t len) {
-  if (head_.size() + len > kOutCap / 2) return false;
-  head_.add({data, len});
-  return !head_.overflowed();
+void ResponsePlan::releaseFile() {
+  cache_->release(file_);
+  file_ = nullptr;
 }
 
 }  // namespace hs

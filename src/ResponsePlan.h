@@ -43,21 +43,37 @@ class ResponsePlan {
   size_t headLength() const { return head_.size(); }
 
   // Appends a body part. Returns false (and adds nothing) when the part list is full.
-  bool add(BodyPart p);
+  bool add(BodyPart p) {
+    if (nparts == kMaxParts) return false;
+    parts[nparts++] = p;
+    return true;
+  }
   // A body from memory: Content-Type and Content-Length lines, and the part unless `headOnly`.
   void setBody(std::string_view type, std::string_view body, bool headOnly);
   // Holds `e`, a reference taken from `cache`, for the file parts; release() gives it back.
-  void holdFile(FileCache* cache, FileEntry* e);
+  void holdFile(FileCache* cache, FileEntry* e) {
+    if (file_ != nullptr) releaseFile();
+    cache_ = cache;
+    file_ = e;
+  }
   FileEntry* file() const { return file_; }
 
   // Gives back the file reference and forgets the parts: the response's resources are released.
-  void release();
+  void release() {
+    if (file_ != nullptr) releaseFile();
+    nparts = part = 0;
+    partSent = 0;
+  }
 
   // Scratch space after the head, for multipart part heads: the upper half of `out`.
   char* scratch() { return out_ + kOutCap / 2; }
   const char* headBytes() const { return out_; }
   // Appends bytes to the head buffer after the head (the small-body join); false if no room.
-  bool appendToHead(const char* data, size_t len);
+  bool appendToHead(const char* data, size_t len) {
+    if (head_.size() + len > kOutCap / 2) return false;
+    head_.add({data, len});
+    return true;
+  }
 
   int status = 0;
   uint64_t bodyBytes = 0;   // body bytes the response carries (for the access log)
@@ -69,6 +85,8 @@ class ResponsePlan {
   std::string generated;  // larger generated bodies (listings, the status page); capacity reused
 
  private:
+  void releaseFile();
+
   char out_[kOutCap];
   HeadWriter head_{out_, kOutCap / 2};
   FileCache* cache_ = nullptr;

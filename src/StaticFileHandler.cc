@@ -56,7 +56,12 @@ StaticFileHandler::StaticFileHandler(const StaticFileOptions& options, FileCache
 
 Reply StaticFileHandler::start(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) {
   (void)sink;  // always answers at once
-  if (!planOtherMethods(ctx, *errors_, plan)) serve(ctx, plan);
+  Method m = ctx.req->method;
+  if (m == Method::kGet || m == Method::kHead) {
+    serve(ctx, plan);
+  } else {
+    planOtherMethods(ctx, *errors_, plan);
+  }
   return Reply::kReady;
 }
 

@@ -100,7 +100,7 @@ int Worker::run() {
         }
       }
     }
-    runPosted();
+    if (!posted_.empty()) runPosted();
     expireTimers();
     stats_->oldestEvictableMs.store(eviction_.oldestSinceMs(), std::memory_order_relaxed);
     accessLog_.flushIfDue(clock_.nowSec());
