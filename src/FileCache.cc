@@ -115,6 +115,8 @@ void FileCache::load(FileEntry* e, int64_t nowMs) {
   formatHttpDate(e->mtime, date);
   e->lastModified.assign(date, kHttpDateLen);
   e->mime = mimeTypeFor(e->path);
+  e->validatorLines = "ETag: " + e->etag + "\r\nLast-Modified: " + e->lastModified + "\r\n";
+  e->typeLine = "Content-Type: " + std::string(e->mime) + "\r\n";
 
   e->data.reset();
   if (e->size <= kSmallFile && e->size > 0) {

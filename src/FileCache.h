@@ -31,8 +31,11 @@ struct FileEntry {
   std::string etag;       // "\"mtime-size\"" in hex, with quotes
   std::string lastModified;
   std::string_view mime;
+  // Head lines prebuilt at load, so a response copies each with one append:
+  std::string validatorLines;  // "ETag: ...\r\nLast-Modified: ...\r\n"
+  std::string typeLine;        // "Content-Type: ...\r\n"
   std::unique_ptr<char[]> data;  // the whole file when size <= kSmallFile
-  bool hasVariant = false;       // a .br/.gz sibling exists (see Worker::hasVariant)
+  bool hasVariant = false;       // a .br/.gz sibling exists (see StaticFileHandler::hasVariant)
   int64_t variantCheckedMs = 0;
   uint32_t refs = 0;
   bool evicted = false;  // removed from the map while referenced; freed on the last release

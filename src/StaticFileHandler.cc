@@ -164,7 +164,7 @@ FileEntry* StaticFileHandler::findVariant(const RequestContext& ctx, std::string
 
 void StaticFileHandler::addValidators(HeadWriter& w, const FileEntry* e, std::string_view encoding,
                                       bool vary) const {
-  w.header("ETag", e->etag).header("Last-Modified", e->lastModified);
+  w.add(e->validatorLines);
   if (!cacheControl_.empty()) w.add(cacheControl_);
   if (!encoding.empty()) w.header("Content-Encoding", encoding);
   if (vary) w.add("Vary: Accept-Encoding\r\n");
@@ -219,9 +219,12 @@ void StaticFileHandler::respondFile(const RequestContext& ctx, ResponsePlan& pla
     planMultipart(ctx, plan, mime, ranges, count);
     addValidators(w, e, encoding, vary);
   } else {
-    w.header("Content-Type", mime)
-        .header("Content-Length", e->size)
-        .add("Accept-Ranges: bytes\r\n");
+    if (encoding.empty()) {
+      w.add(e->typeLine);
+    } else {
+      w.header("Content-Type", mime);
+    }
+    w.header("Content-Length", e->size).add("Accept-Ranges: bytes\r\n");
     addValidators(w, e, encoding, vary);
     if (e->size > 0) addBody(ctx, plan, BodyPart{e->data.get(), 0, e->size});
   }
