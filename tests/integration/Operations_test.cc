@@ -33,10 +33,22 @@ TEST_F(OperationsTest, StatusPageCountsAgreeWithTraffic) {
   opts.procs = 2;
   opts.extraArgs = {"--status-path", "/server-status"};
   ASSERT_NO_FATAL_FAILURE(startServer(opts));
-  // The harness's readiness probes are connections too: take a baseline once they are adopted.
-  ASSERT_TRUE(waitAllHandled(port(), 2000));
-  Response base = statusJson(port());
-  ASSERT_EQ(base.status, 200) << base.describe() << base.error;
+  // The harness's readiness probes are connections too: take a baseline once they are adopted
+  // and every earlier request is counted. A worker counts a request after sending its response,
+  // so a status request is counted by the next one only once that shows exactly one more.
+  long long last = -1;
+  Response base;
+  ASSERT_TRUE(waitFor(
+      [&] {
+        base = statusJson(port());
+        long long now = jsonNumber(base.body, "requests").value_or(-1);
+        bool settled = base.status == 200 && now == last + 1 &&
+                       jsonNumber(base.body, "accepted") == jsonNumber(base.body, "handled");
+        last = now;
+        return settled;
+      },
+      2000))
+      << base.describe() << base.error;
   const long long accepted0 = jsonNumber(base.body, "accepted").value_or(-1);
   const long long requests0 = jsonNumber(base.body, "requests").value_or(-1);
   ASSERT_GE(accepted0, 1) << base.body;
@@ -51,16 +63,27 @@ TEST_F(OperationsTest, StatusPageCountsAgreeWithTraffic) {
                 k % 2 == 0 ? 200 : 404);
     }
   }
-  Response r = statusJson(port());
+  // 50 requests plus the baseline status request, once all are counted (the current one is
+  // counted when it finishes, each earlier poll of this loop when it did).
+  Response r;
+  long long requests = -1;
+  int polls = 0;
+  waitFor(
+      [&] {
+        r = statusJson(port());
+        requests = jsonNumber(r.body, "requests").value_or(-1);
+        long long counted = requests - requests0 - polls++;
+        return r.status == 200 && counted == kConnections * kPerConnection + 1;
+      },
+      2000);
   ASSERT_EQ(r.status, 200);
   SCOPED_TRACE(r.body);
-  // 50 requests plus the baseline status request; the current one is counted when it finishes.
-  const long long requests = jsonNumber(r.body, "requests").value_or(-1);
-  EXPECT_EQ(requests - requests0, kConnections * kPerConnection + 1);
-  EXPECT_GE(requests, 50);
-  EXPECT_LT(requests, 50 + 5);
-  // 10 connections plus this status request's own.
-  EXPECT_EQ(jsonNumber(r.body, "accepted").value_or(-1) - accepted0, kConnections + 1);
+  const long long earlierPolls = polls - 1;
+  EXPECT_EQ(requests - requests0 - earlierPolls, kConnections * kPerConnection + 1);
+  EXPECT_GE(requests - earlierPolls, 50);
+  EXPECT_LT(requests - earlierPolls, 50 + 5);
+  // 10 connections plus each poll's own.
+  EXPECT_EQ(jsonNumber(r.body, "accepted").value_or(-1) - accepted0, kConnections + polls);
   EXPECT_EQ(jsonNumber(r.body, "handled"), jsonNumber(r.body, "accepted"));
   EXPECT_EQ(jsonNumber(r.body, "master_pid"), server_.pid());
 
