@@ -45,9 +45,28 @@ FUZZ_DIR    := build/fuzz
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+# Installed paths; PREFIX=/usr puts the configuration in /etc and the logs in /var, as Debian does.
+ifeq ($(PREFIX),/usr)
+  SYSCONFDIR    ?= /etc
+  LOCALSTATEDIR ?= /var
+else
+  SYSCONFDIR    ?= $(PREFIX)/etc
+  LOCALSTATEDIR ?= $(PREFIX)/var
+endif
+CONF_FILE := $(SYSCONFDIR)/HttpServer/HttpServer.conf
+LOG_DIR   := $(LOCALSTATEDIR)/log/HttpServer
+DOC_DIR   := $(PREFIX)/share/doc/HttpServer
+SITE_DIR  := $(PREFIX)/share/HttpServer/html
+# The binary knows them (compiled into main.o only, which is rebuilt when they change).
+PATH_DEFS := -DHS_CONFIG_FILE='"$(CONF_FILE)"' -DHS_ERROR_LOG='"$(LOG_DIR)/error.log"' \
+             -DHS_DOC_DIR='"$(DOC_DIR)"'
+MAIN_OBJ  ?= $(BUILD)/src/main.o
+# The shipped files name the default (PREFIX=/usr/local) paths; install rewrites them.
+SUBST := sed -e 's|/usr/local/etc/HttpServer|$(SYSCONFDIR)/HttpServer|g' \
+             -e 's|/usr/local/var/log/HttpServer|$(LOG_DIR)|g' -e 's|/usr/local/|$(PREFIX)/|g'
 
-.PHONY: all test unit integration alloc replay run clean bench fuzz soak memcheck install uninstall \
-        format format-check
+.PHONY: FORCE all test unit integration alloc replay run clean bench fuzz soak memcheck install \
+        uninstall format format-check
 
 all: $(BIN)
 
@@ -59,8 +78,19 @@ $(LIBCORE): $(CORE_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN): $(BUILD)/src/main.o $(LIBCORE)
+$(BIN): $(MAIN_OBJ) $(LIBCORE)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(MAIN_OBJ): src/main.cc $(MAIN_OBJ).paths
+	@mkdir -p $(dir $@)
+	$(CXX) $(STD) $(CPPFLAGS) $(CXXFLAGS) $(WARN) $(PATH_DEFS) -c $< -o $@
+
+# Rewritten only when the paths change, so that main.o is rebuilt exactly then.
+$(MAIN_OBJ).paths: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(PATH_DEFS)' | cmp -s - $@ || echo '$(PATH_DEFS)' > $@
+
+FORCE:
 
 $(BUILD)/unit_tests: $(UNIT_OBJS) $(LIBCORE)
 	$(CXX) $(LDFLAGS) -o $@ $^ -lgtest -lgtest_main -lpthread $(LDLIBS)
@@ -88,7 +118,8 @@ SUITE := env $(SAN_ENV) tests/run_suite.sh
 RUN_unit := $(BUILD)/unit_tests --gtest_brief=1
 RUN_alloc := env HTTPSERVER_WWW=$(abspath www) $(BUILD)/alloc_tests --gtest_brief=1
 RUN_integration := env HTTPSERVER_BIN=$(abspath $(BIN)) HTTPSERVER_WWW=$(abspath www) \
-  HTTPSERVER_LOG_DIR=$(abspath $(LOGS))/servers $(BUILD)/integration_tests --gtest_brief=1
+  HTTPSERVER_LOG_DIR=$(abspath $(LOGS))/servers HTTPSERVER_SANITIZE=$(SANITIZE) \
+  $(BUILD)/integration_tests --gtest_brief=1
 RUN_replay := bash -c 'for t in $(FUZZ_NAMES); do $(BUILD)/replay/$$t tests/fuzz/corpus/$$t || exit 1; done'
 
 # Each suite alone: its output goes to $(LOGS)/<suite>.log, the terminal gets its line and the
@@ -138,17 +169,31 @@ fuzz:
 	    exit $${PIPESTATUS[0]}) || exit 1; \
 	done
 
+# Installs the binary, the man page, the unit file and the docs with the paths rewritten for
+# PREFIX, a small default site, and the default configuration unless one is already there.
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/HttpServer
-	install -D -m 0644 docs/HttpServer.8 $(DESTDIR)$(PREFIX)/share/man/man8/HttpServer.8
-	install -D -m 0644 docs/HttpServer.conf.example $(DESTDIR)$(PREFIX)/share/doc/HttpServer/HttpServer.conf.example
-	install -D -m 0644 docs/HttpServer.service $(DESTDIR)$(PREFIX)/lib/systemd/system/HttpServer.service
-	install -D -m 0644 docs/HttpServer.logrotate $(DESTDIR)$(PREFIX)/share/doc/HttpServer/HttpServer.logrotate
+	@mkdir -p $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(DOC_DIR) \
+	  $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(dir $(CONF_FILE))
+	$(SUBST) docs/HttpServer.8 > $(DESTDIR)$(PREFIX)/share/man/man8/HttpServer.8
+	$(SUBST) docs/HttpServer.conf.example > $(DESTDIR)$(DOC_DIR)/HttpServer.conf.example
+	$(SUBST) docs/HttpServer.logrotate > $(DESTDIR)$(DOC_DIR)/HttpServer.logrotate
+	$(SUBST) docs/HttpServer.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/HttpServer.service
+	install -D -m 0644 docs/default-site/index.html $(DESTDIR)$(SITE_DIR)/index.html
+	install -d -m 0755 $(DESTDIR)$(LOG_DIR)
+	@if [ -e $(DESTDIR)$(CONF_FILE) ]; then \
+	  echo "keeping the existing $(DESTDIR)$(CONF_FILE)"; \
+	else \
+	  $(SUBST) -e 's|^root /var/www$$|root $(SITE_DIR)|' docs/HttpServer.conf.example \
+	    > $(DESTDIR)$(CONF_FILE) && \
+	  echo "installed the default configuration $(DESTDIR)$(CONF_FILE)"; \
+	fi
 
+# Leaves the configuration and the logs, as a package removal (not a purge) does.
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/HttpServer $(DESTDIR)$(PREFIX)/share/man/man8/HttpServer.8 \
 	  $(DESTDIR)$(PREFIX)/lib/systemd/system/HttpServer.service
-	rm -rf $(DESTDIR)$(PREFIX)/share/doc/HttpServer
+	rm -rf $(DESTDIR)$(DOC_DIR) $(DESTDIR)$(PREFIX)/share/HttpServer
 
 # Side-by-side benchmark against nginx (installs nginx, wrk and ab when missing). BENCH_ARGS=--quick for a short run.
 bench: $(BIN)
@@ -185,4 +230,4 @@ run: $(BIN)
 clean:
 	rm -rf build HttpServer
 
--include $(wildcard $(BUILD)/src/*.d $(BUILD)/tests/*/*.d)
+-include $(wildcard $(BUILD)/src/*.d $(BUILD)/tests/*/*.d $(MAIN_OBJ:.o=.d))

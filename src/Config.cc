@@ -297,7 +297,19 @@ bool applyPositional(const std::vector<std::string_view>& pos, bool haveConfig, 
   }
   if (pos.empty() && haveConfig) return true;
   if (pos.size() != 4) {
-    *err = "expected <ip> <port> <procs> <conns> (see --help)";
+    // Name what is missing and what the given words were taken as: "missing <procs> <conns>
+    // after <ip> <port> (127.0.0.1 8080)".
+    constexpr const char* kNames[] = {"<ip>", "<port>", "<procs>", "<conns>"};
+    std::string missing, given, values;
+    for (size_t i = 0; i < 4; ++i) {
+      std::string& to = i < pos.size() ? given : missing;
+      to += std::string(to.empty() ? "" : " ") + kNames[i];
+      if (i < pos.size()) values += std::string(values.empty() ? "" : " ") + std::string(pos[i]);
+    }
+    *err = "missing " + missing;
+    if (!pos.empty()) *err += " after " + given + " (" + values + ")";
+    if (haveConfig) *err += ": with -c give all four arguments or none";
+    *err += " (see --help)";
     return false;
   }
   Problem p;
@@ -337,10 +349,15 @@ bool checkComplete(const Config& cfg, std::string* err) {
 
 }  // namespace
 
-ArgsResult parseArgs(int argc, char** argv, Config* cfg, std::string* err) {
+ArgsResult parseArgs(int argc, char** argv, Config* cfg, std::string* err,
+                     const char* defaultConfigFile) {
   CliArgs args;
   const ArgsResult scanned = scanArgs(argc, argv, &args, err);
   if (scanned != ArgsResult::kOk) return scanned;
+  if (!args.haveConfig && args.positional.empty() && defaultConfigFile != nullptr) {
+    args.haveConfig = true;
+    args.configFile = defaultConfigFile;
+  }
   if (args.haveConfig) {
     cfg->configFile = args.configFile;
     if (!loadConfigFile(cfg->configFile, cfg, err)) return ArgsResult::kError;
@@ -434,8 +451,6 @@ Signals to the master process:
   USR2        binary upgrade: start a new master that inherits the listening socket
   TTIN, TTOU  add or remove one worker
   CHLD        handled internally: exited workers are reaped and respawned
-
-The config file format is described in docs/HttpServer.conf.example.
 )";
 }
 

@@ -8,10 +8,9 @@
 #include <vector>
 
 #include "ConfParser.h"
+#include "Log.h"
 
 namespace hs {
-
-enum class LogLevel : uint8_t { kError, kWarn, kInfo, kDebug };
 
 struct Config {
   // Listening and sizing (positional: <ip> <port> <procs> <conns>).
@@ -59,7 +58,10 @@ enum class ArgsResult : uint8_t { kOk, kHelp, kVersion, kError };
 // command line then overrides it; positional arguments are then optional. On kError, *err is one line
 // naming the bad argument and why. Semantic checks of values (ranges) happen here too; checks that
 // need the system (root readable, address free) are left to the caller.
-ArgsResult parseArgs(int argc, char** argv, Config* cfg, std::string* err);
+// Without -c and without positional arguments, `defaultConfigFile` (when not null) is loaded as if
+// given with -c, as nginx reads its installed configuration.
+ArgsResult parseArgs(int argc, char** argv, Config* cfg, std::string* err,
+                     const char* defaultConfigFile = nullptr);
 
 // Parses a config file's text (see docs/HttpServer.conf.example and ConfParser.h: the flat
 // line-based format or nginx-style blocks) into *cfg. Returns false with *err = "FILE:LINE: reason"

@@ -2,11 +2,12 @@
 // O_APPEND, so every process of the server can share it); each line is one write(2).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
-#include "Config.h"
-
 namespace hs {
+
+enum class LogLevel : uint8_t { kError, kWarn, kInfo, kDebug };
 
 namespace log {
 // Opens `path` ("" = stderr). Returns false (and keeps the old sink) when it cannot be opened.
@@ -16,7 +17,7 @@ bool reopen();
 void setLevel(LogLevel level);
 bool enabled(LogLevel level);
 void write(LogLevel level, int err, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
-// The sink's fd, so a child can keep it across exec/fork bookkeeping.
+// The sink's fd, so a forked worker keeps it when it closes the master's other fds.
 int fd();
 }  // namespace log
 

@@ -2,16 +2,9 @@
 
 #include <grp.h>
 #include <pwd.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstddef>
-#include <cstdlib>
-#include <cstring>
-
-#include "UniqueFd.h"
 
 namespace hs {
 
@@ -44,21 +37,6 @@ bool dropPrivileges(const Privileges& p) {
     return false;
   }
   return true;
-}
-
-void notifySystemd(const char* state) {
-  const char* path = ::getenv("NOTIFY_SOCKET");
-  if (path == nullptr || path[0] == '\0') return;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  size_t len = std::strlen(path);
-  if (len >= sizeof addr.sun_path) return;
-  std::memcpy(addr.sun_path, path, len);
-  if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';  // abstract namespace
-  UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!fd) return;
-  ::sendto(fd.get(), state, std::strlen(state), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
-           static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
 }
 
 }  // namespace hs

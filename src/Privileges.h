@@ -1,5 +1,5 @@
-// Dropping root in a worker (setgroups, setgid, setuid, in that order, then a check that root
-// cannot be regained), and the systemd readiness notification (sd_notify without libsystemd).
+// Dropping root in a worker: which user to become (resolvePrivileges), then setgroups, setgid,
+// setuid, in that order, and a check that root cannot be regained.
 #pragma once
 
 #include <sys/types.h>
@@ -20,8 +20,5 @@ bool resolvePrivileges(const std::string& user, Privileges* out, std::string* er
 
 // Applies `p` to this process. Returns false (errno set) if any step failed.
 bool dropPrivileges(const Privileges& p);
-
-// Sends `state` (e.g. "READY=1") to $NOTIFY_SOCKET if set. No-op otherwise.
-void notifySystemd(const char* state);
 
 }  // namespace hs

@@ -63,6 +63,30 @@ void formatAddress(const sockaddr_storage& addr, char* out, size_t cap) {
   }
 }
 
+void formatEndpoint(const sockaddr_storage& addr, char* out, size_t cap) {
+  char ip[INET6_ADDRSTRLEN];
+  formatAddress(addr, ip, sizeof ip);
+  uint16_t port = 0;
+  if (addr.ss_family == AF_INET6) {
+    port = ntohs(reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_port);
+    ::snprintf(out, cap, "[%s]:%u", ip, port);
+  } else {
+    if (addr.ss_family == AF_INET) {
+      port = ntohs(reinterpret_cast<const sockaddr_in*>(&addr)->sin_port);
+    }
+    ::snprintf(out, cap, "%s:%u", ip, port);
+  }
+}
+
+std::string socketName(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "?";
+  char out[kEndpointLen];
+  formatEndpoint(addr, out, sizeof out);
+  return out;
+}
+
 bool isLoopback(const sockaddr_storage& addr) {
   if (addr.ss_family == AF_INET) {
     uint32_t a = ntohl(reinterpret_cast<const sockaddr_in*>(&addr)->sin_addr.s_addr);

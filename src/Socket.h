@@ -20,6 +20,14 @@ UniqueFd listenTcp(const std::string& ip, uint16_t port, int backlog, std::strin
 // Formats a socket address as "1.2.3.4" or "::1" into out (at least INET6_ADDRSTRLEN bytes).
 void formatAddress(const sockaddr_storage& addr, char* out, size_t cap);
 
+// Formats an address with its port as "1.2.3.4:80" or "[::1]:54461" (IPv6 bracketed, so the port
+// cannot be read as part of the address) into out (at least kEndpointLen bytes).
+constexpr size_t kEndpointLen = INET6_ADDRSTRLEN + 8;
+void formatEndpoint(const sockaddr_storage& addr, char* out, size_t cap);
+
+// The local address of socket fd as formatEndpoint writes it; "?" when getsockname() fails.
+std::string socketName(int fd);
+
 // True for 127.0.0.0/8, ::1 and ::ffff:127.x.
 bool isLoopback(const sockaddr_storage& addr);
 

@@ -1,7 +1,6 @@
-// HttpServer entry point: argv -> Config -> checks -> listen socket -> Master::run().
+// HttpServer entry point: argv -> Config -> checks -> listening sockets -> Master::run().
 #include <fcntl.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,43 +11,50 @@
 #include <string>
 #include <vector>
 
+#include "BinaryUpgrade.h"
 #include "Config.h"
+#include "ConfigCheck.h"
 #include "Log.h"
 #include "Master.h"
 #include "ProcTitle.h"
 #include "Socket.h"
-#include "Startup.h"
+#include "Systemd.h"
+
+// Installed paths, set by the Makefile from PREFIX (these are its defaults).
+#ifndef HS_CONFIG_FILE
+#define HS_CONFIG_FILE "/usr/local/etc/HttpServer/HttpServer.conf"
+#endif
+#ifndef HS_ERROR_LOG
+#define HS_ERROR_LOG "/usr/local/var/log/HttpServer/error.log"
+#endif
+#ifndef HS_DOC_DIR
+#define HS_DOC_DIR "/usr/local/share/doc/HttpServer"
+#endif
 
 namespace {
 
 constexpr const char* kVersion = "HttpServer 1.0.0";
+constexpr const char* kFilesHelp = "\nWithout arguments, HttpServer reads " HS_CONFIG_FILE
+                                   " (as -c FILE).\n"
+                                   "With --daemon and no --error-log, errors go to " HS_ERROR_LOG
+                                   ".\n"
+                                   "An annotated example configuration is " HS_DOC_DIR
+                                   "/HttpServer.conf.example;\n"
+                                   "see also HttpServer(8).\n";
 
 int fail(const std::string& msg) {
   std::fprintf(stderr, "HttpServer: %s\n", msg.c_str());
   return 1;
 }
 
-// A listen socket handed over by a binary upgrade (HTTPSERVER_LISTEN_FD) or by systemd socket
-// activation (LISTEN_FDS/LISTEN_PID, first fd is 3). Invalid when there is none.
-hs::UniqueFd inheritedListenFd() {
-  if (const char* v = ::getenv("HTTPSERVER_LISTEN_FD")) {
-    int fd = std::atoi(v);
-    ::unsetenv("HTTPSERVER_LISTEN_FD");
-    if (fd >= 3 && ::fcntl(fd, F_GETFD) >= 0) {
-      ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-      return hs::UniqueFd(fd);
-    }
-  }
-  const char* pid = ::getenv("LISTEN_PID");
-  const char* fds = ::getenv("LISTEN_FDS");
-  if (pid != nullptr && fds != nullptr && std::atoi(pid) == ::getpid() && std::atoi(fds) >= 1) {
-    ::unsetenv("LISTEN_PID");
-    ::unsetenv("LISTEN_FDS");
-    ::fcntl(3, F_SETFD, FD_CLOEXEC);
-    ::fcntl(3, F_SETFL, ::fcntl(3, F_GETFL) | O_NONBLOCK);
-    return hs::UniqueFd(3);
-  }
-  return hs::UniqueFd();
+hs::StartInfo startInfo(int argc, char** argv) {
+  hs::StartInfo info;
+  for (int i = 0; i < argc; ++i) info.argv.emplace_back(argv[i]);
+  char exe[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  info.exePath = n > 0 ? std::string(exe, static_cast<size_t>(n)) : std::string(argv[0]);
+  info.daemonErrorLog = HS_ERROR_LOG;
+  return info;
 }
 
 // Each worker needs an fd per connection plus a few of its own: lift the soft limit to the hard
@@ -67,10 +73,35 @@ void raiseFdLimit(const hs::Config& cfg) {
   }
 }
 
+int gReadyFd = -1;  // the daemon's end of the pipe its launching process waits on
+
+void reportReady() {
+  char ok = 1;
+  if (gReadyFd >= 0 && ::write(gReadyFd, &ok, 1) == 1) {
+  }
+  ::close(gReadyFd);
+  gReadyFd = -1;
+}
+
+// Detaches from the terminal and session. The launching process waits until the master reports
+// ready (exit 0) or exits first (exit 1), so a start-up failure is never reported as success.
 bool daemonize() {
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) return false;
   pid_t pid = ::fork();
   if (pid < 0) return false;
-  if (pid > 0) ::_exit(0);
+  if (pid > 0) {
+    ::close(ready[1]);
+    char ok = 0;
+    ssize_t n;
+    while ((n = ::read(ready[0], &ok, 1)) < 0 && errno == EINTR) {
+    }
+    if (n != 1)
+      std::fprintf(stderr, "HttpServer: the server exited during start-up; see its error log\n");
+    ::_exit(n == 1 ? 0 : 1);
+  }
+  ::close(ready[0]);
+  gReadyFd = ready[1];
   ::setsid();
   pid = ::fork();  // no longer a session leader: can never reacquire a terminal
   if (pid < 0) return false;
@@ -85,20 +116,18 @@ bool daemonize() {
   return ::chdir("/") == 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  hs::StartInfo info;
-  for (int i = 0; i < argc; ++i) info.argv.emplace_back(argv[i]);
-  char exe[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-  info.exePath = n > 0 ? std::string(exe, static_cast<size_t>(n)) : std::string(argv[0]);
-
-  hs::Config cfg;
+// Parses the command line into *cfg and checks it against the system. Returns -1 when the server
+// should start, else the exit status (-h, -V, -t, or a problem, printed one line each).
+int configure(hs::StartInfo* info, hs::Config* cfg) {
+  std::vector<char*> argv;
+  for (std::string& a : info->argv) argv.push_back(a.data());
   std::string err;
-  switch (hs::parseArgs(argc, argv, &cfg, &err)) {
+  // Without -c and <ip> <port> <procs> <conns>: the installed configuration, as nginx reads
+  // /etc/nginx/nginx.conf.
+  switch (hs::parseArgs(static_cast<int>(argv.size()), argv.data(), cfg, &err, HS_CONFIG_FILE)) {
     case hs::ArgsResult::kHelp:
       std::fputs(hs::usageText(), stdout);
+      std::fputs(kFilesHelp, stdout);
       return 0;
     case hs::ArgsResult::kVersion:
       std::puts(kVersion);
@@ -108,45 +137,80 @@ int main(int argc, char** argv) {
     case hs::ArgsResult::kOk:
       break;
   }
-  std::string problem = hs::prepareConfig(&cfg);
-  if (!problem.empty()) return fail(problem);
+  hs::prepareConfig(cfg, info->daemonErrorLog);
   // A reload re-parses the original command line: point it at the absolute config path.
-  for (size_t i = 1; i + 1 < info.argv.size(); ++i) {
-    if (info.argv[i] == "-c" || info.argv[i] == "--config") info.argv[i + 1] = cfg.configFile;
+  bool named = false;
+  for (size_t i = 1; i < info->argv.size(); ++i) {
+    std::string& a = info->argv[i];
+    if ((a == "-c" || a == "--config") && i + 1 < info->argv.size()) {
+      info->argv[++i] = cfg->configFile;
+      named = true;
+    } else if (a.starts_with("--config=")) {
+      a = "--config=" + cfg->configFile;
+      named = true;
+    }
   }
-  if (!hs::resolvePrivileges(cfg.user, &info.privileges, &err)) return fail(err);
-  if (cfg.dumpConfig && !cfg.configFile.empty()) {
+  if (!named && !cfg->configFile.empty())
+    info->argv.insert(info->argv.end(), {"-c", cfg->configFile});
+  if (!hs::resolvePrivileges(cfg->user, &info->privileges, &err)) return fail(err);
+  if (cfg->dumpConfig && !cfg->configFile.empty()) {
     std::string text;
     std::vector<hs::ConfNode> tree;
-    if (!hs::readConfFile(cfg.configFile, &text, &err) ||
-        !hs::parseConfTree(text, cfg.configFile, &tree, &err)) {
+    if (!hs::readConfFile(cfg->configFile, &text, &err) ||
+        !hs::parseConfTree(text, cfg->configFile, &tree, &err)) {
       return fail(err);
     }
-    std::printf("# configuration file %s, includes expanded:\n%s", cfg.configFile.c_str(),
+    std::printf("# configuration file %s, includes expanded:\n%s", cfg->configFile.c_str(),
                 hs::printConfTree(tree).c_str());
   }
-  if (cfg.testOnly) {
-    std::printf("HttpServer: configuration%s%s is ok\n", cfg.configFile.empty() ? "" : " ",
-                cfg.configFile.c_str());
+  std::vector<std::string> problems = hs::checkConfig(*cfg, info->privileges);
+  for (const std::string& p : problems) fail(p);
+  if (!problems.empty()) return 1;
+  if (cfg->testOnly) {
+    std::printf("HttpServer: configuration%s%s is ok\n", cfg->configFile.empty() ? "" : " ",
+                cfg->configFile.c_str());
     return 0;
   }
+  return -1;
+}
+
+void printBanner(const hs::Config& cfg, const std::vector<hs::UniqueFd>& listeners) {
+  std::string urls;
+  for (const hs::UniqueFd& l : listeners) {
+    urls += (urls.empty() ? "http://" : ", http://") + hs::socketName(l.get()) + "/";
+  }
+  std::printf("HttpServer: listening on %s (%d %s, root %s)\n", urls.c_str(), cfg.procs,
+              cfg.procs == 1 ? "worker" : "workers", cfg.root.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  hs::StartInfo info = startInfo(argc, argv);
+  hs::Config cfg;
+  if (int status = configure(&info, &cfg); status >= 0) return status;
   if (!hs::log::open(cfg.errorLog, cfg.logLevel)) {
     return fail("cannot open the error log " + cfg.errorLog + ": " + std::strerror(errno));
   }
   raiseFdLimit(cfg);
-  hs::UniqueFd listenFd = inheritedListenFd();
-  if (!listenFd) {
-    listenFd = hs::listenTcp(cfg.ip, cfg.port, 4096, &err);
-    if (!listenFd) return fail(err);
+  // A master started by a binary upgrade runs where its parent runs: it must not daemonize
+  // again (its parent would see it exit, and the pid files would depend on timing).
+  std::vector<hs::UniqueFd> listeners = hs::takeUpgradeListeners();
+  bool upgraded = !listeners.empty();
+  if (!upgraded) listeners = hs::takeSystemdListeners();
+  if (listeners.empty()) {
+    std::string err;
+    hs::UniqueFd fd = hs::listenTcp(cfg.ip, cfg.port, 4096, &err);
+    if (!fd) return fail(err);
+    listeners.push_back(std::move(fd));
   }
-  if (cfg.daemon && !daemonize()) return fail(std::string("daemonizing failed: ") + std::strerror(errno));
-  if (!cfg.daemon) {
-    bool v6 = cfg.ip.find(':') != std::string::npos;
-    std::printf("HttpServer: listening on http://%s%s%s:%u/ (%d workers, root %s)\n", v6 ? "[" : "",
-                cfg.ip.c_str(), v6 ? "]" : "", cfg.port, cfg.procs, cfg.root.c_str());
-    std::fflush(stdout);
+  bool detach = cfg.daemon && !upgraded;
+  if (detach && !daemonize()) {
+    return fail(std::string("daemonizing failed: ") + std::strerror(errno));
   }
+  if (!detach) printBanner(cfg, listeners);
   hs::initProcTitle(argc, argv);
-  hs::Master master(std::move(cfg), std::move(listenFd), std::move(info));
-  return master.run();
+  hs::Master master(std::move(cfg), std::move(listeners), std::move(info));
+  return master.run(detach ? reportReady : nullptr);
 }

@@ -265,8 +265,9 @@ TEST(ConfigTest, RejectsBadCommandLinesWithOneClearLine) {
   };
   using V = std::vector<std::string>;
   const Case cases[] = {
-      {{}, "expected <ip> <port> <procs> <conns> (see --help)"},
-      {{"127.0.0.1", "8080", "4"}, "expected <ip> <port> <procs> <conns> (see --help)"},
+      {{}, "missing <ip> <port> <procs> <conns> (see --help)"},
+      {{"127.0.0.1", "8080", "4"},
+       "missing <conns> after <ip> <port> <procs> (127.0.0.1 8080 4) (see --help)"},
       {withPositional({"extra"}), "unexpected argument 'extra' (see --help)"},
       {{"localhost", "8080", "4", "1000"},
        "invalid ip 'localhost': expected an IPv4 or IPv6 address"},
@@ -611,7 +612,11 @@ TEST(ConfigTest, ConfigFileCompletenessAndErrors) {
        "no connection limit: give <ip> <port> <procs> <conns> or 'connections' in " +
            noConns.path()},
       {{"-c", noListen.path(), "127.0.0.1", "80"},
-       "expected <ip> <port> <procs> <conns> (see --help)"},
+       "missing <procs> <conns> after <ip> <port> (127.0.0.1 80): with -c give all four "
+       "arguments or none (see --help)"},
+      {{"-c", noListen.path(), "127.0.0.1"},
+       "missing <port> <procs> <conns> after <ip> (127.0.0.1): with -c give all four arguments "
+       "or none (see --help)"},
       {{"-c", bad.path(), "-t"},
        bad.path() + ":3: 'workers' expects a number from 1 to 256, got 'many'"},
       {{"-c", "/nonexistent/HttpServer.conf"},

@@ -150,6 +150,43 @@ TEST(FormatAddressTest, FormatsBothFamilies) {
   }
 }
 
+// Peers and listening addresses with a port: IPv6 in brackets, so "::1" and port 54461 cannot be
+// read as the address "::1:54461".
+TEST(FormatEndpointTest, BracketsIpv6AndAppendsThePort) {
+  struct Case {
+    sockaddr_storage addr;
+    uint16_t port;
+    const char* text;
+  } cases[] = {
+      {v4("127.0.0.1"), 8080, "127.0.0.1:8080"},
+      {v4("10.1.2.3"), 0, "10.1.2.3:0"},
+      {v6("::1"), 54461, "[::1]:54461"},
+      {v6("2001:db8::1"), 443, "[2001:db8::1]:443"},
+      {v6("::ffff:10.1.2.3"), 65535, "[::ffff:10.1.2.3]:65535"},
+      {v6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), 65535,
+       "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535"},
+  };
+  for (Case& c : cases) {
+    SCOPED_TRACE(c.text);
+    if (c.addr.ss_family == AF_INET6) {
+      reinterpret_cast<sockaddr_in6*>(&c.addr)->sin6_port = htons(c.port);
+    } else {
+      reinterpret_cast<sockaddr_in*>(&c.addr)->sin_port = htons(c.port);
+    }
+    char out[kEndpointLen];
+    formatEndpoint(c.addr, out, sizeof out);
+    EXPECT_STREQ(out, c.text);
+  }
+}
+
+TEST(FormatEndpointTest, SocketNameIsTheBoundAddress) {
+  std::string err;
+  UniqueFd fd = listenTcp("127.0.0.1", 0, 16, &err);
+  ASSERT_TRUE(fd.valid()) << err;
+  EXPECT_EQ(socketName(fd.get()), "127.0.0.1:" + std::to_string(boundPort(fd.get())));
+  EXPECT_EQ(socketName(-1), "?");
+}
+
 TEST(FormatAddressTest, UnknownFamilyOrTinyBufferGivesDash) {
   sockaddr_storage unix{};
   unix.ss_family = AF_UNIX;

@@ -1,0 +1,91 @@
+// Supervision of the worker processes (nginx's ngx_process.c): fork, generations, retirement,
+// reaping and respawn with a crash-loop back-off. Owns every WorkerProc (one unique_ptr each, with
+// its channel) and the SharedState slots they report in; borrows the event loop, the shared
+// counters, the configuration and the privileges (all owned by Master).
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "Config.h"
+#include "EventLoop.h"
+#include "Privileges.h"
+#include "SharedState.h"
+#include "WorkerProc.h"
+
+namespace hs {
+
+constexpr int kMaxWorkers = 256;
+
+// Crash-loop back-off for one worker index. Pure bookkeeping, no clock of its own.
+struct Backoff {
+  static constexpr int64_t kFastFailureMs = 1000;  // an exit this soon after start is a failure
+  static constexpr int kFreeFailures = 5;          // failures in a row before delays start
+  static constexpr int64_t kMaxDelayMs = 30'000;
+
+  int fastFailures = 0;     // consecutive fast failures
+  int64_t respawnAtMs = 0;  // a delayed start is due then; 0: none pending
+  uint32_t restarts = 0;    // replacements so far (shown on the status page)
+
+  // Records an exit after `livedMs` of life; returns the delay before the next start (0: now):
+  // 1 s after kFreeFailures fast failures in a row, doubling up to kMaxDelayMs.
+  int64_t onExit(int64_t livedMs);
+};
+
+class Supervisor {
+ public:
+  using Workers = std::vector<std::unique_ptr<WorkerProc>>;
+
+  // A worker's channel is registered in `loop` with the tag `channelTag | pid`.
+  Supervisor(EventLoop* loop, SharedState* shared, uint64_t channelTag, const Config* cfg,
+             const Privileges* privileges);
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  const Workers& workers() const { return workers_; }
+  const Workers* workerList() const { return &workers_; }
+  uint32_t generation() const { return generation_; }
+  WorkerProc* byPid(pid_t pid);
+
+  // Forks worker `index` of the current generation. On failure, retries in 1 s.
+  void spawn(int index);
+  // Reload: every current worker retires (kRetire) and a new generation of `procs` starts.
+  void newGeneration(int procs);
+  // The current worker with this index retires, and no delayed start of it stays pending.
+  void retireIndex(int index);
+
+  // After w exited (reaped by the master, its channel drained): its counters are folded into the
+  // totals, its slot is freed, and a current worker with index < procs is replaced, unless the
+  // server is stopping. w is destroyed.
+  void onExit(WorkerProc* w, int status, int procs);
+  // Starts what the back-off delayed, once due. nextRespawnMs() is INT64_MAX when nothing is.
+  void respawnDue(int64_t now, int procs);
+  int64_t nextRespawnMs() const;
+
+  // Stopping: no more respawns. Fast: SIGTERM. Graceful: kQuit (SIGQUIT if the channel refuses).
+  void stop(bool fast);
+  void signalAll(int sig);
+
+ private:
+  [[noreturn]] void becomeWorker(const WorkerProc& w, UniqueFd workerEnd);
+  void retire(WorkerProc* w);
+  void logExit(const WorkerProc& w, int status) const;
+
+  EventLoop* loop_;
+  SharedState* shared_;
+  uint64_t channelTag_;
+  const Config* cfg_;
+  const Privileges* privileges_;
+  Workers workers_;
+  std::vector<int> freeSlots_;
+  std::array<Backoff, kMaxWorkers> backoff_{};  // by worker index
+  uint32_t generation_ = 1;
+  bool stopping_ = false;
+  bool fastStop_ = false;
+};
+
+}  // namespace hs
