@@ -82,12 +82,14 @@ void checkLogAsMaster(const char* what, const std::string& path, Problems* out) 
   }
 }
 
-// As the workers' user: read the root; reach the logs, which they reopen by path.
-void checkAsWorkers(const Config& cfg, bool dropped, Problems* out) {
+// As the workers' user: read the root; reach the logs, which they reopen by path. `rootFd` was
+// opened before the switch, as a worker opens it before dropping root, so only the root's own
+// permissions count, not its parents'.
+void checkAsWorkers(const Config& cfg, int rootFd, bool dropped, Problems* out) {
   std::string user = userName(::getuid());
   std::string hint = dropped ? " (the workers run as " + user + "; see --user)" : "";
-  UniqueFd root(::open(cfg.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!root || ::access(cfg.root.c_str(), R_OK | X_OK) != 0) {
+  UniqueFd root(::openat(rootFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root) {
     out->push_back("document root " + cfg.root + " is not readable by user " + user + ": " +
                    std::strerror(errno) + hint);
   }
@@ -102,7 +104,7 @@ void checkAsWorkers(const Config& cfg, bool dropped, Problems* out) {
 }
 
 // Runs checkAsWorkers in a child that has dropped to `p`; its lines come back through a pipe.
-void checkInChild(const Config& cfg, const Privileges& p, Problems* out) {
+void checkInChild(const Config& cfg, int rootFd, const Privileges& p, Problems* out) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     out->push_back(std::string("pipe() failed: ") + std::strerror(errno));
@@ -116,7 +118,7 @@ void checkInChild(const Config& cfg, const Privileges& p, Problems* out) {
     if (!dropPrivileges(p)) {
       mine.push_back("cannot switch to user " + userName(p.uid) + ": " + std::strerror(errno));
     } else {
-      checkAsWorkers(cfg, true, &mine);
+      checkAsWorkers(cfg, rootFd, true, &mine);
     }
     for (const std::string& line : mine) {
       std::string l = line + "\n";
@@ -169,11 +171,12 @@ std::vector<std::string> checkConfig(const Config& cfg, const Privileges& worker
   if (rootExists) checkRoutes(cfg, &out);
   if (!cfg.errorLog.empty()) checkLogAsMaster("error log", cfg.errorLog, &out);
   if (!cfg.accessLog.empty()) checkLogAsMaster("access log", cfg.accessLog, &out);
-  if (!rootExists) return out;
+  UniqueFd rootFd(::open(cfg.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!rootExists || !rootFd) return out;
   if (workers.drop) {
-    checkInChild(cfg, workers, &out);
+    checkInChild(cfg, rootFd.get(), workers, &out);
   } else {
-    checkAsWorkers(cfg, false, &out);
+    checkAsWorkers(cfg, rootFd.get(), false, &out);
   }
   return out;
 }

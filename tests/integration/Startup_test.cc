@@ -16,23 +16,12 @@
 #include <string>
 #include <vector>
 
+#include "HardenUtil.h"
 #include "LifecycleUtil.h"
 #include "TestServer.h"
 
 namespace hs::integration {
 namespace {
-
-std::vector<std::string> linesOf(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string::npos) nl = text.size();
-    if (nl > start) lines.push_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return lines;
-}
 
 bool has(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
@@ -100,7 +89,7 @@ TEST_F(ConfigCheckTest, MissingLogDirectoriesFailTheCheckAndTheStartWithOneLineE
     ASSERT_FALSE(r.timedOut) << "the server started anyway";
     EXPECT_EQ(r.exitCode, 1) << r.out << r.err;
     EXPECT_FALSE(has(r.out, "is ok")) << r.out;
-    std::vector<std::string> lines = linesOf(r.err);
+    std::vector<std::string> lines = harden::linesOf(r.err);
     ASSERT_EQ(lines.size(), 2u) << r.err;
     EXPECT_TRUE(has(lines[0], "error log " + error)) << lines[0];
     EXPECT_TRUE(has(lines[0], "mkdir -p " + dir_.path() + "/missing")) << lines[0];
@@ -135,7 +124,7 @@ TEST_F(ConfigCheckAsRootTest, ARootOnlyRootCanReadFailsAsTheWorkersUser) {
     RunResult r = run({"--root", root}, testOnly);
     ASSERT_FALSE(r.timedOut) << "the server started anyway";
     EXPECT_EQ(r.exitCode, 1) << r.out << r.err;
-    std::vector<std::string> lines = linesOf(r.err);
+    std::vector<std::string> lines = harden::linesOf(r.err);
     ASSERT_EQ(lines.size(), 1u) << r.err;
     EXPECT_TRUE(has(lines[0], "document root " + root + " is not readable by user nobody"))
         << lines[0];
@@ -149,7 +138,7 @@ TEST_F(ConfigCheckAsRootTest, ALogDirectoryTheWorkersCannotSearchFails) {
   ASSERT_EQ(mkdir(logs.c_str(), 0700), 0);
   RunResult r = run({"--root", siteRoot(), "--access-log", logs + "/access.log"}, true);
   EXPECT_EQ(r.exitCode, 1) << r.out;
-  std::vector<std::string> lines = linesOf(r.err);
+  std::vector<std::string> lines = harden::linesOf(r.err);
   ASSERT_EQ(lines.size(), 1u) << r.err;
   EXPECT_TRUE(has(lines[0], "access log " + logs + "/access.log: directory " + logs +
                                 " is not searchable by user nobody"))
