@@ -133,6 +133,9 @@ int configure(hs::StartInfo* info, hs::Config* cfg) {
       std::puts(kVersion);
       return 0;
     case hs::ArgsResult::kError:
+      if (err.starts_with("cannot open config file '" HS_CONFIG_FILE "'")) {
+        err += " (started without -c and without <ip> <port> <procs> <conns>; see --help)";
+      }
       return fail(err);
     case hs::ArgsResult::kOk:
       break;

@@ -291,6 +291,15 @@ TEST_F(InstallTest, PathsFollowThePrefixAndTheDefaultConfigurationServes) {
   ASSERT_EQ(made.exitCode, 0) << made.out << made.err;
   EXPECT_EQ(readFile(conf).value_or(""), text);
   EXPECT_TRUE(has(made.out, "keeping the existing " + conf)) << made.out;
+
+  // Without it, a start with no arguments says which file it looked for and what else to give.
+  ASSERT_EQ(unlink(conf.c_str()), 0);
+  RunResult none = runProgram(bin, {}, 5000);
+  EXPECT_EQ(none.exitCode, 1);
+  std::vector<std::string> lines = harden::linesOf(none.err);
+  ASSERT_EQ(lines.size(), 1u) << none.err;
+  EXPECT_TRUE(has(lines[0], "cannot open config file '" + conf + "'")) << lines[0];
+  EXPECT_TRUE(has(lines[0], "<ip> <port> <procs> <conns>")) << lines[0];
 }
 
 TEST_F(InstallTest, PrefixUsrPutsTheConfigurationInEtcAndTheLogsInVar) {
