@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "ResponseStats.h"
+
 namespace hs {
 
 constexpr int kMaxWorkerSlots = 512;  // covers 256 workers plus a retiring generation
@@ -39,6 +41,10 @@ struct SharedState {
   std::atomic<uint64_t> handledBase; // requests/connections of workers that have exited
   std::atomic<uint64_t> requestsBase;
   WorkerStats workers[kMaxWorkerSlots];
+  // The metrics endpoint's counters (see ResponseStats.h and Metrics.h): one ResponseStats per
+  // slot, written by the slot's worker; workerRestarts by the master.
+  ResponseStats responses[kMaxWorkerSlots];
+  std::atomic<uint64_t> workerRestarts;  // workers replaced after they exited
 };
 
 // Single-writer increment: no lock prefix needed.

@@ -161,6 +161,7 @@ void Supervisor::onExit(WorkerProc* w, int status, int procs) {
   if (replace) {
     Backoff& b = backoff_[static_cast<size_t>(index)];
     delay = b.onExit(monotonicMs() - w->startedMs);
+    bump(shared_->workerRestarts);
     if (delay > 0) {
       LOG_ERROR("worker %d died %d times within 1 s of starting; next start in %lld ms", index,
                 b.fastFailures, static_cast<long long>(delay));

@@ -1,0 +1,64 @@
+// The metrics endpoint's content: a snapshot that sums the counters in SharedState (the status
+// page's figures, responses by status class, bytes sent, the request-duration histogram, worker
+// restarts, each worker's connections by state), and a renderer for the Prometheus text
+// exposition format, version 0.0.4. Pure: reads memory, writes into the caller's buffer, allocates
+// nothing.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "ResponseStats.h"
+#include "SharedState.h"
+
+namespace hs {
+
+// The Content-Type of the rendered text.
+inline constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+struct WorkerSnapshot {
+  int32_t pid = 0;
+  uint32_t index = 0;
+  uint32_t generation = 0;
+  uint32_t live = 0;
+  uint32_t reading = 0;
+  uint32_t writing = 0;
+  uint32_t restarts = 0;
+  uint64_t taken = 0;
+  uint64_t requests = 0;
+
+  // Open connections that are neither reading a request nor sending a response.
+  uint32_t waiting() const { return live >= reading + writing ? live - reading - writing : 0; }
+};
+
+struct MetricsSnapshot {
+  int32_t masterPid = 0;
+  uint32_t generation = 0;
+  int64_t startTime = 0;  // unix seconds
+  uint64_t accepted = 0;  // by the master
+  uint64_t handled = 0;   // connections taken by workers, exited ones included
+  uint64_t requests = 0;  // answered, exited workers included
+  uint64_t active = 0;    // connections held now
+  uint64_t reading = 0;
+  uint64_t writing = 0;
+  uint64_t workerRestarts = 0;
+  uint64_t byClass[kStatusClasses] = {};
+  uint64_t bytesSent = 0;
+  uint64_t durationSumUs = 0;
+  uint64_t duration[kDurationBuckets] = {};  // per bucket, not cumulative
+  uint32_t nworkers = 0;                     // live workers, in slot order
+  WorkerSnapshot workers[kMaxWorkerSlots];
+
+  uint64_t waiting() const { return active >= reading + writing ? active - reading - writing : 0; }
+};
+
+// Sums `shared` into `out` (every field overwritten). The counters are read with relaxed loads
+// while their writers run, so the figures are each current, not one consistent instant.
+void takeSnapshot(const SharedState& shared, MetricsSnapshot* out);
+
+// Writes the exposition text of `s` into buf (at most cap bytes) and returns its full length;
+// when that is more than cap, the text was cut and the caller should retry with a larger buffer.
+size_t renderMetrics(const MetricsSnapshot& s, char* buf, size_t cap);
+
+}  // namespace hs
