@@ -12,14 +12,8 @@
 #include "Socket.h"
 
 namespace hs {
-namespace {
 
-constexpr size_t kMaxRequestLine = 2048;  // longer request lines are cut in the log
-constexpr size_t kMaxField = 1024;        // so are the user name, Referer and User-Agent
-
-// Writes `s` with '"', '\\' and bytes outside printable ASCII escaped as \xHH (as nginx does), so a
-// hostile request line cannot forge log lines or break a parser.
-void appendEscaped(HeadWriter& w, std::string_view s) {
+void appendLogEscaped(HeadWriter& w, std::string_view s) {
   for (char ch : s) {
     auto u = static_cast<unsigned char>(ch);
     if (u < 0x20 || u >= 0x7F || u == '"' || u == '\\') {
@@ -30,6 +24,11 @@ void appendEscaped(HeadWriter& w, std::string_view s) {
     }
   }
 }
+
+namespace {
+
+constexpr size_t kMaxRequestLine = 2048;  // longer request lines are cut in the log
+constexpr size_t kMaxField = 1024;        // so are the user name, Referer and User-Agent
 
 // The user name of an "Authorization: Basic" value, decoded into out (at most cap bytes), as nginx
 // fills $remote_user: the scheme is case-insensitive, the credentials are base64 up to the first
@@ -125,15 +124,15 @@ size_t AccessLog::format(const AccessRecord& r, time_t now, char* out, size_t ca
   char user[kMaxField];
   const size_t userLen = basicAuthUser(r.authorization, user, sizeof user);
   w.add(addr).add(" - ");
-  appendEscaped(w, userLen > 0 ? std::string_view(user, userLen) : "-");
+  appendLogEscaped(w, userLen > 0 ? std::string_view(user, userLen) : "-");
   w.add(" ");
   appendTime(w, now);
   w.add(" \"");
-  appendEscaped(w, r.requestLine.empty() ? "-" : r.requestLine.substr(0, kMaxRequestLine));
+  appendLogEscaped(w, r.requestLine.empty() ? "-" : r.requestLine.substr(0, kMaxRequestLine));
   w.add("\" ").addNum(static_cast<uint64_t>(r.status)).add(" ").addNum(r.bytes).add(" \"");
-  appendEscaped(w, r.referer.empty() ? "-" : r.referer.substr(0, kMaxField));
+  appendLogEscaped(w, r.referer.empty() ? "-" : r.referer.substr(0, kMaxField));
   w.add("\" \"");
-  appendEscaped(w, r.userAgent.empty() ? "-" : r.userAgent.substr(0, kMaxField));
+  appendLogEscaped(w, r.userAgent.empty() ? "-" : r.userAgent.substr(0, kMaxField));
   w.add("\"\n");
   if (w.overflowed()) return 0;
   return w.size();

@@ -84,13 +84,16 @@ FileCache::~FileCache() = default;
 void FileCache::load(FileEntry* e, int64_t nowMs) {
   e->checkedMs = nowMs;
   e->status = 0;
+  e->err = 0;
   e->fd.reset(openBeneath(rootFd_, e->path));
   if (!e->fd) {
-    e->status = statusForErrno(errno);
+    e->err = errno;
+    e->status = statusForErrno(e->err);
     return;
   }
   struct stat st;
   if (::fstat(e->fd.get(), &st) != 0) {
+    e->err = errno;
     e->status = 500;
     e->fd.reset();
     return;

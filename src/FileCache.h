@@ -21,6 +21,8 @@ namespace hs {
 struct FileEntry {
   std::string path;   // relative to the root ("" is the root)
   int status = 0;     // 0: opened; otherwise 403/404/500 for this path
+  int err = 0;        // with a status: the errno of the failed open or fstat; 0 for a 403 that
+                      // names a device, FIFO or socket (never served)
   UniqueFd fd;
   bool isDir = false;
   uint64_t size = 0;

@@ -11,6 +11,7 @@ constexpr size_t kMaxSegments = 256;
 
 struct Segment {
   int status = 0;     // 0 ok, otherwise 400
+  const char* reason = nullptr;
   size_t len = 0;     // decoded length, counted even past the room available
   char head[2] = {};  // first two decoded bytes, enough to tell "." and ".." apart
 };
@@ -89,6 +90,7 @@ Segment decodeSegment(std::string_view raw, char* out, size_t at, size_t cap, bo
       // refused with the raw bytes below.
       if (lo < 0 || (hi == 2 && lo == 0xF)) {
         seg.status = 400;
+        seg.reason = lo < 0 ? "malformed %-escape" : "encoded '/' (%2F)";
         return seg;
       }
       c = static_cast<unsigned char>(hi * 16 + lo);
@@ -96,6 +98,7 @@ Segment decodeSegment(std::string_view raw, char* out, size_t at, size_t cap, bo
     }
     if (isForbiddenByte(c, allowBackslash)) {
       seg.status = 400;
+      seg.reason = "NUL, control byte or backslash in the path";
       return seg;
     }
     if (seg.len < 2) seg.head[seg.len] = static_cast<char>(c);
@@ -150,7 +153,7 @@ UrlPathResult resolvePath(std::string_view path, char* out, size_t cap, bool all
 
     size_t at = depth > 0 ? len + 1 : 0;
     Segment seg = decodeSegment(path.substr(begin, end - begin), out, at, cap, allowBackslash);
-    if (seg.status != 0) return {seg.status, 0, false};
+    if (seg.status != 0) return {seg.status, 0, false, seg.reason};
     bool isDot = seg.len == 1 && seg.head[0] == '.';
     bool isDotDot = seg.len == 2 && seg.head[0] == '.' && seg.head[1] == '.';
     // Empty, "." and ".." segments leave the path naming a directory when they come last. Skipping
@@ -163,7 +166,9 @@ UrlPathResult resolvePath(std::string_view path, char* out, size_t cap, bool all
       }
       continue;
     }
-    if (at + seg.len > cap || depth == kMaxSegments) return {400, 0, false};
+    if (at + seg.len > cap || depth == kMaxSegments) {
+      return {400, 0, false, "path too long or too deep"};
+    }
     if (depth > 0) out[len] = '/';
     starts[depth++] = at;
     len = at + seg.len;
@@ -178,7 +183,7 @@ UrlPathResult resolvePath(std::string_view path, char* out, size_t cap, bool all
 UrlPathResult normalizeTarget(std::string_view target, char* out, size_t cap, TargetParts* parts) {
   std::string_view path;
   std::string_view query;
-  if (!extractPath(target, &path, &query)) return {400, 0, false};
+  if (!extractPath(target, &path, &query)) return {400, 0, false, "not an origin- or absolute-form target"};
   if (parts != nullptr) *parts = {path.empty() ? std::string_view("/") : path, query};
   // out holds the segments kept so far, joined by '/'; starts[] records where each one begins so
   // that ".." can drop the last one without rescanning.
@@ -187,7 +192,10 @@ UrlPathResult normalizeTarget(std::string_view target, char* out, size_t cap, Ta
   UrlPathResult r = resolvePath(path, out, cap, false, starts, &depth);
   if (r.status != 0) return r;
   r.status = checkHidden(out, starts, depth, r.len);
-  if (r.status != 0) r.len = 0;
+  if (r.status != 0) {
+    r.len = 0;
+    r.reason = "hidden path segment";
+  }
   return r;
 }
 

@@ -10,6 +10,7 @@ struct UrlPathResult {
   int status = 0;              // 0 ok; otherwise the HTTP status to answer (400 or 404)
   size_t len = 0;              // length of the path written to `out` (no leading '/', no NUL)
   bool trailingSlash = false;  // the decoded path ended in '/' (or was "/")
+  const char* reason = nullptr;  // why it was refused (for the error log), when status != 0
 };
 
 // Accepts origin-form ("/a/b?q") and absolute-form ("http://host/a/b?q") targets. Drops the query

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -148,6 +149,7 @@ TEST_F(FileCacheTest, MissingIs404) {
   FileCache cache(rootFd_.get());
   FileEntry* e = cache.acquire("nope.html", 0);
   EXPECT_EQ(e->status, 404);
+  EXPECT_EQ(e->err, ENOENT);
   EXPECT_FALSE(e->fd.valid());
   cache.release(e);
   EXPECT_EQ(statusOf(cache, "dir/nope.html", 0), 404);
@@ -209,6 +211,7 @@ TEST_F(FileCacheTest, EscapesFromTheRootAreRefused) {
     FileEntry* e = cache.acquire(c.path, 0);
     if (c.exactly403) {
       EXPECT_EQ(e->status, 403);
+      EXPECT_TRUE(e->err == EXDEV || e->err == ELOOP) << e->err;  // ELOOP without openat2
     } else {
       EXPECT_TRUE(e->status == 403 || e->status == 404) << e->status;
     }
@@ -222,6 +225,7 @@ TEST_F(FileCacheTest, FifoIsRefusedWithoutBlocking) {
   FileCache cache(rootFd_.get());
   FileEntry* e = cache.acquire("pipe", 0);
   EXPECT_EQ(e->status, 403);
+  EXPECT_EQ(e->err, 0);  // not an open failure: a FIFO is never served
   EXPECT_FALSE(e->fd.valid());
   cache.release(e);
 }

@@ -449,5 +449,38 @@ TEST(UrlPathTest, UrlEncodeReportsOverflow) {
   EXPECT_EQ(urlEncodeSegment(" ", out, 0), 1u);
 }
 
+struct ReasonCase {
+  const char* target;
+  int status;
+  const char* reason;
+};
+
+constexpr ReasonCase kReasonCases[] = {
+    {"*", 400, "not an origin- or absolute-form target"},
+    {"/a%2Fb", 400, "encoded '/' (%2F)"},
+    {"/a%2", 400, "malformed %-escape"},
+    {"/a%zz", 400, "malformed %-escape"},
+    {"/a%00", 400, "NUL, control byte or backslash in the path"},
+    {"/a\\b", 400, "NUL, control byte or backslash in the path"},
+    {"/.git/config", 404, "hidden path segment"},
+    {"/a/.env", 404, "hidden path segment"},
+};
+
+TEST(UrlPathTest, RefusalsSayWhy) {
+  for (const ReasonCase& c : kReasonCases) {
+    SCOPED_TRACE(c.target);
+    char out[kCap];
+    UrlPathResult r = normalizeTarget(c.target, out, sizeof out);
+    EXPECT_EQ(r.status, c.status);
+    ASSERT_NE(r.reason, nullptr);
+    EXPECT_STREQ(r.reason, c.reason);
+  }
+  char out[8];
+  UrlPathResult longPath = normalizeTarget("/abcdefghijkl", out, sizeof out);
+  EXPECT_EQ(longPath.status, 400);
+  EXPECT_STREQ(longPath.reason, "path too long or too deep");
+  EXPECT_EQ(normalizeTarget("/ok", out, sizeof out).reason, nullptr);
+}
+
 }  // namespace
 }  // namespace hs
