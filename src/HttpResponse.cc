@@ -1,5 +1,7 @@
 #include "HttpResponse.h"
 
+#include "PageStyle.h"
+
 namespace hs {
 
 std::string_view reasonPhrase(int status) {
@@ -31,10 +33,10 @@ std::string_view reasonPhrase(int status) {
 }
 
 std::string_view errorBody(int status) {
-#define HS_ERROR_PAGE(code, text)                                                     \
-  case code:                                                                          \
-    return "<!DOCTYPE html>\n<html><head><title>" #code " " text "</title></head>\n" \
-           "<body><h1>" #code " " text "</h1><hr><p>HttpServer</p></body></html>\n";
+#define HS_ERROR_PAGE(code, text)                                                         \
+  case code:                                                                              \
+    return HS_PAGE_HEAD_OPEN "<title>" #code " " text "</title>" HS_PAGE_BODY_OPEN          \
+                             "<p class=\"code\">" #code "</p><h1>" text "</h1>" HS_PAGE_CLOSE;
   switch (status) {
     HS_ERROR_PAGE(301, "Moved Permanently")
     HS_ERROR_PAGE(400, "Bad Request")
@@ -54,8 +56,7 @@ std::string_view errorBody(int status) {
     HS_ERROR_PAGE(505, "HTTP Version Not Supported")
     HS_ERROR_PAGE(500, "Internal Server Error")
     default:
-      return "<!DOCTYPE html>\n<html><head><title>Error</title></head>\n"
-             "<body><h1>Error</h1><hr><p>HttpServer</p></body></html>\n";
+      return HS_PAGE_HEAD_OPEN "<title>Error</title>" HS_PAGE_BODY_OPEN "<h1>Error</h1>" HS_PAGE_CLOSE;
   }
 #undef HS_ERROR_PAGE
 }

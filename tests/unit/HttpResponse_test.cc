@@ -139,8 +139,25 @@ TEST(ErrorBodyTest, NamesTheStatus) {
     EXPECT_NE(body.find("<title>" + code + " " + std::string(reasonPhrase(status)) + "</title>"),
               std::string::npos)
         << body;
-    EXPECT_NE(body.find("<h1>" + code), std::string::npos);
+    EXPECT_NE(body.find("<p class=\"code\">" + code + "</p><h1>" +
+                        std::string(reasonPhrase(status)) + "</h1>"),
+              std::string::npos)
+        << body;
     EXPECT_EQ(body.rfind("<!DOCTYPE html>", 0), 0u);
+    EXPECT_TRUE(body.ends_with("</html>\n"));
+  }
+}
+
+// Styled like the bundled site (www/style.css: its accent colour and header gradient), and
+// still small: the page fits in one packet with its head.
+TEST(ErrorBodyTest, StyledLikeTheBundledSiteAndSmall) {
+  for (int status : {400, 404, 500, 299}) {
+    SCOPED_TRACE(status);
+    std::string body(errorBody(status));
+    EXPECT_NE(body.find("<style>"), std::string::npos);
+    EXPECT_NE(body.find("linear-gradient(90deg,#1e40af,#3268a0)"), std::string::npos);
+    EXPECT_NE(body.find("<header>HttpServer</header>"), std::string::npos);
+    EXPECT_LE(body.size(), 1200u);
   }
 }
 
