@@ -223,9 +223,10 @@ format-check:
 	done; \
 	[ $$bad -eq 0 ] || { echo "format-check: $$bad files differ from .clang-format (make format fixes them)"; exit 1; }
 
+RUN_PORT ?= 8080
 run: $(BIN)
-	@echo "Serving $(abspath www) at http://127.0.0.1:8080/  (Ctrl-C stops)"
-	./$(BIN) 127.0.0.1 8080 4 1000 --root www
+	@echo "Serving $(abspath www) at http://127.0.0.1:$(RUN_PORT)/  (Ctrl-C stops)"
+	./$(BIN) 127.0.0.1 $(RUN_PORT) 4 1000 --root www --error-page 404=/404.html
 
 clean:
 	rm -rf build HttpServer
