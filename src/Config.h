@@ -30,21 +30,21 @@ struct Config {
 
   uint64_t maxBody = 1 << 20;  // --max-body: request bodies are read and discarded up to this (413)
 
-  bool autoindex = false;              // --autoindex
-  int maxAge = -1;                     // --max-age N: Cache-Control: max-age=N (-1: no header)
+  bool autoindex = false;                 // --autoindex
+  int maxAge = -1;                        // --max-age N: Cache-Control: max-age=N (-1: no header)
   std::map<int, std::string> errorPages;  // --error-page CODE=/path (path under the root)
 
-  std::string accessLog;  // --access-log PATH|off ("" = off)
-  std::string errorLog;   // --error-log PATH ("" = stderr)
+  std::string accessLog;                // --access-log PATH|off ("" = off)
+  std::string errorLog;                 // --error-log PATH ("" = stderr)
   LogLevel logLevel = LogLevel::kInfo;  // --log-level error|warn|info|debug
 
   std::string statusPath;          // --status-path /server-status ("" = off)
   bool statusAllowRemote = false;  // --status-allow-remote (otherwise loopback clients only)
 
-  std::string pidFile;  // --pid-file PATH
-  std::string user;     // --user NAME (workers drop to it when started as root)
-  bool daemon = false;  // --daemon / -d
-  bool testOnly = false;  // -t: check the configuration and exit
+  std::string pidFile;      // --pid-file PATH
+  std::string user;         // --user NAME (workers drop to it when started as root)
+  bool daemon = false;      // --daemon / -d
+  bool testOnly = false;    // -t: check the configuration and exit
   bool dumpConfig = false;  // -T: check it, then print it with includes expanded
 
   // Top-level directives of the block grammar (server blocks, log_format, defaults that have no
@@ -54,19 +54,20 @@ struct Config {
 
 enum class ArgsResult : uint8_t { kOk, kHelp, kVersion, kError };
 
-// Parses argv into *cfg. When --config/-c is present the file is loaded first (loadConfigFile) and the
-// command line then overrides it; positional arguments are then optional. On kError, *err is one line
-// naming the bad argument and why. Semantic checks of values (ranges) happen here too; checks that
-// need the system (root readable, address free) are left to the caller.
-// Without -c and without positional arguments, `defaultConfigFile` (when not null) is loaded as if
-// given with -c, as nginx reads its installed configuration.
+// Parses argv into *cfg. When --config/-c is present the file is loaded first (loadConfigFile) and
+// the command line then overrides it; positional arguments are then optional. On kError, *err is
+// one line naming the bad argument and why. Semantic checks of values (ranges) happen here too;
+// checks that need the system (root readable, address free) are left to the caller. Without -c and
+// without positional arguments, `defaultConfigFile` (when not null) is loaded as if given with -c,
+// as nginx reads its installed configuration.
 ArgsResult parseArgs(int argc, char** argv, Config* cfg, std::string* err,
                      const char* defaultConfigFile = nullptr);
 
 // Parses a config file's text (see docs/HttpServer.conf.example and ConfParser.h: the flat
 // line-based format or nginx-style blocks) into *cfg. Returns false with *err = "FILE:LINE: reason"
 // at the first error. `file` names the text in messages and anchors relative includes.
-bool parseConfigText(const std::string& text, const std::string& file, Config* cfg, std::string* err);
+bool parseConfigText(const std::string& text, const std::string& file, Config* cfg,
+                     std::string* err);
 
 // Reads FILE and calls parseConfigText.
 bool loadConfigFile(const std::string& file, Config* cfg, std::string* err);

@@ -22,7 +22,8 @@ class EventLoop {
   int modify(int fd, uint32_t events, uint64_t tag);
   int remove(int fd);
 
-  // Waits up to timeoutMs (-1: forever). Returns the number of ready events (0 on timeout or EINTR).
+  // Waits up to timeoutMs (-1: forever). Returns the number of ready events (0 on timeout or
+  // EINTR).
   int wait(int timeoutMs);
   const epoll_event& event(int i) const { return events_[i]; }
 

@@ -1,6 +1,6 @@
 // Per-worker cache of open files under the document root: fd, stat, validators and a prebuilt block
-// of representation metadata, plus the bytes of small files. An entry is revalidated by stat at most
-// once a second, so a changed, replaced or deleted file is noticed within a second. Lookups of
+// of representation metadata, plus the bytes of small files. An entry is revalidated by stat at
+// most once a second, so a changed, replaced or deleted file is noticed within a second. Lookups of
 // missing paths are cached the same way. Owns the fds and memory of its entries; entries in use by
 // a response are reference counted and outlive their eviction.
 #pragma once
@@ -19,10 +19,10 @@
 namespace hs {
 
 struct FileEntry {
-  std::string path;   // relative to the root ("" is the root)
-  int status = 0;     // 0: opened; otherwise 403/404/500 for this path
-  int err = 0;        // with a status: the errno of the failed open or fstat; 0 for a 403 that
-                      // names a device, FIFO or socket (never served)
+  std::string path;  // relative to the root ("" is the root)
+  int status = 0;    // 0: opened; otherwise 403/404/500 for this path
+  int err = 0;       // with a status: the errno of the failed open or fstat; 0 for a 403 that
+                     // names a device, FIFO or socket (never served)
   UniqueFd fd;
   bool isDir = false;
   uint64_t size = 0;
@@ -34,8 +34,8 @@ struct FileEntry {
   std::string lastModified;
   std::string_view mime;
   // Head lines prebuilt at load, so a response copies each with one append:
-  std::string validatorLines;  // "ETag: ...\r\nLast-Modified: ...\r\n"
-  std::string typeLine;        // "Content-Type: ...\r\n"
+  std::string validatorLines;    // "ETag: ...\r\nLast-Modified: ...\r\n"
+  std::string typeLine;          // "Content-Type: ...\r\n"
   std::unique_ptr<char[]> data;  // the whole file when size <= kSmallFile
   bool hasVariant = false;       // a .br/.gz sibling exists (see StaticFileHandler::hasVariant)
   int64_t variantCheckedMs = 0;

@@ -31,8 +31,9 @@ class HttpParser {
   // stopped. Returns kDone once the head is complete (consumed() is then its length including the
   // final CRLF, and *req is filled), kNeedMore when more input is needed, or kError with
   // errorStatus() in {400, 414, 417, 431, 505}. Every line must end in CRLF. Leading empty lines
-  // before the request line are skipped (RFC 9112 2.2) and count in consumed(). Pass the same *req on every call for one request: the
-  // first call clears it. Unknown methods are not errors (method kUnknown; 501 is the caller's).
+  // before the request line are skipped (RFC 9112 2.2) and count in consumed(). Pass the same *req
+  // on every call for one request: the first call clears it. Unknown methods are not errors (method
+  // kUnknown; 501 is the caller's).
   ParseStatus parse(const char* data, size_t len, HttpRequest* req);
 
   size_t consumed() const { return consumed_; }

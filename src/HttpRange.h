@@ -22,6 +22,7 @@ enum class RangeResult : uint8_t {
 // most `maxRanges` ranges; a header asking for more is ignored (kIgnore), which RFC 9110 allows
 // and which defeats range-amplification attacks. Ranges that overlap or touch are coalesced, and a
 // set whose total exceeds the size is treated as kIgnore as well.
-RangeResult parseRange(std::string_view value, uint64_t size, ByteRange* out, int maxRanges, int* count);
+RangeResult parseRange(std::string_view value, uint64_t size, ByteRange* out, int maxRanges,
+                       int* count);
 
 }  // namespace hs

@@ -7,7 +7,18 @@
 
 namespace hs {
 
-enum class Method : uint8_t { kGet, kHead, kOptions, kPost, kPut, kDelete, kPatch, kTrace, kConnect, kUnknown };
+enum class Method : uint8_t {
+  kGet,
+  kHead,
+  kOptions,
+  kPost,
+  kPut,
+  kDelete,
+  kPatch,
+  kTrace,
+  kConnect,
+  kUnknown
+};
 
 // A byte range [off, off+len) inside the request head. len == 0 means "absent".
 struct Span {

@@ -1,5 +1,5 @@
-// Error log: "2026/11/22 19:00:00 [error] [pid] text". One process-wide sink (stderr or a file opened
-// O_APPEND, so every process of the server can share it); each line is one write(2).
+// Error log: "2026/11/22 19:00:00 [error] [pid] text". One process-wide sink (stderr or a file
+// opened O_APPEND, so every process of the server can share it); each line is one write(2).
 #pragma once
 
 #include <cstdint>
@@ -23,8 +23,8 @@ int fd();
 
 }  // namespace hs
 
-#define LOG_AT(level, err, ...)                                 \
-  do {                                                          \
+#define LOG_AT(level, err, ...)                                               \
+  do {                                                                        \
     if (::hs::log::enabled(level)) ::hs::log::write(level, err, __VA_ARGS__); \
   } while (0)
 #define LOG_ERROR(...) LOG_AT(::hs::LogLevel::kError, 0, __VA_ARGS__)

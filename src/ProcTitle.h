@@ -1,5 +1,5 @@
-// Process titles as `ps` shows them ("HttpServer: master", "HttpServer: worker 3"), by rewriting the
-// argv area in place as nginx does, plus the kernel's short name (prctl PR_SET_NAME).
+// Process titles as `ps` shows them ("HttpServer: master", "HttpServer: worker 3"), by rewriting
+// the argv area in place as nginx does, plus the kernel's short name (prctl PR_SET_NAME).
 #pragma once
 
 namespace hs {

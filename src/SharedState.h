@@ -1,6 +1,7 @@
 // Counters shared by the master and its workers through one MAP_SHARED anonymous mapping created
 // before the first fork. Each WorkerStats has a single writer (its worker), so updates are plain
-// relaxed load+store (no locked instructions on the hot path); readers see a consistent-enough view.
+// relaxed load+store (no locked instructions on the hot path); readers see a consistent-enough
+// view.
 #pragma once
 
 #include <atomic>
@@ -35,10 +36,10 @@ constexpr int64_t kEvictAfterMs = 500;
 
 struct SharedState {
   std::atomic<int32_t> masterPid;
-  std::atomic<uint32_t> generation;  // current worker generation (bumped on reload)
-  std::atomic<int64_t> startTime;    // master start, unix seconds
-  std::atomic<uint64_t> accepted;    // connections accepted by the master (incl. handed back ones)
-  std::atomic<uint64_t> handledBase; // requests/connections of workers that have exited
+  std::atomic<uint32_t> generation;   // current worker generation (bumped on reload)
+  std::atomic<int64_t> startTime;     // master start, unix seconds
+  std::atomic<uint64_t> accepted;     // connections accepted by the master (incl. handed back ones)
+  std::atomic<uint64_t> handledBase;  // requests/connections of workers that have exited
   std::atomic<uint64_t> requestsBase;
   WorkerStats workers[kMaxWorkerSlots];
   // The metrics endpoint's counters (see ResponseStats.h and Metrics.h): one ResponseStats per

@@ -38,8 +38,8 @@ UniqueFd listenTcp(const std::string& ip, uint16_t port, int backlog, std::strin
     int e = errno;
     *err = "cannot listen on " + where + ": " + ::strerror(e);
     if (e == EADDRINUSE) *err += " (another process is using that port; pick another port)";
-    if (e == EACCES && port < 1024) *err += " (port " + std::to_string(port) +
-                                            " needs root or CAP_NET_BIND_SERVICE)";
+    if (e == EACCES && port < 1024)
+      *err += " (port " + std::to_string(port) + " needs root or CAP_NET_BIND_SERVICE)";
     if (e == EADDRNOTAVAIL) *err += " (that address is not configured on this machine)";
     return UniqueFd();
   }
@@ -55,9 +55,10 @@ UniqueFd listenTcp(const std::string& ip, uint16_t port, int backlog, std::strin
 }
 
 void formatAddress(const sockaddr_storage& addr, char* out, size_t cap) {
-  const void* src = addr.ss_family == AF_INET6
-                        ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_addr)
-                        : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&addr)->sin_addr);
+  const void* src =
+      addr.ss_family == AF_INET6
+          ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_addr)
+          : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&addr)->sin_addr);
   if (::inet_ntop(addr.ss_family, src, out, static_cast<socklen_t>(cap)) == nullptr) {
     ::snprintf(out, cap, "-");
   }

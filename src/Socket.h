@@ -13,8 +13,8 @@
 namespace hs {
 
 // Creates a non-blocking, close-on-exec TCP listening socket bound to ip:port (IPv4 or IPv6) with
-// SO_REUSEADDR, TCP_NODELAY (inherited by accepted sockets on Linux) and TCP_DEFER_ACCEPT. On failure returns an
-// invalid fd and puts a one-line, actionable reason in *err.
+// SO_REUSEADDR, TCP_NODELAY (inherited by accepted sockets on Linux) and TCP_DEFER_ACCEPT. On
+// failure returns an invalid fd and puts a one-line, actionable reason in *err.
 UniqueFd listenTcp(const std::string& ip, uint16_t port, int backlog, std::string* err);
 
 // Formats a socket address as "1.2.3.4" or "::1" into out (at least INET6_ADDRSTRLEN bytes).

@@ -10,7 +10,7 @@ namespace {
 constexpr size_t kMaxSegments = 256;
 
 struct Segment {
-  int status = 0;     // 0 ok, otherwise 400
+  int status = 0;  // 0 ok, otherwise 400
   const char* reason = nullptr;
   size_t len = 0;     // decoded length, counted even past the room available
   char head[2] = {};  // first two decoded bytes, enough to tell "." and ".." apart
@@ -52,7 +52,8 @@ bool validAuthority(std::string_view a) {
   return port.empty() || (isDigits(port) && port.size() <= 5);
 }
 
-bool extractPath(std::string_view target, std::string_view* path, std::string_view* query = nullptr) {
+bool extractPath(std::string_view target, std::string_view* path,
+                 std::string_view* query = nullptr) {
   if (target.empty()) return false;
   if (target[0] != '/') {
     size_t schemeLen = 0;
@@ -183,7 +184,8 @@ UrlPathResult resolvePath(std::string_view path, char* out, size_t cap, bool all
 UrlPathResult normalizeTarget(std::string_view target, char* out, size_t cap, TargetParts* parts) {
   std::string_view path;
   std::string_view query;
-  if (!extractPath(target, &path, &query)) return {400, 0, false, "not an origin- or absolute-form target"};
+  if (!extractPath(target, &path, &query))
+    return {400, 0, false, "not an origin- or absolute-form target"};
   if (parts != nullptr) *parts = {path.empty() ? std::string_view("/") : path, query};
   // out holds the segments kept so far, joined by '/'; starts[] records where each one begins so
   // that ".." can drop the last one without rescanning.

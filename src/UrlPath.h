@@ -7,9 +7,9 @@
 namespace hs {
 
 struct UrlPathResult {
-  int status = 0;              // 0 ok; otherwise the HTTP status to answer (400 or 404)
-  size_t len = 0;              // length of the path written to `out` (no leading '/', no NUL)
-  bool trailingSlash = false;  // the decoded path ended in '/' (or was "/")
+  int status = 0;                // 0 ok; otherwise the HTTP status to answer (400 or 404)
+  size_t len = 0;                // length of the path written to `out` (no leading '/', no NUL)
+  bool trailingSlash = false;    // the decoded path ended in '/' (or was "/")
   const char* reason = nullptr;  // why it was refused (for the error log), when status != 0
 };
 
@@ -18,17 +18,18 @@ struct UrlPathResult {
 // 5.2.4 does (".." never climbs above the root), and collapses repeated '/'. Writes the result,
 // relative to the root ("" for the root itself, "dir/file.html" otherwise), to out[0..cap).
 // Refuses with 400: a malformed %-escape, an encoded '/' (%2F) or NUL (%00), a raw NUL or '\\', a
-// target that is neither origin- nor absolute-form, or a result longer than `cap`. Refuses with 404:
-// any segment starting with '.' (hidden files such as .htpasswd or .git/) except ".well-known".
-// When `parts` is given, the target's split is reported there too, so that nothing parses it again:
-// the raw path as sent (still percent-encoded; "/" for an absolute-form target without one) and the
-// query after '?' (without a fragment); both views into `target`, left empty for a target that is
-// neither origin- nor absolute-form.
+// target that is neither origin- nor absolute-form, or a result longer than `cap`. Refuses with
+// 404: any segment starting with '.' (hidden files such as .htpasswd or .git/) except
+// ".well-known". When `parts` is given, the target's split is reported there too, so that nothing
+// parses it again: the raw path as sent (still percent-encoded; "/" for an absolute-form target
+// without one) and the query after '?' (without a fragment); both views into `target`, left empty
+// for a target that is neither origin- nor absolute-form.
 struct TargetParts {
   std::string_view rawPath;
   std::string_view query;
 };
-UrlPathResult normalizeTarget(std::string_view target, char* out, size_t cap, TargetParts* parts = nullptr);
+UrlPathResult normalizeTarget(std::string_view target, char* out, size_t cap,
+                              TargetParts* parts = nullptr);
 
 // nginx's $uri, the path that locations match (../shared/ROUTING.md): the target's path before
 // the first '?', percent-decoded once, slashes merged, then "." and ".." resolved (clamped at the

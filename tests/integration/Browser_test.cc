@@ -60,22 +60,25 @@ class ToolsTest : public ServerTest {
   bool accessLogShowsChromium(const std::vector<std::string>& paths, std::string* text) {
     auto has = [&](const std::string& path) {
       std::string needle = "\"GET " + path + " HTTP/1.1\" 200 ";
-      for (size_t at = text->find(needle); at != std::string::npos; at = text->find(needle, at + 1)) {
+      for (size_t at = text->find(needle); at != std::string::npos;
+           at = text->find(needle, at + 1)) {
         size_t eol = text->find('\n', at);
         if (text->substr(at, eol - at).find("HeadlessChrome") != std::string::npos) return true;
       }
       return false;
     };
-    return waitFor([&] {
-      *text = readFile(accessLog_).value_or("");
-      for (const std::string& path : paths) {
-        if (!has(path)) {
-          fetchGet(port(), "/robots.txt");
-          return false;
-        }
-      }
-      return true;
-    }, 6000);
+    return waitFor(
+        [&] {
+          *text = readFile(accessLog_).value_or("");
+          for (const std::string& path : paths) {
+            if (!has(path)) {
+              fetchGet(port(), "/robots.txt");
+              return false;
+            }
+          }
+          return true;
+        },
+        6000);
   }
 
   TempDir dir_;
@@ -122,8 +125,9 @@ TEST_F(ToolsTest, CurlHeadShowsTheHeadersOfGet) {
   std::string curlHead = head.out.substr(0, head.out.find("\r\n\r\n") + 2);
   std::string rawGet = rawHeadWithoutDate(port(), getRequest("/style.css"));
   EXPECT_EQ(withoutDate(curlHead), rawGet);
-  EXPECT_NE(head.out.find("Content-Length: " + std::to_string(siteFile("/style.css").size()) + "\r\n"),
-            std::string::npos);
+  EXPECT_NE(
+      head.out.find("Content-Length: " + std::to_string(siteFile("/style.css").size()) + "\r\n"),
+      std::string::npos);
 }
 
 TEST_F(ToolsTest, WgetMirrorIsByteIdentical) {
@@ -159,10 +163,16 @@ TEST_F(ToolsTest, WgetMirrorIsByteIdentical) {
 class ChromiumTest : public ToolsTest {
  protected:
   RunResult chromium(const std::vector<std::string>& extra) {
-    std::vector<std::string> args = {"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                                     "--no-first-run", "--disable-background-networking",
-                                     "--disable-component-update", "--disable-sync",
-                                     "--disable-dev-shm-usage", "--user-data-dir=" + profile_.path(),
+    std::vector<std::string> args = {"--headless",
+                                     "--no-sandbox",
+                                     "--disable-gpu",
+                                     "--disable-quic",
+                                     "--no-first-run",
+                                     "--disable-background-networking",
+                                     "--disable-component-update",
+                                     "--disable-sync",
+                                     "--disable-dev-shm-usage",
+                                     "--user-data-dir=" + profile_.path(),
                                      "--window-size=1024,768"};
     args.insert(args.end(), extra.begin(), extra.end());
     args.push_back(url("/"));

@@ -106,8 +106,8 @@ TEST_F(HardeningTest, SlowlorisIsCutOffWhileOthersAreServed) {
               << slow[i]->closedAfterMs << " ms (" << slow[i]->sent << " bytes sent)\n";
   }
   EXPECT_GE(normalCount, 10);
-  EXPECT_TRUE(normalFailures.empty()) << normalFailures.size() << " slow or failed, first: "
-                                      << normalFailures.front();
+  EXPECT_TRUE(normalFailures.empty())
+      << normalFailures.size() << " slow or failed, first: " << normalFailures.front();
   std::cerr << "[ timing  ] " << normalCount << " normal requests meanwhile, worst "
             << worstNormalMs << " ms\n";
   expectRecovered();
@@ -169,8 +169,7 @@ TEST_F(HardeningTest, ReaderThatNeverReadsIsClosedAfterSendTimeout) {
   int64_t closedMs = msSince(sent);
   EXPECT_EQ(active, 1) << "the stuck connection was not closed";
   EXPECT_LE(closedMs, scaled(3000));
-  std::cerr << "[ timing  ] non-reading client closed by the server after ~" << closedMs
-            << " ms\n";
+  std::cerr << "[ timing  ] non-reading client closed by the server after ~" << closedMs << " ms\n";
   // The client can drain what was in flight, then sees the end: never the whole file.
   std::string raw;
   ssize_t n;
@@ -545,9 +544,9 @@ TEST_F(HardeningTest, MalformedRequestStormIsRejectedWithoutHarm) {
           ++closed;
         } else {
           std::lock_guard<std::mutex> lock(mu);
-          problems.push_back("request " + std::to_string(i) + " (" +
-                             requests[i].substr(0, 40) + "): " +
-                             (o == Outcome::kAccepted ? "answered 2xx/3xx" : "no answer in 5 s"));
+          problems.push_back(
+              "request " + std::to_string(i) + " (" + requests[i].substr(0, 40) +
+              "): " + (o == Outcome::kAccepted ? "answered 2xx/3xx" : "no answer in 5 s"));
         }
         pace(30);
       }
@@ -568,7 +567,8 @@ TEST_F(HardeningTest, MalformedRequestStormIsRejectedWithoutHarm) {
 // broken one such as "GET http://[::1 HTTP/1.1" is a 400, not a request for "/".
 TEST_F(HardeningTest, AbsoluteFormWithBrokenAuthorityIs400) {
   ASSERT_NO_FATAL_FAILURE(startSingleWorker());
-  for (const char* target : {"http://[::1", "http://[::1/index.html", "http://a b@/", "http://:80/"}) {
+  for (const char* target :
+       {"http://[::1", "http://[::1/index.html", "http://a b@/", "http://:80/"}) {
     SCOPED_TRACE(target);
     Client c(port());
     ASSERT_TRUE(c.ok());
@@ -629,8 +629,8 @@ TEST_F(HardeningTest, MasterOutOfDescriptorsDoesNotSpinAndRecovers) {
   // No room at all: every accept fails; the master must back off instead of spinning.
   ASSERT_TRUE(setFdLimit(master, static_cast<rlim_t>(openFdCount(master))));
   auto stuck = openRequesting(port(), 100);
-  EXPECT_TRUE(waitFor([&] { return server_.log().find("accept4() failed") != std::string::npos; },
-                      2000));
+  EXPECT_TRUE(
+      waitFor([&] { return server_.log().find("accept4() failed") != std::string::npos; }, 2000));
   // CPU over a fixed window: a spinning master would burn most of it.
   int64_t cpu1 = cpuMs(master);
   pace(2000);
@@ -681,10 +681,9 @@ TEST(HardeningValgrindTest, MixedTrafficHasNoMemoryErrors) {
     ::dup2(fd, 2);
     std::string logFile = "--log-file=" + logs.path() + "/vg.%p";
     std::string bin = serverBinary(), root = siteRoot(), p = std::to_string(port);
-    execlp("valgrind", "valgrind", "--error-exitcode=99", "--leak-check=no",
-           "--trace-children=yes", logFile.c_str(), bin.c_str(), "127.0.0.1", p.c_str(), "2",
-           "50", "--root", root.c_str(), "--status-path", "/server-status",
-           static_cast<char*>(nullptr));
+    execlp("valgrind", "valgrind", "--error-exitcode=99", "--leak-check=no", "--trace-children=yes",
+           logFile.c_str(), bin.c_str(), "127.0.0.1", p.c_str(), "2", "50", "--root", root.c_str(),
+           "--status-path", "/server-status", static_cast<char*>(nullptr));
     _exit(127);
   }
   setpgid(pid, pid);

@@ -76,7 +76,8 @@ TEST_F(HttpTest, Http10WithoutConnectionHeaderIsClosed) {
 // ever, or 200 ms under TCP_CORK rules). Every answer, page or error, must arrive at once.
 TEST_F(HttpTest, ClosingResponsesAreNotHeldBack) {
   const char* requests[] = {"GET /robots.txt HTTP/1.0\r\n\r\n", "GET /index.html HTTP/1.0\r\n\r\n",
-                            "GET /no-such-file HTTP/1.0\r\n\r\n", "HEAD /style.css HTTP/1.0\r\n\r\n"};
+                            "GET /no-such-file HTTP/1.0\r\n\r\n",
+                            "HEAD /style.css HTTP/1.0\r\n\r\n"};
   int slow = 0;  // a held-back segment makes every exchange slow; a scheduling hiccup, one
   for (int round = 0; round < 5; ++round) {
     for (const char* req : requests) {
@@ -87,7 +88,8 @@ TEST_F(HttpTest, ClosingResponsesAreNotHeldBack) {
       ASSERT_TRUE(c.send(req));
       EXPECT_TRUE(c.waitClosed(scaled(1000))) << "no EOF";
       const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::steady_clock::now() - start).count();
+                          std::chrono::steady_clock::now() - start)
+                          .count();
       if (ms >= 150) ++slow;
     }
   }

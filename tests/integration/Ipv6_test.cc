@@ -71,7 +71,8 @@ TEST(Ipv6Test, ServesOnTheIpv6Loopback) {
   waitFor([&] { return (c = connectV6(port)).valid(); }, 5000);
   ASSERT_TRUE(c.valid()) << "nothing listens on [::1]:" << port << "; server log " << logPath;
   std::string req = "GET /robots.txt HTTP/1.1\r\nHost: [::1]\r\nConnection: close\r\n\r\n";
-  ASSERT_EQ(::send(c.get(), req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  ASSERT_EQ(::send(c.get(), req.data(), req.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(req.size()));
   timeval tv{scaled(5000) / 1000, 0};
   ::setsockopt(c.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string got;

@@ -116,8 +116,8 @@ TEST_F(LifecycleTest, KilledWorkerIsReplacedWithinASecondAndOthersKeepTheirConne
   }
 
   Response second = clients[survivor]->exchange(getRequest("/index.html"));
-  EXPECT_EQ(second.status, 200) << "keep-alive connection on worker " << holders[survivor]
-                                << ": " << second.describe() << " " << second.error;
+  EXPECT_EQ(second.status, 200) << "keep-alive connection on worker " << holders[survivor] << ": "
+                                << second.describe() << " " << second.error;
   EXPECT_EQ(second.body, siteFile("/index.html"));
 
   // The replacement takes its share of the load too.
@@ -149,8 +149,8 @@ TEST_F(LifecycleTest, WorkerDyingRightAfterStartIsRespawnedWithBackOff) {
     waitFor([&] { return !processAlive(w0); }, 500);
   }
   auto fifth = Clock::now();
-  EXPECT_TRUE(waitFor([&] { return server_.log().find("died 5 times within 1 s") != std::string::npos; },
-                      500))
+  EXPECT_TRUE(waitFor(
+      [&] { return server_.log().find("died 5 times within 1 s") != std::string::npos; }, 500))
       << server_.log();
   // During the back-off the other worker serves alone.
   EXPECT_TRUE(getOk(port()));
@@ -165,8 +165,8 @@ TEST_F(LifecycleTest, WorkerDyingRightAfterStartIsRespawnedWithBackOff) {
   // A sixth fast death doubles the delay to 2 s.
   ASSERT_EQ(kill(w0, SIGKILL), 0);
   auto sixth = Clock::now();
-  EXPECT_TRUE(waitFor([&] { return server_.log().find("died 6 times within 1 s") != std::string::npos; },
-                      500));
+  EXPECT_TRUE(waitFor(
+      [&] { return server_.log().find("died 6 times within 1 s") != std::string::npos; }, 500));
   EXPECT_TRUE(getOk(port()));
   EXPECT_TRUE(holdsFor([&] { return workerWithIndex(server_.pid(), 0) == 0; }, 1500))
       << "respawned before the 2 s back-off";
@@ -262,7 +262,8 @@ TEST_F(LifecycleTest, QuitWaitsForAResponseTheWorkerIsStillWriting) {
   TempDir root;
   ASSERT_EQ(chmod(root.path().c_str(), 0755), 0);  // the workers run as nobody
   std::string big;
-  for (size_t i = 0; big.size() < 8u * 1024 * 1024; ++i) big += std::to_string(i * 2654435761u) + "\n";
+  for (size_t i = 0; big.size() < 8u * 1024 * 1024; ++i)
+    big += std::to_string(i * 2654435761u) + "\n";
   ASSERT_TRUE(writeFile(root.path() + "/big.bin", big));
   ServerOptions o = withArgs(1);
   o.root = root.path();
@@ -339,11 +340,12 @@ TEST(LifecycleConfigTest, ReloadRereadsTheFileAndKeepsRunningWhenItIsBroken) {
   EXPECT_TRUE(waitFor(
       [&] {
         gen2 = childPids(server.pid());
-        return gen2.size() == 3 && std::none_of(gen2.begin(), gen2.end(),
-                                                [&](pid_t p) { return contains(gen1, p); });
+        return gen2.size() == 3 &&
+               std::none_of(gen2.begin(), gen2.end(), [&](pid_t p) { return contains(gen1, p); });
       },
       3000))
-      << "expected 3 workers of the new generation, have " << gen2.size() << "\n" << server.log();
+      << "expected 3 workers of the new generation, have " << gen2.size() << "\n"
+      << server.log();
   EXPECT_EQ(statusGeneration(port), 2);
 
   ASSERT_TRUE(writeFile(file, base + "workers 3\nno_such_directive on\n"));
@@ -383,8 +385,8 @@ class BinaryUpgradeTest : public LifecycleTest, public ::testing::WithParamInter
       return;
     }
     port_ = pickFreePort();
-    std::vector<std::string> args = {"127.0.0.1", std::to_string(port_), "2", "100", "--root",
-                                     siteRoot(), "--daemon"};
+    std::vector<std::string> args = {
+        "127.0.0.1", std::to_string(port_), "2", "100", "--root", siteRoot(), "--daemon"};
     args.insert(args.end(), extra.begin(), extra.end());
     RunResult run = runProgram(serverBinary(), args, 5000, /*leaveGroup=*/true);
     ASSERT_FALSE(run.timedOut) << "--daemon did not return";
@@ -424,7 +426,8 @@ TEST_P(BinaryUpgradeTest, Usr2ThenQuitUnderLoadMovesThePidFileAndLosesNoRequest)
         return newMaster != 0 && newMaster != oldMaster_;
       },
       3000))
-      << "pid file not rewritten by a new master\n" << readFile(errorLog_).value_or("");
+      << "pid file not rewritten by a new master\n"
+      << readFile(errorLog_).value_or("");
   guard_.add(newMaster);
   ASSERT_NE(newMaster, oldMaster_);
   EXPECT_EQ(readPidFile(pidFile_ + ".oldbin"), oldMaster_);
@@ -505,7 +508,8 @@ TEST_F(LifecycleTest, TtouNeverGoesBelowOneWorkerAndSaysSo) {
           return count == n;
         },
         2000))
-        << "each refused TTOU must say that one worker stays:\n" << log;
+        << "each refused TTOU must say that one worker stays:\n"
+        << log;
   }
   EXPECT_NE(lineContaining(log, "at least one").find("workers: 1"), std::string::npos) << log;
   EXPECT_EQ(server_.workers(), one);
@@ -526,13 +530,15 @@ class LogReopenTest : public LifecycleTest {
     ASSERT_NO_FATAL_FAILURE(
         startServer(withArgs(1, {"--access-log", access_, "--error-log", error_})));
     ASSERT_TRUE(getOk(port(), "/robots.txt"));
-    ASSERT_TRUE(waitFor([&] { return readFile(access_).value_or("").find("/robots.txt") != std::string::npos; },
-                        3000));
+    ASSERT_TRUE(waitFor(
+        [&] { return readFile(access_).value_or("").find("/robots.txt") != std::string::npos; },
+        3000));
     ASSERT_EQ(rename(access_.c_str(), (access_ + ".1").c_str()), 0);
     ASSERT_EQ(rename(error_.c_str(), (error_ + ".1").c_str()), 0);
     ASSERT_EQ(kill(server_.pid(), SIGUSR1), 0);
-    ASSERT_TRUE(waitFor([&] { return readFile(error_).value_or("").find("logs reopened") != std::string::npos; },
-                        2000))
+    ASSERT_TRUE(waitFor(
+        [&] { return readFile(error_).value_or("").find("logs reopened") != std::string::npos; },
+        2000))
         << "the master did not write to a new error log";
   }
 
@@ -544,8 +550,8 @@ class LogReopenTest : public LifecycleTest {
 TEST_F(LogReopenTest, Usr1ReopensRotatedLogs) {
   ASSERT_NO_FATAL_FAILURE(startAndRotate());
   ASSERT_TRUE(getOk(port(), "/style.css"));
-  EXPECT_TRUE(waitFor([&] { return readFile(access_).value_or("").find("/style.css") != std::string::npos; },
-                      3000))
+  EXPECT_TRUE(waitFor(
+      [&] { return readFile(access_).value_or("").find("/style.css") != std::string::npos; }, 3000))
       << "the new access log did not receive the request";
   EXPECT_EQ(readFile(access_ + ".1").value_or("").find("/style.css"), std::string::npos);
   for (pid_t pid : {server_.pid()}) {
@@ -564,11 +570,14 @@ TEST_F(LogReopenTest, Usr1MovesWorkersToTheNewLogs) {
   ASSERT_EQ(workers.size(), 1u);
   std::vector<std::string> targets;
   // The master signals the workers after its own reopen; give them a moment.
-  waitFor([&] {
-    targets = fdTargets(workers[0]);
-    return std::none_of(targets.begin(), targets.end(),
-                        [](const std::string& t) { return t.find(".log.1") != std::string::npos; });
-  }, 1000);
+  waitFor(
+      [&] {
+        targets = fdTargets(workers[0]);
+        return std::none_of(targets.begin(), targets.end(), [](const std::string& t) {
+          return t.find(".log.1") != std::string::npos;
+        });
+      },
+      1000);
   for (const std::string& t : targets) {
     EXPECT_EQ(t.find(".log.1"), std::string::npos) << "worker still holds " << t;
   }
@@ -583,11 +592,11 @@ TEST(LifecycleDaemonTest, DaemonDetachesWritesPidFileAndStopsCleanly) {
   uint16_t port = pickFreePort();
   PidGuard guard;
   auto started = Clock::now();
-  RunResult run = runProgram(serverBinary(),
-                             {"127.0.0.1", std::to_string(port), "1", "10", "--root", siteRoot(),
-                              "--daemon", "--pid-file", pidFile, "--error-log",
-                              dir.path() + "/error.log"},
-                             3000, /*leaveGroup=*/true);
+  RunResult run =
+      runProgram(serverBinary(),
+                 {"127.0.0.1", std::to_string(port), "1", "10", "--root", siteRoot(), "--daemon",
+                  "--pid-file", pidFile, "--error-log", dir.path() + "/error.log"},
+                 3000, /*leaveGroup=*/true);
   ASSERT_FALSE(run.timedOut) << "--daemon did not return";
   EXPECT_EQ(run.exitCode, 0) << run.err;
   EXPECT_LT(msSince(started), scaled(1000));
@@ -644,7 +653,8 @@ TEST_F(PrivilegeTest, WorkersRunAsNobodyByDefaultMasterStaysRoot) {
 
 TEST_F(PrivilegeTest, WorkersStayRootWithUserRoot) {
   ASSERT_NO_FATAL_FAILURE(startServer(withArgs(2, {"--user", "root"})));
-  for (pid_t w : server_.workers()) EXPECT_EQ(realUid(w), std::optional<uid_t>(0)) << "worker " << w;
+  for (pid_t w : server_.workers())
+    EXPECT_EQ(realUid(w), std::optional<uid_t>(0)) << "worker " << w;
   EXPECT_TRUE(getOk(port()));
 }
 

@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdio>
-#include <atomic>
 #include <iostream>
 #include <map>
 #include <set>
@@ -91,8 +91,8 @@ TEST_F(OperationsTest, StatusPageCountsAgreeWithTraffic) {
   ASSERT_NE(at, std::string::npos);
   std::string workers = r.body.substr(at);
   EXPECT_EQ(countOf(workers, "{"), 2u);
-  for (const char* key : {"\"pid\":", "\"live\":", "\"requests\":", "\"restarts\":",
-                          "\"generation\":"}) {
+  for (const char* key :
+       {"\"pid\":", "\"live\":", "\"requests\":", "\"restarts\":", "\"generation\":"}) {
     EXPECT_EQ(countOf(workers, key), 2u) << key;
   }
   for (pid_t w : server_.workers()) {
@@ -252,7 +252,8 @@ TEST_F(AccessLogTest, LinesMatchCombinedFormatAndResponses) {
     Client c(port());
     ASSERT_TRUE(c.ok());
     bool head = method == "HEAD";
-    Response r = c.exchange(getRequest(target, extra + more + "Connection: close\r\n", method), head);
+    Response r =
+        c.exchange(getRequest(target, extra + more + "Connection: close\r\n", method), head);
     ASSERT_NE(r.status, 0) << r.error;
     sent.push_back({target, method, r.status, r.body.size()});
   };
@@ -294,9 +295,9 @@ TEST_F(AccessLogTest, TwoWorkersWriteWholeLines) {
     threads.emplace_back([&, t] {
       for (int i = t; i < kRequests; i += 4) {
         // A new connection every few requests so both workers take part.
-        Response r = fetchGet(port(), "/robots.txt?n=" + std::to_string(i),
-                           "User-Agent: agent-" + std::string(static_cast<size_t>(i % 50), 'x') +
-                               "\r\n");
+        Response r =
+            fetchGet(port(), "/robots.txt?n=" + std::to_string(i),
+                     "User-Agent: agent-" + std::string(static_cast<size_t>(i % 50), 'x') + "\r\n");
         ok += r.status == 200;
       }
     });
@@ -348,8 +349,8 @@ TEST_F(OperationsTest, ErrorLogLinesHaveDateLevelAndPid) {
     // "YYYY/MM/DD HH:MM:SS [level] [pid] message"
     int y, mo, d, h, mi, sec, pid, used = 0;
     char level[8] = {};
-    int n = std::sscanf(line.c_str(), "%4d/%2d/%2d %2d:%2d:%2d [%7[a-z]] [%d] %n", &y, &mo, &d,
-                        &h, &mi, &sec, level, &pid, &used);
+    int n = std::sscanf(line.c_str(), "%4d/%2d/%2d %2d:%2d:%2d [%7[a-z]] [%d] %n", &y, &mo, &d, &h,
+                        &mi, &sec, level, &pid, &used);
     bool ok = n == 8 && line.size() > 20 && line[4] == '/' && line[7] == '/' && line[10] == ' ' &&
               line[13] == ':' && line[16] == ':' && used > 0 &&
               static_cast<size_t>(used) < line.size();
@@ -482,10 +483,10 @@ TEST(OperationsInstallTest, InstallAndUninstallWithDestdir) {
   RunResult install = runShell(common + "install", 120'000);
   ASSERT_EQ(install.exitCode, 0) << install.out;
   const std::string base = dest.path() + "/usr/local";
-  const std::vector<std::string> files = {
-      "/sbin/HttpServer", "/share/man/man8/HttpServer.8",
-      "/share/doc/HttpServer/HttpServer.conf.example", "/lib/systemd/system/HttpServer.service",
-      "/share/doc/HttpServer/HttpServer.logrotate"};
+  const std::vector<std::string> files = {"/sbin/HttpServer", "/share/man/man8/HttpServer.8",
+                                          "/share/doc/HttpServer/HttpServer.conf.example",
+                                          "/lib/systemd/system/HttpServer.service",
+                                          "/share/doc/HttpServer/HttpServer.logrotate"};
   for (const std::string& f : files) {
     struct stat st {};
     EXPECT_EQ(::stat((base + f).c_str(), &st), 0) << f << " not installed";
@@ -506,9 +507,8 @@ TEST(OperationsInstallTest, ManPageRenders) {
   const std::string page = projectDir() + "/docs/HttpServer.8";
   if (::access(page.c_str(), R_OK) != 0) GTEST_SKIP() << "docs/HttpServer.8 does not exist yet";
   if (std::system("command -v man >/dev/null 2>&1") != 0) GTEST_SKIP() << "man not installed";
-  RunResult r = runProgram("/bin/sh", {"-c", "MANWIDTH=80 MANPAGER=cat PAGER=cat man -l '" + page +
-                                                 "'"},
-                           20000);
+  RunResult r = runProgram(
+      "/bin/sh", {"-c", "MANWIDTH=80 MANPAGER=cat PAGER=cat man -l '" + page + "'"}, 20000);
   EXPECT_EQ(r.exitCode, 0) << r.err;
   EXPECT_NE(r.out.find("HttpServer"), std::string::npos) << r.out.substr(0, 400);
   EXPECT_GT(r.out.size(), 500u);

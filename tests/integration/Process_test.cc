@@ -174,7 +174,8 @@ TEST_F(ProcessTest, ConnectionBeyondCapacityWaitsForAFreeSlot) {
   EXPECT_FALSE(waitReadable(c3.fd(), 300)) << "third connection served beyond conns=2";
 
   c1.close();
-  ASSERT_TRUE(waitReadable(c3.fd(), scaled(2000))) << "third connection not served after a slot freed";
+  ASSERT_TRUE(waitReadable(c3.fd(), scaled(2000)))
+      << "third connection not served after a slot freed";
   Response r3 = c3.read();
   EXPECT_EQ(r3.status, 200) << r3.describe();
 }

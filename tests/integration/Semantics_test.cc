@@ -99,8 +99,10 @@ class SemanticsTest : public ServerTest {
   }
   std::string etagOf(std::string_view target) { return get(target).header("etag"); }
   // Everything the server sends for `req`, closing afterwards.
-  std::string raw(std::string_view target, std::string_view extra, std::string_view method = "GET") {
-    return rawExchange(port(), getRequest(target, std::string(extra) + "Connection: close\r\n", method));
+  std::string raw(std::string_view target, std::string_view extra,
+                  std::string_view method = "GET") {
+    return rawExchange(port(),
+                       getRequest(target, std::string(extra) + "Connection: close\r\n", method));
   }
 
   TempDir dir_;
@@ -155,7 +157,8 @@ TEST_F(SemanticsTest, IfNoneMatchForms) {
     EXPECT_EQ(firstLine(out), "HTTP/1.1 304 Not Modified");
     EXPECT_EQ(afterHead(out), "") << "a 304 must not carry a body";
     EXPECT_NE(out.find("\r\nETag: " + etag + "\r\n"), std::string::npos) << out;
-    EXPECT_EQ(toLower(out).find("content-type:"), std::string::npos) << "304 with Content-Type: " << out;
+    EXPECT_EQ(toLower(out).find("content-type:"), std::string::npos)
+        << "304 with Content-Type: " << out;
   }
   Response miss = get("/b.txt", "If-None-Match: \"nope\"\r\n");
   EXPECT_EQ(miss.status, 200);
@@ -217,13 +220,17 @@ TEST_F(SemanticsTest, PreconditionPrecedence) {
   std::string later = formatImfFixdate(kMtime + 86400);
   std::string earlier = formatImfFixdate(kMtime - 86400);
   // RFC 9110 13.2.2: If-None-Match present -> If-Modified-Since is ignored.
-  EXPECT_EQ(get("/b.txt", "If-None-Match: \"nope\"\r\nIf-Modified-Since: " + later + "\r\n").status, 200);
-  EXPECT_EQ(get("/b.txt", "If-None-Match: " + etag + "\r\nIf-Modified-Since: " + earlier + "\r\n").status,
-            304);
-  // If-Match present -> If-Unmodified-Since is ignored.
-  EXPECT_EQ(get("/b.txt", "If-Match: " + etag + "\r\nIf-Unmodified-Since: " + earlier + "\r\n").status,
+  EXPECT_EQ(get("/b.txt", "If-None-Match: \"nope\"\r\nIf-Modified-Since: " + later + "\r\n").status,
             200);
-  EXPECT_EQ(get("/b.txt", "If-Match: \"nope\"\r\nIf-Unmodified-Since: " + later + "\r\n").status, 412);
+  EXPECT_EQ(
+      get("/b.txt", "If-None-Match: " + etag + "\r\nIf-Modified-Since: " + earlier + "\r\n").status,
+      304);
+  // If-Match present -> If-Unmodified-Since is ignored.
+  EXPECT_EQ(
+      get("/b.txt", "If-Match: " + etag + "\r\nIf-Unmodified-Since: " + earlier + "\r\n").status,
+      200);
+  EXPECT_EQ(get("/b.txt", "If-Match: \"nope\"\r\nIf-Unmodified-Since: " + later + "\r\n").status,
+            412);
   // A failed If-Match beats a matching If-None-Match (step 1 before step 3).
   EXPECT_EQ(get("/b.txt", "If-Match: \"nope\"\r\nIf-None-Match: " + etag + "\r\n").status, 412);
 }
@@ -265,13 +272,14 @@ TEST_F(SemanticsTest, RangeOfLargeFileViaSendfileIsByteIdentical) {
   const size_t first = 777'777, last = 1'234'566;
   Client c(port());
   ASSERT_TRUE(c.ok());
-  Response r = c.exchange(getRequest("/media/sample.mp4", "Range: bytes=" + std::to_string(first) + "-" +
-                                                              std::to_string(last) + "\r\n"));
+  Response r = c.exchange(getRequest("/media/sample.mp4", "Range: bytes=" + std::to_string(first) +
+                                                              "-" + std::to_string(last) + "\r\n"));
   ASSERT_EQ(r.status, 206) << r.describe();
   EXPECT_EQ(r.header("content-range"), "bytes 777777-1234566/" + std::to_string(mp4.size()));
   EXPECT_EQ(r.header("content-type"), "video/mp4");
   ASSERT_EQ(r.body.size(), last - first + 1);
-  EXPECT_TRUE(r.body == mp4.substr(first, last - first + 1)) << "middle range differs from the file";
+  EXPECT_TRUE(r.body == mp4.substr(first, last - first + 1))
+      << "middle range differs from the file";
   // The tail, then the connection is still in sync.
   Response tail = c.exchange(getRequest("/media/sample.mp4", "Range: bytes=-1000\r\n"));
   ASSERT_EQ(tail.status, 206) << tail.describe();
@@ -519,7 +527,8 @@ void expectBodySkipped(uint16_t port, const std::string& post) {
 
 TEST_F(SemanticsTest, ContentLengthBodyIsSkippedAndPipelineStaysInSync) {
   ASSERT_NO_FATAL_FAILURE(start());
-  expectBodySkipped(port(), "POST /b.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nGET /a HTT");
+  expectBodySkipped(port(),
+                    "POST /b.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nGET /a HTT");
 }
 
 TEST_F(SemanticsTest, ChunkedBodyWithExtensionAndTrailerIsSkipped) {
@@ -539,7 +548,8 @@ TEST_F(SemanticsTest, BodiesOverMaxBodyAre413AndClose) {
                         chunk + "\r\n258\r\n" + chunk + "\r\n0\r\n\r\n";
   expectStatusAndClose(port(), chunked, 413);
   // Within the limit it is read and discarded.
-  Response ok = fetch(port(), getRequest("/b.txt", "Content-Length: 1024\r\n", "POST") + std::string(1024, 'y'));
+  Response ok = fetch(
+      port(), getRequest("/b.txt", "Content-Length: 1024\r\n", "POST") + std::string(1024, 'y'));
   EXPECT_EQ(ok.status, 405) << ok.describe();
 }
 
@@ -568,7 +578,8 @@ TEST_F(SemanticsTest, HeadErrorThatClosesHasNoBody) {
 TEST_F(SemanticsTest, ExpectContinueGetsInterimResponse) {
   ASSERT_NO_FATAL_FAILURE(start());
   Client c(port());
-  ASSERT_TRUE(c.send(getRequest("/b.txt", "Content-Length: 4\r\nExpect: 100-continue\r\n", "POST")));
+  ASSERT_TRUE(
+      c.send(getRequest("/b.txt", "Content-Length: 4\r\nExpect: 100-continue\r\n", "POST")));
   Response interim = c.read();
   EXPECT_EQ(interim.statusLine, "HTTP/1.1 100 Continue") << interim.describe();
   ASSERT_TRUE(c.send("abcd"));
@@ -593,7 +604,8 @@ TEST_F(SemanticsTest, SizeLimitsOfTheHead) {
   Response longLine = fetch(port(), getRequest("/" + std::string(9000, 'a')));
   EXPECT_EQ(longLine.status, 414) << longLine.describe();
   std::string big;
-  for (int i = 0; i < 20; ++i) big += "X-Pad-" + std::to_string(i) + ": " + std::string(1000, 'p') + "\r\n";
+  for (int i = 0; i < 20; ++i)
+    big += "X-Pad-" + std::to_string(i) + ": " + std::string(1000, 'p') + "\r\n";
   Response bigHead = fetch(port(), getRequest("/b.txt", big));
   EXPECT_EQ(bigHead.status, 431) << bigHead.describe();
   std::string many;

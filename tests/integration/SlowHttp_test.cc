@@ -70,8 +70,8 @@ std::string stripEscapes(const std::string& text) {
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '\x1b' && i + 1 < text.size() && text[i + 1] == '[') {
       size_t j = i + 2;
-      while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) != 0 ||
-                                 text[j] == ';')) {
+      while (j < text.size() &&
+             (std::isdigit(static_cast<unsigned char>(text[j])) != 0 || text[j] == ';')) {
         ++j;
       }
       i = j;  // the final letter is skipped by the loop's ++i
@@ -183,8 +183,7 @@ class SlowHttpTest : public ServerTest {
               << summary_.serviceAvailable << "', exit '" << summary_.exitStatus << "'\n";
     for (const std::string& f : probes_.failures) std::cerr << "[ attack  ]   " << f << "\n";
     EXPECT_FALSE(run.timedOut) << "slowhttptest did not finish";
-    EXPECT_EQ(run.exitCode, 0) << "slowhttptest exit code (124: killed by timeout)\n"
-                               << run.err;
+    EXPECT_EQ(run.exitCode, 0) << "slowhttptest exit code (124: killed by timeout)\n" << run.err;
     EXPECT_NE(summary_.exitStatus.find("Hit test time limit"), std::string::npos)
         << "slowhttptest stopped early: '" << summary_.exitStatus << "'";
   }
@@ -216,8 +215,8 @@ class SlowHttpTest : public ServerTest {
 // the head. The pool is full within a second; eviction after 500 ms keeps admitting newcomers.
 TEST_F(SlowHttpTest, SlowlorisLeavesRoomForNormalClients) {
   ASSERT_NO_FATAL_FAILURE(startPool({}));
-  ASSERT_NO_FATAL_FAILURE(attack("slowloris", {"-H", "-c", "64", "-r", "50", "-i", "1"},
-                                 "/index.html", 7));
+  ASSERT_NO_FATAL_FAILURE(
+      attack("slowloris", {"-H", "-c", "64", "-r", "50", "-i", "1"}, "/index.html", 7));
   expectWithstood(20);
 }
 
@@ -239,10 +238,10 @@ TEST_F(SlowHttpTest, SlowBodyLeavesRoomForNormalClients) {
 TEST_F(SlowHttpTest, SlowReadLeavesRoomForNormalClients) {
   ASSERT_NO_FATAL_FAILURE(makeBigRoot());
   ASSERT_NO_FATAL_FAILURE(startPool({}, root_->path()));
-  ASSERT_NO_FATAL_FAILURE(attack("slowread",
-                                 {"-X", "-c", "64", "-r", "50", "-w", "1", "-y", "2", "-n", "2",
-                                  "-z", "32", "-k", "3"},
-                                 kBigFile, 7));
+  ASSERT_NO_FATAL_FAILURE(
+      attack("slowread",
+             {"-X", "-c", "64", "-r", "50", "-w", "1", "-y", "2", "-n", "2", "-z", "32", "-k", "3"},
+             kBigFile, 7));
   expectWithstood(20);
 }
 
