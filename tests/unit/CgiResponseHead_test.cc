@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "GuardedBuffer.h"
+#include "SplitFeed.h"
 
 namespace hs {
 namespace {
@@ -73,14 +74,9 @@ Result parsePieces(std::string_view input, const std::vector<size_t>& cuts) {
 }
 
 void expectSplitInvariant(std::string_view input, const Result& whole) {
-  for (size_t k = 0; k <= input.size(); ++k) {
-    SCOPED_TRACE("split at " + std::to_string(k));
-    EXPECT_EQ(parsePieces(input, {k}), whole);
-  }
-  std::vector<size_t> everyByte;
-  for (size_t k = 0; k < input.size(); ++k) everyByte.push_back(k);
-  SCOPED_TRACE("byte by byte");
-  EXPECT_EQ(parsePieces(input, everyByte), whole);
+  hs::expectSplitInvariant(input, whole, [&](std::string_view in, const std::vector<size_t>& cuts) {
+    return parsePieces(in, cuts);
+  });
 }
 
 struct ValidHead {

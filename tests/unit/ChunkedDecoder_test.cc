@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "GuardedBuffer.h"
+#include "SplitFeed.h"
 
 namespace hs {
 namespace {
@@ -65,14 +66,9 @@ Result feedWhole(std::string_view input, uint64_t maxBody) {
 }
 
 void expectSplitInvariant(std::string_view input, const Result& whole, uint64_t maxBody) {
-  for (size_t k = 0; k <= input.size(); ++k) {
-    SCOPED_TRACE("split at " + std::to_string(k));
-    EXPECT_EQ(feedPieces(input, {k}, maxBody), whole);
-  }
-  std::vector<size_t> everyByte;
-  for (size_t k = 0; k < input.size(); ++k) everyByte.push_back(k);
-  SCOPED_TRACE("byte by byte");
-  EXPECT_EQ(feedPieces(input, everyByte, maxBody), whole);
+  hs::expectSplitInvariant(input, whole, [&](std::string_view in, const std::vector<size_t>& cuts) {
+    return feedPieces(in, cuts, maxBody);
+  });
 }
 
 constexpr uint64_t kNoLimit = std::numeric_limits<uint64_t>::max();
