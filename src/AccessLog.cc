@@ -13,7 +13,7 @@
 
 namespace hs {
 
-void appendLogEscaped(HeadWriter& w, std::string_view s) {
+void appendLogEscaped(FixedWriter& w, std::string_view s) {
   for (char ch : s) {
     auto u = static_cast<unsigned char>(ch);
     if (u < 0x20 || u >= 0x7F || u == '"' || u == '\\') {
@@ -60,7 +60,7 @@ size_t basicAuthUser(std::string_view authorization, char* out, size_t cap) {
   return 0;  // no ':': not user:password
 }
 
-void appendTime(HeadWriter& w, time_t now) {
+void appendTime(FixedWriter& w, time_t now) {
   struct tm tm;
   ::localtime_r(&now, &tm);
   char buf[40];
@@ -110,7 +110,7 @@ bool AccessLog::reopen() {
 }
 
 size_t AccessLog::format(const AccessRecord& r, time_t now, char* out, size_t cap) {
-  HeadWriter w(out, cap);
+  FixedWriter w(out, cap);
   sockaddr_storage ss{};
   // Copy only what the family says is there: the peer may be a (shorter) sockaddr_in.
   std::memcpy(&ss, r.peer,

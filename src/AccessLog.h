@@ -31,12 +31,12 @@ struct AccessRecord {
                                   const HttpRequest& req, int status, uint64_t bytes);
 };
 
-class HeadWriter;
+class FixedWriter;
 
 // Writes `s` with '"', '\\' and bytes outside printable ASCII escaped as \xHH (as nginx does), so a
 // hostile request line cannot forge log lines or break a parser. Each byte is written whole or not
 // at all, so what fits before an overflow is a clean prefix.
-void appendLogEscaped(HeadWriter& w, std::string_view s);
+void appendLogEscaped(FixedWriter& w, std::string_view s);
 
 class AccessLog {
  public:

@@ -357,7 +357,7 @@ void Connection::startWriting(bool bodyOpen) {
   const HttpRequest& r = io_->req;
   keepAlive_ =
       r.keepAlive && !closeAfter_ && !plan.closeAfter && *env_->lifecycle != Lifecycle::kQuitting;
-  HeadWriter& w = plan.head();
+  FixedWriter& w = plan.head();
   if (!keepAlive_) {
     w.add("Connection: close\r\n");
   } else if (r.versionMinor == 0) {

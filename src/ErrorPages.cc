@@ -5,7 +5,7 @@
 namespace hs {
 
 void ErrorPages::fill(const RequestContext& ctx, int status, ResponsePlan& plan) const {
-  HeadWriter& w = plan.begin(status, ctx.commonHead);
+  FixedWriter& w = plan.begin(status, ctx.commonHead);
   if (status == 405) w.add("Allow: GET, HEAD, OPTIONS\r\n");
   bool headOnly = ctx.headOnly();  // never a body, even on an error that closes
   auto custom = pages_.find(status);

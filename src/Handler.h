@@ -29,6 +29,7 @@ struct RequestContext {
   std::string_view path;       // normalized, relative to the root, no leading '/'
   bool trailingSlash = false;  // the normalized path names a directory ("/", "/a/")
   const sockaddr_in6* peer = nullptr;  // the client (zeroed when not looked up)
+  uint16_t listenIndex = 0;            // the listen address it arrived on: RouteConfig::listens
   bool quitting = false;               // the server is stopping: answer, then close
   int64_t nowMs = 0;                   // monotonic clock of the worker
   time_t nowSec = 0;                   // wall clock, seconds

@@ -85,35 +85,20 @@ std::string_view errorBody(int status) {
 #undef HS_ERROR_PAGE
 }
 
-HeadWriter& HeadWriter::addNum(uint64_t v) {
-  char tmp[20];
-  size_t n = 0;
-  do {
-    tmp[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  if (static_cast<size_t>(end_ - p_) < n) {
-    overflow_ = true;
-    return *this;
-  }
-  while (n > 0) *p_++ = tmp[--n];
-  return *this;
-}
-
-HeadWriter& HeadWriter::statusLine(int status) {
+FixedWriter& writeStatusLine(FixedWriter& w, int status) {
   switch (status) {  // the common ones as one copy each
     case 200:
-      return add("HTTP/1.1 200 OK\r\n");
+      return w.add("HTTP/1.1 200 OK\r\n");
     case 304:
-      return add("HTTP/1.1 304 Not Modified\r\n");
+      return w.add("HTTP/1.1 304 Not Modified\r\n");
     case 404:
-      return add("HTTP/1.1 404 Not Found\r\n");
+      return w.add("HTTP/1.1 404 Not Found\r\n");
     default:
       break;
   }
-  add("HTTP/1.1 ").addNum(static_cast<uint64_t>(status)).add(" ");
+  w.add("HTTP/1.1 ").addNum(static_cast<uint64_t>(status)).add(" ");
   std::string_view reason = reasonPhrase(status);
-  return add(reason.empty() ? "Unknown" : reason).add("\r\n");
+  return w.add(reason.empty() ? "Unknown" : reason).add("\r\n");
 }
 
 }  // namespace hs

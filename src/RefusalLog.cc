@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "AccessLog.h"
-#include "HttpResponse.h"
+#include "FixedWriter.h"
 #include "Socket.h"
 
 namespace hs {
@@ -13,15 +13,15 @@ namespace {
 // Untrusted text goes in escaped and cut to this many bytes of output (whole escapes only).
 constexpr size_t kMaxField = 240;
 
-void addField(HeadWriter& w, std::string_view s) {
+void addField(FixedWriter& w, std::string_view s) {
   char buf[kMaxField];
-  HeadWriter field(buf, sizeof buf);
+  FixedWriter field(buf, sizeof buf);
   appendLogEscaped(field, s);
   w.add(field.view());
   if (field.overflowed()) w.add("...");
 }
 
-void addFile(HeadWriter& w, const RefusalDetail& d) {
+void addFile(FixedWriter& w, const RefusalDetail& d) {
   w.add("\"");
   addField(w, d.root);
   if (!d.root.ends_with('/')) w.add("/");
@@ -29,7 +29,7 @@ void addFile(HeadWriter& w, const RefusalDetail& d) {
   w.add("\"");
 }
 
-void addCause(HeadWriter& w, const RefusalDetail& d) {
+void addCause(FixedWriter& w, const RefusalDetail& d) {
   switch (d.kind) {
     case Refusal::kOpenFailed:
       w.add("open() ");
@@ -78,7 +78,7 @@ LogLevel refusalLevel(const RefusalDetail& d) {
 
 size_t formatRefusal(const RefusalDetail& d, const sockaddr_storage& peer,
                      std::string_view requestLine, char* out, size_t cap) {
-  HeadWriter w(out, cap);
+  FixedWriter w(out, cap);
   addCause(w, d);
   char client[kEndpointLen] = "-";
   if (peer.ss_family == AF_INET || peer.ss_family == AF_INET6) {

@@ -4,13 +4,13 @@
 
 namespace hs {
 
-HeadWriter& ResponsePlan::begin(int s, std::string_view commonHead) {
+FixedWriter& ResponsePlan::begin(int s, std::string_view commonHead) {
   release();
   status = s;
   bodyBytes = 0;
   closeAfter = false;
-  head_ = HeadWriter(out_, kOutCap / 2);
-  head_.statusLine(s).add(commonHead);
+  head_ = FixedWriter(out_, kOutCap / 2);
+  writeStatusLine(head_, s).add(commonHead);
   nparts = 1;  // parts[0] is the head, set when the connection ends it
   return head_;
 }

@@ -38,8 +38,8 @@ class ResponsePlan {
   // Starts a response with `status`: releases whatever the plan held, writes the status line and
   // `commonHead` (the Server and Date lines), and reserves parts[0] for the head. The caller adds
   // its header lines to head(); the connection ends the head (Connection:, blank line).
-  HeadWriter& begin(int status, std::string_view commonHead);
-  HeadWriter& head() { return head_; }
+  FixedWriter& begin(int status, std::string_view commonHead);
+  FixedWriter& head() { return head_; }
   size_t headLength() const { return head_.size(); }
 
   // Appends a body part. Returns false (and adds nothing) when the part list is full.
@@ -88,7 +88,7 @@ class ResponsePlan {
   void releaseFile();
 
   char out_[kOutCap];
-  HeadWriter head_{out_, kOutCap / 2};
+  FixedWriter head_{out_, kOutCap / 2};
   FileCache* cache_ = nullptr;
   FileEntry* file_ = nullptr;
 };

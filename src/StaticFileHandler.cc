@@ -162,7 +162,7 @@ FileEntry* StaticFileHandler::findVariant(const RequestContext& ctx, std::string
   return nullptr;
 }
 
-void StaticFileHandler::addValidators(HeadWriter& w, const FileEntry* e, std::string_view encoding,
+void StaticFileHandler::addValidators(FixedWriter& w, const FileEntry* e, std::string_view encoding,
                                       bool vary) const {
   w.add(e->validatorLines);
   if (!cacheControl_.empty()) w.add(cacheControl_);
@@ -205,7 +205,7 @@ void StaticFileHandler::respondFile(const RequestContext& ctx, ResponsePlan& pla
     return;
   }
   bool partial = rr == RangeResult::kSatisfiable;
-  HeadWriter& w = plan.begin(cond == 304 ? 304 : partial ? 206 : 200, ctx.commonHead);
+  FixedWriter& w = plan.begin(cond == 304 ? 304 : partial ? 206 : 200, ctx.commonHead);
   plan.holdFile(cache_, e);
   if (cond == 304) {
     addValidators(w, e, encoding, vary);
@@ -242,7 +242,7 @@ void StaticFileHandler::planMultipart(const RequestContext& ctx, ResponsePlan& p
                                       std::string_view mime, const ByteRange* ranges, int count) {
   const FileEntry* e = plan.file();
   char* scratch = plan.scratch();
-  HeadWriter pw(scratch, ResponsePlan::kOutCap / 2);
+  FixedWriter pw(scratch, ResponsePlan::kOutCap / 2);
   BodyPart parts[ResponsePlan::kMaxParts];
   uint32_t np = 0;
   uint64_t total = 0;
@@ -259,7 +259,7 @@ void StaticFileHandler::planMultipart(const RequestContext& ctx, ResponsePlan& p
   pw.add("\r\n--").add(boundary_).add("--\r\n");
   parts[np++] = BodyPart{scratch, start, pw.size() - start};
   total += pw.size() - start;
-  HeadWriter& w = plan.head();
+  FixedWriter& w = plan.head();
   w.add("Content-Type: multipart/byteranges; boundary=").add(boundary_).add("\r\n");
   w.header("Content-Length", total).add("Accept-Ranges: bytes\r\n");
   if (ctx.headOnly()) return;
@@ -268,7 +268,7 @@ void StaticFileHandler::planMultipart(const RequestContext& ctx, ResponsePlan& p
 }
 
 void StaticFileHandler::redirectToDirectory(const RequestContext& ctx, ResponsePlan& plan) {
-  HeadWriter& w = plan.begin(301, ctx.commonHead);
+  FixedWriter& w = plan.begin(301, ctx.commonHead);
   w.add("Location: ").add(ctx.rawPath).add("/");
   if (!ctx.query.empty()) w.add("?").add(ctx.query);
   w.add("\r\n");

@@ -34,7 +34,7 @@ class StaticFileHandler final : public Handler {
   FileEntry* openIndex(const RequestContext& ctx, ResponsePlan& plan, std::string_view* path);
   void respondFile(const RequestContext& ctx, ResponsePlan& plan, FileEntry* e,
                    std::string_view encoding, bool vary);
-  void addValidators(HeadWriter& w, const FileEntry* e, std::string_view encoding, bool vary) const;
+  void addValidators(FixedWriter& w, const FileEntry* e, std::string_view encoding, bool vary) const;
   void addBody(const RequestContext& ctx, ResponsePlan& plan, BodyPart part);
   void planMultipart(const RequestContext& ctx, ResponsePlan& plan, std::string_view mime,
                      const ByteRange* ranges, int count);

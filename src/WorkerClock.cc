@@ -15,7 +15,7 @@ void WorkerClock::update() {
   nowSec_ = ts.tv_sec;
   if (nowSec_ != headSecond_) {
     headSecond_ = nowSec_;
-    HeadWriter w(commonHead_, sizeof commonHead_);
+    FixedWriter w(commonHead_, sizeof commonHead_);
     char date[kHttpDateLen];
     formatHttpDate(nowSec_, date);
     w.add("Server: ").add(kServerName).add("\r\nDate: ").add({date, kHttpDateLen}).add("\r\n");
