@@ -409,32 +409,11 @@ bool Connection::writeDone() {
 bool Connection::flush() {
   ResponsePlan& plan = io_->plan;
   while (plan.part < plan.nparts) {
-    const BodyPart& p = plan.parts[plan.part];
     ssize_t n;
     uint64_t asked = 0;
-    if (p.mem != nullptr) {
-      // Gather this and the following memory parts into one sendmsg.
-      iovec iov[kMaxGather];
-      int k = 0;
-      for (uint32_t i = plan.part;
-           i < plan.nparts && k < kMaxGather && plan.parts[i].mem != nullptr; ++i, ++k) {
-        uint64_t skip = i == plan.part ? plan.partSent : 0;
-        iov[k].iov_base = const_cast<char*>(plan.parts[i].mem + plan.parts[i].off + skip);
-        iov[k].iov_len = plan.parts[i].len - skip;
-        asked += iov[k].iov_len;
-      }
-      bool fileFollows = plan.part + static_cast<uint32_t>(k) < plan.nparts;
-      msghdr mh{};
-      mh.msg_iov = iov;
-      mh.msg_iovlen = static_cast<size_t>(k);
-      // MSG_MORE: the head and a sendfile body leave in full segments; and on a connection that
-      // closes after this response (finishResponse shuts it down or closes it next, nothing in
-      // between), the last segment waits for the FIN and leaves with it: one packet, not two.
-      bool more = fileFollows || (!keepAlive_ && !bodyOpen_);
-      const int flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0);
-      n = k == 1 ? ::send(fd_.get(), iov[0].iov_base, iov[0].iov_len, flags)
-                 : ::sendmsg(fd_.get(), &mh, flags);
-    } else if (!sendFilePart(p, &asked, &n)) {
+    if (plan.parts[plan.part].mem != nullptr) {
+      n = sendMemoryParts(&asked);
+    } else if (!sendFilePart(plan.parts[plan.part], &asked, &n)) {
       return false;
     }
     if (n < 0) {
@@ -446,19 +425,7 @@ bool Connection::flush() {
       close();
       return false;
     }
-    // Account the bytes over the parts they covered.
-    auto left = static_cast<uint64_t>(n);
-    while (left > 0 && plan.part < plan.nparts) {
-      uint64_t rest = plan.parts[plan.part].len - plan.partSent;
-      if (left >= rest) {
-        left -= rest;
-        ++plan.part;
-        plan.partSent = 0;
-      } else {
-        plan.partSent += left;
-        left = 0;
-      }
-    }
+    plan.advance(static_cast<uint64_t>(n));
     if (plan.part < plan.nparts) {
       deadlineMs_ = env_->clock->nowMs() + env_->cfg->sendTimeoutMs;  // progress
       // A short write means the socket buffer is full: the next try would only get EAGAIN.
@@ -470,6 +437,32 @@ bool Connection::flush() {
     }
   }
   return true;
+}
+
+// Gathers the current memory part and the memory parts after it into one send. Sets *asked to the
+// bytes offered; returns what send() returned.
+ssize_t Connection::sendMemoryParts(uint64_t* asked) {
+  const ResponsePlan& plan = io_->plan;
+  iovec iov[kMaxGather];
+  int k = 0;
+  for (uint32_t i = plan.part; i < plan.nparts && k < kMaxGather && plan.parts[i].mem != nullptr;
+       ++i, ++k) {
+    uint64_t skip = i == plan.part ? plan.partSent : 0;
+    iov[k].iov_base = const_cast<char*>(plan.parts[i].mem + plan.parts[i].off + skip);
+    iov[k].iov_len = plan.parts[i].len - skip;
+    *asked += iov[k].iov_len;
+  }
+  bool fileFollows = plan.part + static_cast<uint32_t>(k) < plan.nparts;
+  // MSG_MORE: the head and a sendfile body leave in full segments; and on a connection that
+  // closes after this response (finishResponse shuts it down or closes it next, nothing in
+  // between), the last segment waits for the FIN and leaves with it: one packet, not two.
+  bool more = fileFollows || (!keepAlive_ && !bodyOpen_);
+  const int flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0);
+  if (k == 1) return ::send(fd_.get(), iov[0].iov_base, iov[0].iov_len, flags);
+  msghdr mh{};
+  mh.msg_iov = iov;
+  mh.msg_iovlen = static_cast<size_t>(k);
+  return ::sendmsg(fd_.get(), &mh, flags);
 }
 
 // One sendfile() of a range of the plan's file. False when the connection was closed.

@@ -113,6 +113,7 @@ class Connection final : public ResponseSink {
   void startWriting(bool bodyOpen);
   bool awaitingHead() const;
   bool flush();
+  ssize_t sendMemoryParts(uint64_t* asked);
   bool sendFilePart(const BodyPart& p, uint64_t* asked, ssize_t* sent);
   void blockedWriting();
   bool writeDone();

@@ -100,6 +100,14 @@ constexpr bool startsWithIgnoreCase(std::string_view s, std::string_view prefix)
   return s.size() >= prefix.size() && equalsIgnoreCase(s.substr(0, prefix.size()), prefix);
 }
 
+// The length of the "http://" or "https://" (any case) that starts an absolute-form
+// request-target; 0 when it has neither.
+constexpr size_t httpSchemeLength(std::string_view target) {
+  if (startsWithIgnoreCase(target, "http://")) return 7;
+  if (startsWithIgnoreCase(target, "https://")) return 8;
+  return 0;
+}
+
 constexpr std::string_view trimLeadingOws(std::string_view s) {
   while (!s.empty() && isOws(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   return s;

@@ -65,6 +65,20 @@ class ResponsePlan {
     partSent = 0;
   }
 
+  // Accounts `n` sent bytes over the parts they covered, from parts[part] on.
+  void advance(uint64_t n) {
+    while (n > 0 && part < nparts) {
+      uint64_t rest = parts[part].len - partSent;
+      if (n < rest) {
+        partSent += n;
+        return;
+      }
+      n -= rest;
+      ++part;
+      partSent = 0;
+    }
+  }
+
   // Scratch space after the head, for multipart part heads: the upper half of `out`.
   char* scratch() { return out_ + kOutCap / 2; }
   const char* headBytes() const { return out_; }

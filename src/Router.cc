@@ -49,14 +49,8 @@ const Location* findIn(const Location& level, std::string_view uri, bool* final)
 }  // namespace
 
 std::string_view targetAuthority(std::string_view target) {
-  size_t skip = 0;
-  if (startsWithIgnoreCase(target, "http://")) {
-    skip = 7;
-  } else if (startsWithIgnoreCase(target, "https://")) {
-    skip = 8;
-  } else {
-    return {};
-  }
+  size_t skip = httpSchemeLength(target);
+  if (skip == 0) return {};
   target.remove_prefix(skip);
   return target.substr(0, target.find_first_of("/?#"));
 }

@@ -56,14 +56,8 @@ bool extractPath(std::string_view target, std::string_view* path,
                  std::string_view* query = nullptr) {
   if (target.empty()) return false;
   if (target[0] != '/') {
-    size_t schemeLen = 0;
-    if (startsWithIgnoreCase(target, "http://")) {
-      schemeLen = 7;
-    } else if (startsWithIgnoreCase(target, "https://")) {
-      schemeLen = 8;
-    } else {
-      return false;
-    }
+    size_t schemeLen = httpSchemeLength(target);
+    if (schemeLen == 0) return false;
     target.remove_prefix(schemeLen);
     size_t authorityEnd = target.find_first_of("/?#");
     if (authorityEnd == std::string_view::npos) authorityEnd = target.size();

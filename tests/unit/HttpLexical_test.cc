@@ -103,6 +103,24 @@ TEST(HttpLexicalTest, CaseInsensitiveComparison) {
   }
 }
 
+TEST(HttpLexicalTest, HttpSchemeLength) {
+  struct Case {
+    const char* comment;
+    std::string_view target;
+    size_t length;
+  };
+  const Case kCases[] = {
+      {"origin form", "/a/b", 0},       {"http", "http://b.test/x", 7},
+      {"https", "https://b.test", 8},   {"upper case", "HTTP://B.TEST/", 7},
+      {"scheme only", "http://", 7},    {"other scheme", "ftp://b.test/", 0},
+      {"no slashes", "http:b.test", 0}, {"empty", "", 0},
+  };
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(c.comment);
+    EXPECT_EQ(httpSchemeLength(c.target), c.length);
+  }
+}
+
 TEST(HttpLexicalTest, TrimOws) {
   struct Case {
     const char* comment;
