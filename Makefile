@@ -66,7 +66,7 @@ SUBST := sed -e 's|/usr/local/etc/HttpServer|$(SYSCONFDIR)/HttpServer|g' \
              -e 's|/usr/local/var/log/HttpServer|$(LOG_DIR)|g' -e 's|/usr/local/|$(PREFIX)/|g'
 
 .PHONY: FORCE all test unit integration alloc replay run clean bench fuzz soak memcheck install \
-        uninstall format format-check
+        uninstall format format-check test-tsan
 
 all: $(BIN)
 
@@ -154,6 +154,17 @@ test: $(BUILD)/unit_tests $(REPLAYS) $(if $(filter alloc,$(TEST_SUITES)),$(BUILD
 	@rm -rf $(LOGS)/servers $(LOGS)/*.status $(SAN_LOGS) && $(SAN_DIR)
 	@$(foreach s,$(TEST_SUITES),$(SUITE) $(s) $(LOGS) $(RUN_$(s)) || true;)
 	@tests/summary.sh $(LOGS) $(TEST_SUITES)
+
+# The worker's thread pool under ThreadSanitizer: its own small binary (the pool and its unit tests,
+# nothing else), so it builds in seconds; any race report fails it.
+TSAN_DIR := build/tsan
+$(TSAN_DIR)/threadpool_tests: src/ThreadPool.cc tests/unit/ThreadPool_test.cc src/ThreadPool.h
+	@mkdir -p $(dir $@)
+	$(CXX) $(STD) -Isrc -O1 -g -fsanitize=thread $(WARN) -o $@ src/ThreadPool.cc \
+	  tests/unit/ThreadPool_test.cc -lgtest -lgtest_main -lpthread
+
+test-tsan: $(TSAN_DIR)/threadpool_tests
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(TSAN_DIR)/threadpool_tests --gtest_brief=1
 
 # Coverage-guided fuzzing with libFuzzer: each target for FUZZ_SECONDS (default 60) on a scratch
 # copy of its corpus; any crash fails the build (the input is left in build/fuzz/).
