@@ -7,6 +7,7 @@ constexpr uint8_t kM = static_cast<uint8_t>(ConfContext::kMain);
 constexpr uint8_t kS = static_cast<uint8_t>(ConfContext::kServer);
 constexpr uint8_t kL = static_cast<uint8_t>(ConfContext::kLocation);
 constexpr uint8_t kAll = kM | kS | kL;
+constexpr uint8_t kA = static_cast<uint8_t>(ConfContext::kApp);
 
 // At the top level Config's flat table applies its own directives (workers, listen, root, ...)
 // before this table is consulted; they are listed here so that a block can say they don't belong.
@@ -24,7 +25,7 @@ constexpr DirectiveSpec kSpecs[] = {
     {"status_path", kM, 1, 1, 0},
     {"status_allow_remote", kM, 1, 1, 0},
     {"pid_file", kM, 1, 1, 0},
-    {"user", kM, 1, 1, 0},
+    {"user", kM | kA, 1, 1, 0},
     {"server", kM, 0, 0, kS},
     {"location", kS | kL, 1, 2, kL},
     {"log_format", kM, 2, kAnyArgs, 0},
@@ -47,6 +48,13 @@ constexpr DirectiveSpec kSpecs[] = {
     {"gzip_static", kAll, 1, 1, 0},
     {"access_log", kAll, 1, 2, 0},
     {"client_max_body_size", kAll, 1, 1, 0},
+    // app NAME { ... }: an application pool the master runs (AppConfig).
+    {"app", kM, 1, 1, kA},
+    {"command", kA, 1, kAnyArgs, 0},
+    {"processes", kA, 1, 1, 0},
+    {"socket", kA, 1, 1, 0},
+    {"env", kA, 1, 1, 0},
+    {"max_requests", kA, 1, 1, 0},
 };
 
 const char* contextName(ConfContext c) {
@@ -57,6 +65,8 @@ const char* contextName(ConfContext c) {
       return "in a server block";
     case ConfContext::kLocation:
       return "in a location block";
+    case ConfContext::kApp:
+      return "in an app block";
   }
   return "";
 }

@@ -12,7 +12,7 @@
 
 namespace hs {
 
-enum class ConfContext : uint8_t { kMain = 1, kServer = 2, kLocation = 4 };
+enum class ConfContext : uint8_t { kMain = 1, kServer = 2, kLocation = 4, kApp = 8 };
 
 struct DirectiveSpec {
   std::string_view name;

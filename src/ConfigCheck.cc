@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstring>
 
+#include "AppConfig.h"
 #include "RouteConfig.h"
 #include "UniqueFd.h"
 
@@ -145,12 +146,32 @@ void checkRoutes(const Config& cfg, Problems* out) {
   std::string problem;
   if (!compileRoutes(cfg, &routes, &problem)) {
     out->push_back(problem);
-  } else if (!cfg.routing.empty() && !cfg.testOnly) {
+  } else if (!cfg.testOnly) {
     // The block grammar is checked (so -t and -T report its errors) but the workers serve only
-    // the top-level settings so far: refuse to run rather than silently ignore it.
-    const ConfNode& n = cfg.routing.front();
-    out->push_back(n.file + ":" + std::to_string(n.line) + ": '" + n.name +
-                   "' is checked (-t) but not served yet; serve with top-level directives only");
+    // the top-level settings so far: refuse to run rather than silently ignore it. App blocks
+    // are the master's, and are run.
+    for (const ConfNode& n : cfg.routing) {
+      if (n.name == "app") continue;
+      out->push_back(n.file + ":" + std::to_string(n.line) + ": '" + n.name +
+                     "' is checked (-t) but not served yet; serve with top-level directives only");
+      break;
+    }
+  }
+}
+
+// Every app compiles and its command can be executed.
+void checkApps(const Config& cfg, Problems* out) {
+  std::vector<AppSpec> apps;
+  std::string problem;
+  if (!compileApps(cfg, &apps, &problem)) {
+    out->push_back(problem);
+    return;
+  }
+  for (const AppSpec& a : apps) {
+    if (::access(a.command[0].c_str(), X_OK) != 0) {
+      out->push_back(a.file + ":" + std::to_string(a.line) + ": app " + a.name + ": command " +
+                     a.command[0] + " cannot be executed (" + std::strerror(errno) + ")");
+    }
   }
 }
 
@@ -169,6 +190,7 @@ std::vector<std::string> checkConfig(const Config& cfg, const Privileges& worker
   Problems out;
   bool rootExists = checkRootExists(cfg.root, &out);
   if (rootExists) checkRoutes(cfg, &out);
+  checkApps(cfg, &out);
   if (!cfg.errorLog.empty()) checkLogAsMaster("error log", cfg.errorLog, &out);
   if (!cfg.accessLog.empty()) checkLogAsMaster("access log", cfg.accessLog, &out);
   UniqueFd rootFd(::open(cfg.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));

@@ -20,7 +20,9 @@
 namespace hs {
 namespace {
 
-// epoll tags: the kind in the top two bits; a listening socket's index or a channel's pid below.
+// epoll tags: the kind in the top two bits; a listening socket's index, a channel's pid or an
+// app's index below.
+constexpr uint64_t kTagApp = 0;
 constexpr uint64_t kTagListen = 1ull << 62;
 constexpr uint64_t kTagSignal = 2ull << 62;
 constexpr uint64_t kTagChannel = 3ull << 62;
@@ -46,7 +48,8 @@ Master::Master(Config cfg, std::vector<UniqueFd> listeners, StartInfo info)
       info_(std::move(info)),
       shared_(mapSharedState()),
       supervisor_(&loop_, shared_, kTagChannel, &cfg_, &info_.privileges),
-      dispatcher_(&loop_, shared_, supervisor_.workerList(), std::move(listeners), kTagListen) {
+      dispatcher_(&loop_, shared_, supervisor_.workerList(), std::move(listeners), kTagListen),
+      apps_(&loop_, kTagApp) {
   dispatcher_.setCapacity(cfg_.conns);
 }
 
@@ -67,6 +70,14 @@ bool Master::setup() {
   setProcTitle("HttpServer: master", "HttpServer");
   writePidFile(cfg_.pidFile);
   prepareLogFiles();
+  std::vector<AppSpec> apps;
+  std::string err;
+  if (!compileApps(cfg_, &apps, &err)) {
+    LOG_ERROR("%s", err.c_str());
+    return false;
+  }
+  // The apps' sockets exist before the first worker starts.
+  if (!apps_.start(std::move(apps), info_.privileges)) return false;
   for (int i = 0; i < cfg_.procs; ++i) supervisor_.spawn(i);
   return true;
 }
@@ -78,7 +89,7 @@ int Master::run(void (*ready)()) {
            listenAddresses().c_str(), cfg_.procs, plural(cfg_.procs, "worker", "workers"),
            cfg_.conns);
   notifySystemd("READY=1");
-  while (stop_ == Stop::kNone || !supervisor_.workers().empty()) {
+  while (stop_ == Stop::kNone || !supervisor_.workers().empty() || apps_.running() > 0) {
     int n = loop_.wait(nextTimeoutMs());
     for (int i = 0; i < n; ++i) {
       uint64_t tag = loop_.event(i).data.u64;
@@ -88,6 +99,9 @@ int Master::run(void (*ready)()) {
           break;
         case kTagSignal:
           onSignal();
+          break;
+        case kTagApp:
+          apps_.onStderr(static_cast<size_t>(tag & ~kTagMask));
           break;
         default:
           if (WorkerProc* w = supervisor_.byPid(static_cast<pid_t>(tag & ~kTagMask))) {
@@ -105,7 +119,8 @@ int Master::run(void (*ready)()) {
 
 int Master::nextTimeoutMs() const {
   int64_t t = monotonicMs();
-  int64_t next = std::min(supervisor_.nextRespawnMs(), dispatcher_.nextWakeMs(t));
+  int64_t next =
+      std::min({supervisor_.nextRespawnMs(), apps_.nextRespawnMs(), dispatcher_.nextWakeMs(t)});
   if (stop_ != Stop::kNone && !killed_) next = std::min(next, stopDeadlineMs_);
   if (next == INT64_MAX) return -1;
   return static_cast<int>(std::clamp<int64_t>(next - t, 0, INT32_MAX));
@@ -158,7 +173,7 @@ void Master::reap() {
   int status;
   pid_t pid;
   while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
-    if (upgrade_.onExit(pid, status, cfg_.pidFile)) continue;
+    if (upgrade_.onExit(pid, status, cfg_.pidFile) || apps_.onExit(pid, status)) continue;
     WorkerProc* w = supervisor_.byPid(pid);
     if (w == nullptr) continue;
     // A retiring worker may exit right after its last hand-back: take what is still queued in
@@ -172,12 +187,19 @@ void Master::reap() {
 void Master::checkDeadlines() {
   int64_t t = monotonicMs();
   supervisor_.respawnDue(t, cfg_.procs);
+  apps_.respawnDue(t);
+  // A graceful stop lets the workers finish the requests they passed to apps before the apps go.
+  if (stop_ == Stop::kGraceful && supervisor_.workers().empty() && !apps_.stopping()) {
+    apps_.stop(SIGTERM);
+  }
   if (stop_ != Stop::kNone && !killed_ && t >= stopDeadlineMs_) {
     killed_ = true;
     for (const std::unique_ptr<WorkerProc>& w : supervisor_.workers()) {
       LOG_WARN("worker pid %d did not stop in time; killing it", w->pid);
     }
+    if (apps_.running() > 0) LOG_WARN("%zu app processes did not stop in time", apps_.running());
     supervisor_.signalAll(SIGKILL);
+    apps_.signalAll(SIGKILL);
   }
   dispatcher_.onTick(t);  // also the safety-net poll while paused for capacity
 }
@@ -195,6 +217,7 @@ void Master::startStop(Stop how) {
     stopDeadlineMs_ = monotonicMs() + cfg_.quitTimeoutMs + 1000;
   }
   supervisor_.stop(how == Stop::kFast);
+  if (how == Stop::kFast) apps_.stop(SIGTERM);
 }
 
 // With a config file, re-reads the original command line (the file, then the command line over
@@ -220,6 +243,12 @@ bool Master::reloadConfig() {
     return false;
   }
   info_.privileges = privileges;
+  std::vector<AppSpec> before, after;
+  if (compileApps(cfg_, &before, &err) && compileApps(next, &after, &err) && before != after) {
+    LOG_WARN(
+        "changed app blocks take effect at the next restart; the apps keep running as they are");
+  }
+  err.clear();
   if (next.ip != cfg_.ip || next.port != cfg_.port) {
     LOG_WARN("the listen address changes only with a restart or a binary upgrade; keeping %s",
              listenAddresses().c_str());

@@ -1,14 +1,15 @@
 // The master process cycle (nginx's ngx_master_process_cycle): one epoll loop over the listening
 // sockets, a signalfd and the workers' channels, which turns signals into stop, reload, binary
 // upgrade, resizing and log reopening. Dispatcher accepts and passes connections, Supervisor
-// runs the workers, BinaryUpgrade starts a new binary. Owns the configuration, the shared
-// counters and those three.
+// runs the workers, AppPool the FastCGI applications, BinaryUpgrade starts a new binary. Owns the
+// configuration, the shared counters and those three.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "AppPool.h"
 #include "BinaryUpgrade.h"
 #include "Config.h"
 #include "Dispatcher.h"
@@ -62,6 +63,7 @@ class Master {
   Supervisor supervisor_;
   Dispatcher dispatcher_;
   BinaryUpgrade upgrade_;
+  AppPool apps_;
   Stop stop_ = Stop::kNone;
   int64_t stopDeadlineMs_ = 0;
   bool killed_ = false;  // SIGKILL sent at the stop deadline

@@ -44,14 +44,6 @@ void resetStats(WorkerStats& s, int index, uint32_t generation, uint32_t restart
 
 }  // namespace
 
-int64_t Backoff::onExit(int64_t livedMs) {
-  fastFailures = livedMs < kFastFailureMs ? fastFailures + 1 : 0;
-  ++restarts;
-  if (fastFailures < kFreeFailures) return 0;
-  int doublings = std::min(fastFailures - kFreeFailures, 5);
-  return std::min<int64_t>(int64_t{1000} << doublings, kMaxDelayMs);
-}
-
 Supervisor::Supervisor(EventLoop* loop, SharedState* shared, uint64_t channelTag, const Config* cfg,
                        const Privileges* privileges)
     : loop_(loop), shared_(shared), channelTag_(channelTag), cfg_(cfg), privileges_(privileges) {
