@@ -89,6 +89,14 @@ bool setStatusPath(std::string_view v, Config* cfg, Problem* p) {
 bool setStatusAllowRemote(std::string_view v, Config* cfg, Problem* p) {
   return parseOnOff(v, &cfg->statusAllowRemote, p);
 }
+bool setMetricsPath(std::string_view v, Config* cfg, Problem* p) {
+  if (!v.starts_with('/')) return fail(p, "a path starting with '/'");
+  cfg->metricsPath = v;
+  return true;
+}
+bool setMetricsAllowRemote(std::string_view v, Config* cfg, Problem* p) {
+  return parseOnOff(v, &cfg->metricsAllowRemote, p);
+}
 bool setPidFile(std::string_view v, Config* cfg, Problem*) {
   cfg->pidFile = v;
   return true;
@@ -139,6 +147,8 @@ constexpr Setting kSettings[] = {
     {"log-level", 0, "log_level", nullptr, setLogLevel},
     {"status-path", 0, "status_path", nullptr, setStatusPath},
     {"status-allow-remote", 0, "status_allow_remote", "on", setStatusAllowRemote},
+    {"metrics-path", 0, "metrics_path", nullptr, setMetricsPath},
+    {"metrics-allow-remote", 0, "metrics_allow_remote", "on", setMetricsAllowRemote},
     {"pid-file", 0, "pid_file", nullptr, setPidFile},
     {"user", 0, "user", nullptr, setUser},
 };
@@ -438,6 +448,8 @@ Options (a value may also be given as --option=value):
   --log-level LEVEL           error, warn, info or debug (default info)
   --status-path /path         serve server status at this path (default off)
   --status-allow-remote       let non-loopback clients see the status page (default loopback only)
+  --metrics-path /path        serve Prometheus metrics at this path (default off)
+  --metrics-allow-remote      let non-loopback clients read the metrics (default loopback only)
   --pid-file PATH             write the master's pid to PATH (default none)
   --user NAME                 workers' user when started as root (default nobody; 'root' keeps root)
   -h, --help                  show this text and exit

@@ -40,6 +40,8 @@ struct Config {
 
   std::string statusPath;          // --status-path /server-status ("" = off)
   bool statusAllowRemote = false;  // --status-allow-remote (otherwise loopback clients only)
+  std::string metricsPath;          // --metrics-path /metrics ("" = off): Prometheus text format
+  bool metricsAllowRemote = false;  // --metrics-allow-remote (otherwise loopback clients only)
 
   std::string pidFile;      // --pid-file PATH
   std::string user;         // --user NAME (workers drop to it when started as root)

@@ -159,6 +159,7 @@ const ValueCase kValueCases[] = {
     {"--log-level", "debug", [](const Config& c) { EXPECT_EQ(c.logLevel, LogLevel::kDebug); }},
     {"--status-path", "/server-status",
      [](const Config& c) { EXPECT_EQ(c.statusPath, "/server-status"); }},
+    {"--metrics-path", "/metrics", [](const Config& c) { EXPECT_EQ(c.metricsPath, "/metrics"); }},
     {"--pid-file", "/run/hs.pid", [](const Config& c) { EXPECT_EQ(c.pidFile, "/run/hs.pid"); }},
     {"--user", "www-data", [](const Config& c) { EXPECT_EQ(c.user, "www-data"); }},
 };
@@ -193,6 +194,7 @@ TEST(ConfigTest, ParsesFlagsAndShortForms) {
       {{"--autoindex", "--no-autoindex"}, [](const Config& c) { EXPECT_FALSE(c.autoindex); }},
       {{"--no-autoindex", "--autoindex"}, [](const Config& c) { EXPECT_TRUE(c.autoindex); }},
       {{"--status-allow-remote"}, [](const Config& c) { EXPECT_TRUE(c.statusAllowRemote); }},
+      {{"--metrics-allow-remote"}, [](const Config& c) { EXPECT_TRUE(c.metricsAllowRemote); }},
       {{"--root", "/a", "--root=/b"}, [](const Config& c) { EXPECT_EQ(c.root, "/b"); }},
       {{"--error-page", "404=/a", "--error-page=500=/b", "--error-page", "404=/c"},
        [](const Config& c) {
@@ -342,6 +344,8 @@ TEST(ConfigTest, RejectsBadCommandLinesWithOneClearLine) {
        "invalid value 'INFO' for --log-level: expected one of error, warn, info, debug"},
       {withPositional({"--status-path", "status"}),
        "invalid value 'status' for --status-path: expected a path starting with '/'"},
+      {withPositional({"--metrics-path", "metrics"}),
+       "invalid value 'metrics' for --metrics-path: expected a path starting with '/'"},
       {V{"-c"}, "missing value for -c"},
       {V{"-c", "/a", "--config=/b"}, "option --config given more than once"},
   };
@@ -379,6 +383,8 @@ TEST(ConfigTest, ParsesEveryDirective) {
       "log_level debug\n"
       "status_path /status\n"
       "status_allow_remote on\n"
+      "metrics_path /m\n"
+      "metrics_allow_remote on\n"
       "pid_file /run/x.pid\n"
       "user nobody\n"
       "daemon on\n";
@@ -403,6 +409,8 @@ TEST(ConfigTest, ParsesEveryDirective) {
   EXPECT_EQ(cfg.logLevel, LogLevel::kDebug);
   EXPECT_EQ(cfg.statusPath, "/status");
   EXPECT_TRUE(cfg.statusAllowRemote);
+  EXPECT_EQ(cfg.metricsPath, "/m");
+  EXPECT_TRUE(cfg.metricsAllowRemote);
   EXPECT_EQ(cfg.pidFile, "/run/x.pid");
   EXPECT_EQ(cfg.user, "nobody");
   EXPECT_TRUE(cfg.daemon);
@@ -529,6 +537,8 @@ TEST(ConfigTest, FileErrorsNameFileLineAndReason) {
       {"log_level loud",
        "f.conf:1: 'log_level' expects one of error, warn, info, debug, got 'loud'"},
       {"status_path x", "f.conf:1: 'status_path' expects a path starting with '/', got 'x'"},
+      {"metrics_path x", "f.conf:1: 'metrics_path' expects a path starting with '/', got 'x'"},
+      {"metrics_allow_remote 1", "f.conf:1: 'metrics_allow_remote' expects on or off, got '1'"},
       {"root", "f.conf:1: missing value for 'root'"},
       {"root ;", "f.conf:1: missing value for 'root'"},
       {"user # nobody", "f.conf:1: missing value for 'user'"},
@@ -676,6 +686,8 @@ const char* const kDirectives[] = {
     "log_level",
     "status_path",
     "status_allow_remote",
+    "metrics_path",
+    "metrics_allow_remote",
     "pid_file",
     "user",
     "daemon",
@@ -708,6 +720,8 @@ TEST(ConfigTest, ExampleConfigParsesAndShowsDefaults) {
   EXPECT_EQ(cfg.logLevel, def.logLevel);
   EXPECT_EQ(cfg.statusPath, def.statusPath);
   EXPECT_EQ(cfg.statusAllowRemote, def.statusAllowRemote);
+  EXPECT_EQ(cfg.metricsPath, def.metricsPath);
+  EXPECT_EQ(cfg.metricsAllowRemote, def.metricsAllowRemote);
   EXPECT_EQ(cfg.pidFile, def.pidFile);
   EXPECT_EQ(cfg.user, def.user);
   EXPECT_EQ(cfg.daemon, def.daemon);
@@ -775,6 +789,8 @@ TEST(ConfigTest, UsageTextListsEveryOptionAndSignal) {
       "--log-level",
       "--status-path",
       "--status-allow-remote",
+      "--metrics-path",
+      "--metrics-allow-remote",
       "--pid-file",
       "--user",
       "/var/www",
