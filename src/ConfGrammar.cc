@@ -24,6 +24,8 @@ constexpr DirectiveSpec kSpecs[] = {
     {"log_level", kM, 1, 1, 0},
     {"status_path", kM, 1, 1, 0},
     {"status_allow_remote", kM, 1, 1, 0},
+    {"metrics_path", kM, 1, 1, 0},
+    {"metrics_allow_remote", kM, 1, 1, 0},
     {"pid_file", kM, 1, 1, 0},
     {"user", kM | kA, 1, 1, 0},
     {"server", kM, 0, 0, kS},

@@ -10,12 +10,14 @@
 #include <cstring>
 
 #include "AccessLog.h"
+#include "Clock.h"
 #include "Config.h"
 #include "ErrorPages.h"
 #include "EvictionList.h"
 #include "FileCache.h"
 #include "FreeListPool.h"
 #include "Log.h"
+#include "ResponseStats.h"
 #include "SharedState.h"
 #include "UrlPath.h"
 #include "WorkerClock.h"
@@ -226,6 +228,7 @@ bool Connection::processInput() {
   if (state_ == ConnState::kIdle) {
     setState(ConnState::kReadingHead);
     setDeadline(env_->cfg->headerTimeoutMs);
+    io_->startUs = monotonicUs();
   }
   if (state_ == ConnState::kReadingHead) return parseHead();
   if (state_ == ConnState::kReadingBody) return discardBody();
@@ -379,6 +382,7 @@ void Connection::startWriting(bool bodyOpen) {
   }
   plan.part = 0;
   plan.partSent = 0;
+  io_->sentBytes = 0;
   bodyOpen_ = bodyOpen;
   pushed_ = bodyOpen;  // an asynchronous handler is resumed once its head is sent
   failed_ = false;
@@ -425,6 +429,7 @@ bool Connection::flush() {
       close();
       return false;
     }
+    io_->sentBytes += static_cast<uint64_t>(n);
     plan.advance(static_cast<uint64_t>(n));
     if (plan.part < plan.nparts) {
       deadlineMs_ = env_->clock->nowMs() + env_->cfg->sendTimeoutMs;  // progress
@@ -490,8 +495,12 @@ void Connection::blockedWriting() {
   env_->eviction->moveToBack(slot_, stamp());
 }
 
+// The response's last byte is with the kernel: it is counted (status page, metrics, access log).
 void Connection::finishResponse() {
   bump(env_->stats->requests, uint64_t{1});
+  const IoState* io = io_;
+  recordResponse(*env_->responses, io->plan.status, io->sentBytes,
+                 static_cast<uint64_t>(monotonicUs() - io->startUs));
   if (env_->accessLog->enabled()) logAccess();
   io_->plan.release();
   if (!keepAlive_) {

@@ -38,8 +38,10 @@ struct IoState {
   HttpParser parser;
   HttpRequest req;
   ChunkedDecoder chunked{0};
-  uint64_t bodyLeft = 0;  // Content-Length body bytes still to discard
-  char path[kMaxPath];    // the normalized target (RequestContext::path)
+  uint64_t bodyLeft = 0;   // Content-Length body bytes still to discard
+  int64_t startUs = 0;     // when the request's first byte was taken up (monotonicUs)
+  uint64_t sentBytes = 0;  // bytes of the current response handed to the kernel
+  char path[kMaxPath];     // the normalized target (RequestContext::path)
   RequestContext ctx;
   ResponsePlan plan;
 };

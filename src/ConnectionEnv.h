@@ -1,7 +1,8 @@
 // What a Connection borrows from the worker that owns it: configuration, clock, lifecycle, timers,
-// the eviction list, the I/O-state pool, counters, the access log and the handlers, plus the few
-// calls that go back to the worker (ConnectionHost). Declared here, below Connection, so that the
-// connection never depends on Worker. All pointers are borrowed from the worker.
+// the eviction list, the I/O-state pool, counters (status page and metrics), the access log and the
+// handlers, plus the few calls that go back to the worker (ConnectionHost). Declared here, below
+// Connection, so that the connection never depends on Worker. All pointers are borrowed from the
+// worker.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,7 @@ class TimerHeap;
 class WorkerClock;
 struct Config;
 struct IoState;
+struct ResponseStats;
 struct WorkerStats;
 template <typename T>
 class FreeListPool;
@@ -53,6 +55,7 @@ struct ConnectionEnv {
   HandlerSelector* handlers = nullptr;
   const ErrorPages* errors = nullptr;
   ConnectionHost* host = nullptr;
+  ResponseStats* responses = nullptr;  // the worker's metrics slot
 };
 
 }  // namespace hs

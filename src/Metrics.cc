@@ -216,6 +216,18 @@ void takeSnapshot(const SharedState& shared, MetricsSnapshot* out) {
   }
 }
 
+void countOwnRequestAsWriting(MetricsSnapshot* s, int32_t pid) {
+  for (uint32_t i = 0; i < s->nworkers; ++i) {
+    WorkerSnapshot& w = s->workers[i];
+    if (w.pid != pid || w.reading == 0) continue;
+    --w.reading;
+    ++w.writing;
+    if (s->reading > 0) --s->reading;
+    ++s->writing;
+    return;
+  }
+}
+
 size_t renderMetrics(const MetricsSnapshot& s, char* buf, size_t cap) {
   TextOut o(buf, cap);
   renderServer(o, s);

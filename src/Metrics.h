@@ -57,6 +57,12 @@ struct MetricsSnapshot {
 // while their writers run, so the figures are each current, not one consistent instant.
 void takeSnapshot(const SharedState& shared, MetricsSnapshot* out);
 
+// A page about the connections (this one, or the status page) is answered while its own request is
+// still counted as reading: a synchronous handler runs before its connection starts writing. This
+// moves that request, in the worker `pid` and in the totals, from reading to writing, as nginx's
+// stub_status counts its own request.
+void countOwnRequestAsWriting(MetricsSnapshot* s, int32_t pid);
+
 // Writes the exposition text of `s` into buf (at most cap bytes) and returns its full length;
 // when that is more than cap, the text was cut and the caller should retry with a larger buffer.
 size_t renderMetrics(const MetricsSnapshot& s, char* buf, size_t cap);

@@ -40,6 +40,7 @@ Worker::Worker(const Config& cfg, UniqueFd channel, SharedState* shared, WorkerS
       ios_(static_cast<uint32_t>(cfg.conns)) {
   env_ = ConnectionEnv{&cfg_,  &clock_,     &lifecycle_, &timers_, &eviction_, &ios_,
                        stats_, &accessLog_, nullptr,     nullptr,  this};
+  env_.responses = &shared->responses[stats - shared->workers];  // the slot's metrics
   for (uint32_t i = 0; i < conns_.capacity(); ++i) conns_.at(i).attach(&env_, i);
   posted_.reserve(conns_.capacity());
   // A boundary that cannot occur in the files: random per process.
@@ -199,7 +200,8 @@ void Worker::adopt(int fd) {
   bump(stats_->live, 1u);
   if (stats_->live.load(std::memory_order_relaxed) >= static_cast<uint32_t>(cfg_.conns))
     wasFull_ = true;
-  c->open(client.release(), accessLog_.enabled() || !cfg_.statusPath.empty());
+  c->open(client.release(),
+          accessLog_.enabled() || !cfg_.statusPath.empty() || !cfg_.metricsPath.empty());
   // The request usually arrives with the connection: read and answer it now. A connection that is
   // done by then (HTTP/1.0, close) never enters the epoll set at all; one that has to wait is
   // registered now. Registering after the EAGAIN loses nothing: epoll_ctl(ADD) reports readiness

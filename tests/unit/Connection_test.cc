@@ -105,6 +105,7 @@ class ConnectionTest : public ::testing::Test {
     clock_.update();
     env_ = ConnectionEnv{&cfg_,   &clock_,     &lifecycle_, &timers_, &eviction_, &ios_,
                          &stats_, &accessLog_, nullptr,     &errors_, &host_};
+    env_.responses = &responses_;
     conn_.attach(&env_, 0);
   }
   void TearDown() override {
@@ -170,6 +171,7 @@ class ConnectionTest : public ::testing::Test {
   EvictionList eviction_{1};
   FreeListPool<IoState> ios_{1};
   WorkerStats stats_{};
+  ResponseStats responses_{};
   AccessLog accessLog_;
   ErrorPages errors_{cfg_.errorPages, nullptr};
   TestHost host_;
@@ -190,6 +192,30 @@ TEST_F(ConnectionTest, SynchronousHandlerAnswersAndConnectionStaysOpen) {
   EXPECT_EQ(got.find("Connection:"), std::string::npos) << "keep-alive is HTTP/1.1's default";
   EXPECT_EQ(conn_.state(), ConnState::kIdle);
   EXPECT_EQ(stats_.requests.load(), 1u);
+}
+
+// The metrics count each response once it is sent: its status class, every byte handed to the
+// kernel (head and body, as the client receives them) and one duration observation.
+TEST_F(ConnectionTest, CountsEachSentResponseForTheMetrics) {
+  OkHandler ok;
+  connect(&ok);
+  send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  conn_.drive();
+  std::string first = receive();
+  send("GET / HTTP/1.1\r\nBad Header\r\n\r\n");
+  conn_.onEvent(EPOLLIN);
+  std::string second = receive();
+  ASSERT_EQ(second.rfind("HTTP/1.1 400 ", 0), 0u) << second;
+  EXPECT_EQ(responses_.byClass[1].load(), 1u);  // 2xx
+  EXPECT_EQ(responses_.byClass[3].load(), 1u);  // 4xx
+  EXPECT_EQ(
+      responses_.byClass[0].load() + responses_.byClass[2].load() + responses_.byClass[4].load(),
+      0u);
+  EXPECT_EQ(responses_.bytesSent.load(), first.size() + second.size());
+  uint64_t observations = 0;
+  for (const auto& b : responses_.duration) observations += b.load();
+  EXPECT_EQ(observations, 2u);
+  EXPECT_LT(responses_.durationSumUs.load(), 10'000'000u);
 }
 
 TEST_F(ConnectionTest, KeepAliveIsDecidedOncePerResponse) {

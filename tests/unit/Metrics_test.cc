@@ -274,5 +274,31 @@ TEST(MetricsTest, EverySlotInUseRendersEveryWorker) {
   EXPECT_NE(text.find("{worker=\"255\",pid=\"100511\"}"), std::string::npos);
 }
 
+// The page's own request is still counted as reading when it is answered: it moves to writing in
+// its worker and in the totals, and nowhere else.
+TEST(MetricsTest, OwnRequestCountsAsWriting) {
+  struct Case {
+    const char* name;
+    int32_t pid;
+    uint32_t reading0, writing0, reading1, writing1;
+  };
+  const Case cases[] = {
+      {"the asking worker", 201, 0, 2, 0, 1},
+      {"another worker's pid: unchanged", 202, 1, 1, 0, 1},
+      {"an unknown pid: unchanged", 999, 1, 1, 0, 1},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto s = smallSnapshot();
+    countOwnRequestAsWriting(s.get(), c.pid);
+    EXPECT_EQ(s->workers[0].reading, c.reading0);
+    EXPECT_EQ(s->workers[0].writing, c.writing0);
+    EXPECT_EQ(s->workers[1].reading, c.reading1);
+    EXPECT_EQ(s->workers[1].writing, c.writing1);
+    EXPECT_EQ(s->reading + s->writing, 3u);
+    EXPECT_EQ(s->writing, c.pid == 201 ? 3u : 2u);
+  }
+}
+
 }  // namespace
 }  // namespace hs
