@@ -140,21 +140,22 @@ void checkInChild(const Config& cfg, int rootFd, const Privileges& p, Problems* 
   }
 }
 
-// The routing configuration compiles, and uses nothing the workers do not serve yet.
+// The routing configuration compiles, and every root and alias directory it names exists (the
+// top-level root is checked on its own, with advice).
 void checkRoutes(const Config& cfg, Problems* out) {
   RouteConfig routes;
   std::string problem;
   if (!compileRoutes(cfg, &routes, &problem)) {
     out->push_back(problem);
-  } else if (!cfg.testOnly) {
-    // The block grammar is checked (so -t and -T report its errors) but the workers serve only
-    // the top-level settings so far: refuse to run rather than silently ignore it. App blocks
-    // are the master's, and are run.
-    for (const ConfNode& n : cfg.routing) {
-      if (n.name == "app") continue;
-      out->push_back(n.file + ":" + std::to_string(n.line) + ": '" + n.name +
-                     "' is checked (-t) but not served yet; serve with top-level directives only");
-      break;
+    return;
+  }
+  for (const std::string& root : routes.roots) {
+    struct stat st;
+    if (root == cfg.root) continue;
+    if (::stat(root.c_str(), &st) != 0) {
+      out->push_back("root or alias " + root + ": " + std::strerror(errno));
+    } else if (!S_ISDIR(st.st_mode)) {
+      out->push_back("root or alias " + root + " is not a directory");
     }
   }
 }

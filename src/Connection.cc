@@ -18,8 +18,8 @@
 #include "FreeListPool.h"
 #include "Log.h"
 #include "ResponseStats.h"
+#include "RequestTarget.h"
 #include "SharedState.h"
-#include "UrlPath.h"
 #include "WorkerClock.h"
 
 namespace hs {
@@ -250,11 +250,12 @@ bool Connection::parseHead() {
   }
   io->inStart = io->reqStart + static_cast<uint32_t>(io->parser.consumed());
   closeAfter_ = false;
+  route();  // before the body: the location decides its size limit
   if (req.contentLength <= 0 && !req.chunked) {
     dispatch();
     return true;
   }
-  uint64_t maxBody = env_->cfg->maxBody;
+  const uint64_t maxBody = io->ctx.maxBody != 0 ? io->ctx.maxBody : env_->cfg->maxBody;
   if (req.contentLength > 0 && static_cast<uint64_t>(req.contentLength) > maxBody) {
     respondError(413);  // not worth reading: answer 413 and close
     return true;
@@ -300,6 +301,7 @@ bool Connection::discardBody() {
     setDeadline(env_->cfg->headerTimeoutMs);
     return true;
   }
+  route();  // again: reading the body may have moved the head's bytes (readMore compacts)
   dispatch();
   return true;
 }
@@ -314,25 +316,29 @@ inline void Connection::prepareContext() {
   ctx.nowMs = env_->clock->nowMs();
   ctx.nowSec = env_->clock->nowSec();
   ctx.commonHead = env_->clock->commonHead();
+  ctx.server = nullptr;
   ctx.location = nullptr;
+  ctx.routeStatus = 0;
+  ctx.maxBody = 0;
   handlerState = nullptr;
 }
 
-// The request is complete: its target is parsed once, the selector picks its handler, and the
-// handler answers now (kReady) or later through this connection as its ResponseSink.
-void Connection::dispatch() {
+// The request's head is complete: its target is described once and the selector picks its handler
+// (and location).
+void Connection::route() {
   prepareContext();
   IoState* io = io_;
+  describeTarget(io->ctx, TargetBuffers{io->path, sizeof io->path, io->uri, sizeof io->uri,
+                                        io->host, sizeof io->host});
+  io->selected = env_->handlers->select(io->ctx);
+}
+
+// The request is complete: the selected handler answers now (kReady) or later through this
+// connection as its ResponseSink.
+void Connection::dispatch() {
+  IoState* io = io_;
   RequestContext& ctx = io->ctx;
-  ctx.target = io->req.target.in(ctx.base);
-  TargetParts parts;
-  UrlPathResult pr = normalizeTarget(ctx.target, io->path, sizeof io->path, &parts);
-  ctx.pathStatus = pr.status;
-  ctx.path = {io->path, pr.len};
-  ctx.trailingSlash = pr.trailingSlash;
-  ctx.rawPath = parts.rawPath;
-  ctx.query = parts.query;
-  Handler* h = env_->handlers->select(ctx);
+  Handler* h = io->selected;
   // The state stays kReading* during start(): a synchronous answer goes straight to kWriting.
   handler_ = h;
   if (h->start(ctx, io->plan, *this) == Reply::kReady) {

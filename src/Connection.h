@@ -30,6 +30,7 @@ namespace hs {
 struct IoState {
   static constexpr uint32_t kInCap = 17 * 1024;  // > the 16 KiB head limit, so the parser decides
   static constexpr uint32_t kMaxPath = 4096;
+  static constexpr uint32_t kMaxHost = 256;  // a DNS name has at most 253 bytes
 
   char in[kInCap];
   uint32_t reqStart = 0;  // first byte of the request being handled
@@ -42,7 +43,10 @@ struct IoState {
   int64_t startUs = 0;     // when the request's first byte was taken up (monotonicUs)
   uint64_t sentBytes = 0;  // bytes of the current response handed to the kernel
   char path[kMaxPath];     // the normalized target (RequestContext::path)
+  char uri[kMaxPath];      // nginx's $uri (RequestContext::uri)
+  char host[kMaxHost];     // the normalized host (RequestContext::host)
   RequestContext ctx;
+  Handler* selected = nullptr;  // the handler select() chose for the request
   ResponsePlan plan;
 };
 
@@ -110,6 +114,7 @@ class Connection final : public ResponseSink {
   bool parseHead();
   bool discardBody();
   void prepareContext();
+  void route();
   void dispatch();
   void respondError(int status);
   void startWriting(bool bodyOpen);

@@ -1,28 +1,55 @@
 #include "ErrorPages.h"
 
 #include "FileCache.h"
+#include "Router.h"
+#include "Sites.h"
 
 namespace hs {
 
 void ErrorPages::fill(const RequestContext& ctx, int status, ResponsePlan& plan) const {
   FixedWriter& w = plan.begin(status, ctx.commonHead);
   if (status == 405) w.add("Allow: GET, HEAD, OPTIONS\r\n");
-  bool headOnly = ctx.headOnly();  // never a body, even on an error that closes
-  auto custom = pages_.find(status);
-  if (custom != pages_.end() && cache_ != nullptr) {
-    std::string_view page = custom->second;
-    if (!page.empty() && page[0] == '/') page.remove_prefix(1);
-    FileEntry* e = cache_->acquire(page, ctx.nowMs);
-    if (e->status == 0 && !e->isDir) {
-      plan.holdFile(cache_, e);
-      w.header("Content-Type", e->mime).header("Content-Length", e->size);
-      if (!headOnly && e->size > 0) plan.add(BodyPart{e->data.get(), 0, e->size});
-      plan.bodyBytes = headOnly ? 0 : e->size;
-      return;
+  const std::map<int, std::string>* pages = &pages_;
+  if (ctx.location != nullptr) {
+    const LocationSettings& s = ctx.location->settings;
+    w.add(headerLinesFor(s, status));
+    if (status == 401 && !s.authRealm.empty()) {
+      w.add("WWW-Authenticate: Basic realm=\"").add(s.authRealm).add("\"\r\n");
     }
-    cache_->release(e);
+    pages = &s.errorPages;
   }
-  plan.setBody("text/html; charset=utf-8", errorBody(status), headOnly);
+  auto custom = pages->find(status);
+  if (custom != pages->end() && sendPage(ctx, custom->second, plan)) return;
+  plan.setBody("text/html; charset=utf-8", errorBody(status), ctx.headOnly());
+}
+
+// Sends the file the page's URI names, if there is one (headers already begun). Routed through
+// the server's locations when the request has one; the page's own location's `return`, access
+// rules and try_files do not apply (only a file is ever sent), and there is no second redirect.
+bool ErrorPages::sendPage(const RequestContext& ctx, std::string_view uri,
+                          ResponsePlan& plan) const {
+  FileCache* cache = cache_;
+  std::string_view path = uri.substr(uri.starts_with('/') ? 1 : 0);
+  char buf[4096];
+  if (ctx.server != nullptr && sites_ != nullptr) {
+    const Location& loc = selectLocation(*ctx.server, uri);  // a std::string's data: NUL-ended
+    const FileMapping m = mapToFile(loc, uri, buf, sizeof buf);
+    if (m.status != 0) return false;
+    cache = sites_->cache(loc.settings.rootId);
+    path = m.rel;
+  }
+  if (cache == nullptr) return false;
+  FileEntry* e = cache->acquire(path, ctx.nowMs);
+  if (e->status != 0 || e->isDir) {
+    cache->release(e);
+    return false;
+  }
+  const bool headOnly = ctx.headOnly();  // never a body, even on an error that closes
+  plan.holdFile(cache, e);
+  plan.head().header("Content-Type", e->mime).header("Content-Length", e->size);
+  if (!headOnly && e->size > 0) plan.add(BodyPart{e->data.get(), 0, e->size});
+  plan.bodyBytes = headOnly ? 0 : e->size;
+  return true;
 }
 
 bool planOtherMethods(const RequestContext& ctx, const ErrorPages& errors, ResponsePlan& plan) {

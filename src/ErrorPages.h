@@ -1,6 +1,8 @@
-// Error responses: the page configured with --error-page CODE=/path (a file under the root, sent
-// with the original status), or else the small built-in HTML page. Used by the connection (for
-// requests that never reach a handler) and by the handlers.
+// Error responses: the page error_page (or --error-page CODE=/path) names, sent with the original
+// status, or else the small built-in HTML page. With routing, the request's location decides: its
+// error_page URI is routed again (nginx's internal redirect) to the location that maps it to a
+// file, and its add_header ... always lines and auth_basic realm are added. Used by the connection
+// (for requests that never reach a handler) and by the handlers.
 #pragma once
 
 #include <map>
@@ -11,19 +13,25 @@
 namespace hs {
 
 class FileCache;
+class Sites;
 
 class ErrorPages {
  public:
-  // Both are borrowed and must outlive this object.
-  ErrorPages(const std::map<int, std::string>& pages, FileCache* cache)
-      : pages_(pages), cache_(cache) {}
+  // All are borrowed and must outlive this object. `pages` and `cache` answer requests without a
+  // location; `sites` (may be null) the others.
+  ErrorPages(const std::map<int, std::string>& pages, FileCache* cache,
+             const Sites* sites = nullptr)
+      : pages_(pages), cache_(cache), sites_(sites) {}
 
   // Fills `plan` with an error response for `status` to ctx's request (no body for HEAD).
   void fill(const RequestContext& ctx, int status, ResponsePlan& plan) const;
 
  private:
+  bool sendPage(const RequestContext& ctx, std::string_view uri, ResponsePlan& plan) const;
+
   const std::map<int, std::string>& pages_;
   FileCache* cache_;
+  const Sites* sites_;
 };
 
 // Answers every method but GET and HEAD for a read-only resource: OPTIONS with 200 and Allow,

@@ -17,6 +17,9 @@
 
 namespace hs {
 
+struct Location;
+struct Server;
+
 // What a handler may know about the request it answers. Every view stays valid until the
 // response ends (the connection keeps the request's bytes until then).
 struct RequestContext {
@@ -28,13 +31,21 @@ struct RequestContext {
   int pathStatus = 0;          // 0: `path` is valid; otherwise the 400/404 that refused the target
   std::string_view path;       // normalized, relative to the root, no leading '/'
   bool trailingSlash = false;  // the normalized path names a directory ("/", "/a/")
+  std::string_view uri;   // nginx's $uri (normalizeUri): '/'-led, NUL-terminated; "" if refused
+  std::string_view host;  // normalized: the absolute-form target's host, else Host; "" if none
+  int hostStatus = 0;     // 400: the host is invalid, answered before any routing
   const sockaddr_in6* peer = nullptr;  // the client (zeroed when not looked up)
   uint16_t listenIndex = 0;            // the listen address it arrived on: RouteConfig::listens
   bool quitting = false;               // the server is stopping: answer, then close
   int64_t nowMs = 0;                   // monotonic clock of the worker
   time_t nowSec = 0;                   // wall clock, seconds
   std::string_view commonHead;         // "Server: ...\r\nDate: ...\r\n"
-  const void* location = nullptr;      // per-location configuration, set by the selector
+  // Set by the selector: the server and location that answer (nullptr without routing), or the
+  // status that refuses the request before any handler runs (400, 401, 403, 413).
+  const Server* server = nullptr;
+  const Location* location = nullptr;
+  int routeStatus = 0;
+  uint64_t maxBody = 0;  // the location's client_max_body_size (0: the server-wide --max-body)
 
   std::string_view header(KnownHeader h) const { return req->header(h).in(base); }
   bool headOnly() const { return req->method == Method::kHead; }
@@ -83,7 +94,8 @@ class Handler {
   virtual void cancel(ResponseSink& sink) { (void)sink; }
 };
 
-// Chooses the handler for a request; may set ctx.location. Never returns nullptr.
+// Chooses the handler for a request; sets ctx.server, ctx.location and ctx.routeStatus. Never
+// returns nullptr.
 class HandlerSelector {
  public:
   virtual Handler* select(RequestContext& ctx) = 0;

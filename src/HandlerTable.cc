@@ -1,22 +1,58 @@
 #include "HandlerTable.h"
 
+#include "LocationAccess.h"
+#include "Router.h"
+#include "Sites.h"
+
 namespace hs {
 
+Reply RefusalHandler::start(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) {
+  (void)sink;  // always answers at once
+  errors_->fill(ctx, ctx.routeStatus, plan);
+  return Reply::kReady;
+}
+
 HandlerTable::HandlerTable(const Config& cfg, FileCache* cache, const SharedState* shared,
-                           std::string_view boundary)
+                           std::string_view boundary, const Sites* sites)
     : statusPath_(cfg.statusPath.empty() ? std::string() : cfg.statusPath.substr(1)),
       statusOn_(!cfg.statusPath.empty()),
       metricsPath_(cfg.metricsPath.empty() ? std::string() : cfg.metricsPath.substr(1)),
       metricsOn_(!cfg.metricsPath.empty()),
-      errors_(cfg.errorPages, cache),
-      static_(StaticFileOptions{cfg.autoindex, cfg.maxAge, boundary}, cache, &errors_),
+      sites_(sites),
+      errors_(cfg.errorPages, cache, sites),
+      static_(StaticFileOptions{cfg.autoindex, cfg.maxAge, boundary}, cache, &errors_, sites),
+      return_(&errors_),
+      refusal_(&errors_),
       status_(shared, cfg.statusAllowRemote, &errors_),
-      metrics_(shared, cfg.metricsAllowRemote, &errors_) {}
+      metrics_(shared, cfg.metricsAllowRemote, &errors_) {
+  byKind_[static_cast<size_t>(HandlerKind::kStatic)] = &static_;
+  byKind_[static_cast<size_t>(HandlerKind::kReturn)] = &return_;
+}
 
 Handler* HandlerTable::select(RequestContext& ctx) {
+  ctx.server = nullptr;
+  ctx.location = nullptr;
+  ctx.routeStatus = 0;
+  ctx.maxBody = 0;
   if (statusOn_ && ctx.pathStatus == 0 && ctx.path == statusPath_) return &status_;
   if (metricsOn_ && ctx.pathStatus == 0 && ctx.path == metricsPath_) return &metrics_;
-  return &static_;
+  if (sites_ == nullptr) return &static_;
+  return route(ctx);
+}
+
+// Host, then server, then location, then the location's gate, then its handler.
+Handler* HandlerTable::route(RequestContext& ctx) {
+  if (ctx.hostStatus != 0) return refuse(ctx, ctx.hostStatus);
+  const RouteConfig& routes = sites_->routes();
+  const ListenAddr& la =
+      routes.listens[ctx.listenIndex < routes.listens.size() ? ctx.listenIndex : 0];
+  ctx.server = &selectServer(la, ctx.host);
+  if (ctx.uri.empty()) return refuse(ctx, ctx.pathStatus != 0 ? ctx.pathStatus : 400);
+  ctx.location = &selectLocation(*ctx.server, ctx.uri);
+  const LocationSettings& s = ctx.location->settings;
+  ctx.maxBody = s.maxBody;  // the connection enforces it while reading the body (413)
+  if (const int refused = checkAccess(s, ctx); refused != 0) return refuse(ctx, refused);
+  return byKind_[static_cast<size_t>(s.handler)];
 }
 
 }  // namespace hs

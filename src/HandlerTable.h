@@ -1,8 +1,9 @@
-// The worker's handlers and the rule that picks one for a request: the status path goes to the
-// status handler, the metrics path to the metrics handler, everything else to the static-file
-// handler. This select() is the single point of routing; server and location selection (with
-// per-location configuration in ctx.location) plug in here. Owns the handlers and the error pages
-// they share.
+// The worker's handlers and the rule that picks one for a request. This select() is the single
+// point of routing: the status path goes to the status handler, the metrics path to the metrics
+// handler; otherwise a missing or invalid host is refused (400), the server is chosen by listen
+// address and host, the location in nginx's order, the location's gate (allow/deny, auth_basic) is
+// passed, and the location's HandlerKind names the handler. Adding a handler is one entry in
+// byKind_. Owns the handlers and the error pages they share.
 #pragma once
 
 #include <string>
@@ -11,6 +12,8 @@
 #include "ErrorPages.h"
 #include "Handler.h"
 #include "MetricsHandler.h"
+#include "ReturnHandler.h"
+#include "RouteConfig.h"
 #include "SharedState.h"
 #include "StaticFileHandler.h"
 #include "StatusHandler.h"
@@ -18,13 +21,25 @@
 namespace hs {
 
 class FileCache;
+class Sites;
+
+// Answers ctx.routeStatus: a request refused before any handler ran.
+class RefusalHandler final : public Handler {
+ public:
+  explicit RefusalHandler(const ErrorPages* errors) : errors_(errors) {}
+  Reply start(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) override;
+
+ private:
+  const ErrorPages* errors_;
+};
 
 class HandlerTable final : public HandlerSelector {
  public:
-  // `cfg`, `cache` and `shared` are borrowed and must outlive the table. `boundary` is the
-  // multipart/byteranges boundary.
+  // `cfg`, `cache`, `shared` and `sites` are borrowed and must outlive the table. `boundary` is
+  // the multipart/byteranges boundary. Without `sites` nothing is routed: every request goes to
+  // the static-file handler over `cache`.
   HandlerTable(const Config& cfg, FileCache* cache, const SharedState* shared,
-               std::string_view boundary);
+               std::string_view boundary, const Sites* sites = nullptr);
   HandlerTable(const HandlerTable&) = delete;
   HandlerTable& operator=(const HandlerTable&) = delete;
 
@@ -32,14 +47,24 @@ class HandlerTable final : public HandlerSelector {
   const ErrorPages& errors() const { return errors_; }
 
  private:
+  Handler* route(RequestContext& ctx);
+  Handler* refuse(RequestContext& ctx, int status) {
+    ctx.routeStatus = status;
+    return &refusal_;
+  }
+
   std::string statusPath_;  // without its leading '/', as ctx.path is; empty: no status page
   bool statusOn_;
   std::string metricsPath_;  // the same for the metrics endpoint
   bool metricsOn_;
+  const Sites* sites_;
   ErrorPages errors_;
   StaticFileHandler static_;
+  ReturnHandler return_;
+  RefusalHandler refusal_;
   StatusHandler status_;
   MetricsHandler metrics_;
+  Handler* byKind_[static_cast<size_t>(HandlerKind::kCount)];
 };
 
 }  // namespace hs

@@ -16,10 +16,20 @@ std::string_view reasonPhrase(int status) {
       return "Partial Content";
     case 301:
       return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 303:
+      return "See Other";
     case 304:
       return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
     case 403:
       return "Forbidden";
     case 404:
@@ -62,7 +72,12 @@ std::string_view errorBody(int status) {
                              "<p class=\"code\">" #code "</p><h1>" text "</h1>" HS_PAGE_CLOSE;
   switch (status) {
     HS_ERROR_PAGE(301, "Moved Permanently")
+    HS_ERROR_PAGE(302, "Found")
+    HS_ERROR_PAGE(303, "See Other")
+    HS_ERROR_PAGE(307, "Temporary Redirect")
+    HS_ERROR_PAGE(308, "Permanent Redirect")
     HS_ERROR_PAGE(400, "Bad Request")
+    HS_ERROR_PAGE(401, "Unauthorized")
     HS_ERROR_PAGE(403, "Forbidden")
     HS_ERROR_PAGE(404, "Not Found")
     HS_ERROR_PAGE(405, "Method Not Allowed")

@@ -28,7 +28,7 @@ constexpr VarName kVars[] = {
     {"uri", LogVar::kUri},
     {"args", LogVar::kArgs},
     {"host", LogVar::kHost},
-    {"server_name", LogVar::kServerName},
+    {"server_name", LogVar::kServerNameVar},
     {"status", LogVar::kStatus},
     {"bytes_sent", LogVar::kBytesSent},
     {"body_bytes_sent", LogVar::kBodyBytesSent},
@@ -169,7 +169,7 @@ bool valueOf(LogVar var, std::string_view headerName, const LogFields& f, char* 
     case LogVar::kHost:
       *v = f.host;
       return true;
-    case LogVar::kServerName:
+    case LogVar::kServerNameVar:
       *v = f.serverName;
       return true;
     case LogVar::kStatus:

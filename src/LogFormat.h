@@ -25,7 +25,7 @@ enum class LogVar : uint8_t {
   kUri,
   kArgs,
   kHost,
-  kServerName,
+  kServerNameVar,  // $server_name (named apart from HttpResponse.h's kServerName)
   kStatus,
   kBytesSent,
   kBodyBytesSent,

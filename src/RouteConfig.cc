@@ -287,6 +287,29 @@ std::string compileServer(const ConfNode& n, const LocationSettings& top, Compil
   return why;
 }
 
+// The derived fields of one level and everything nested in it: the handler kind, the root's id,
+// the prebuilt header lines, the largest body limit.
+void finishLocation(Location* loc, RouteConfig* out) {
+  LocationSettings& s = loc->settings;
+  if (s.returnCode != 0) s.handler = HandlerKind::kReturn;
+  const auto root = std::find(out->roots.begin(), out->roots.end(), s.root);
+  s.rootId = static_cast<uint32_t>(root - out->roots.begin());
+  if (root == out->roots.end()) out->roots.push_back(s.root);
+  s.successLines.clear();
+  s.alwaysLines.clear();
+  if (s.maxAge >= 0) s.successLines = "Cache-Control: max-age=" + std::to_string(s.maxAge) + "\r\n";
+  for (const HeaderRule& h : s.headers) {
+    const std::string line = h.name + ": " + h.value + "\r\n";
+    s.successLines += line;
+    if (h.always) s.alwaysLines += line;
+  }
+  out->maxBody = std::max(out->maxBody, s.maxBody);
+  out->needsPeer = out->needsPeer || !s.access.empty();
+  for (auto* list : {&loc->exact, &loc->prefixes, &loc->regexes}) {
+    for (auto& nested : *list) finishLocation(nested.get(), out);
+  }
+}
+
 void finishListens(RouteConfig* out) {
   for (ListenAddr& la : out->listens) {
     std::sort(la.exactNames.begin(), la.exactNames.end());
@@ -335,6 +358,7 @@ bool compileRoutes(const Config& cfg, RouteConfig* out, std::string* err) {
   }
   if (!err->empty()) return false;
   finishListens(out);
+  for (auto& server : out->servers) finishLocation(&server->root, out);
   return true;
 }
 

@@ -21,6 +21,14 @@
 
 namespace hs {
 
+// Which handler answers a location's requests (HandlerTable maps each kind to its handler). A
+// gateway directive (fastcgi_pass, proxy_pass) sets its own kind; `return` makes kReturn.
+enum class HandlerKind : uint8_t {
+  kStatic,  // files under root or alias (index, try_files, autoindex, gzip_static)
+  kReturn,  // return CODE [URL|TEXT]
+  kCount
+};
+
 struct HeaderRule {
   std::string name, value;
   bool always = false;  // also on error responses and `return`
@@ -46,11 +54,36 @@ struct LocationSettings {
   AccessRules access;
   std::string authRealm;  // "" : no auth_basic
   std::shared_ptr<const Htpasswd> authUsers;
-  bool gzipStatic = false;
-  std::string accessLog;  // "" : off
+  bool gzipStatic = true;  // .br/.gz siblings: on by default, as the flat format always served them
+  std::string accessLog;   // "" : off
   const LogFormat* accessLogFormat = nullptr;
   uint64_t maxBody = 1 << 20;
+  HandlerKind handler = HandlerKind::kStatic;
+  // Derived once the configuration is compiled (finishRoutes), for the hot path:
+  uint32_t rootId = 0;       // index of `root` in RouteConfig::roots (its open fd and file cache)
+  std::string successLines;  // "Cache-Control: max-age=N\r\n" and every add_header line
+  std::string alwaysLines;   // the add_header ... always lines (errors and `return` get these)
 };
+
+// The extra header lines a response with `status` carries: add_header's (and max_age's) on the
+// statuses nginx adds them to, only the `always` ones on the others.
+inline std::string_view headerLinesFor(const LocationSettings& s, int status) {
+  switch (status) {
+    case 200:
+    case 201:
+    case 204:
+    case 206:
+    case 301:
+    case 302:
+    case 303:
+    case 304:
+    case 307:
+    case 308:
+      return s.successLines;
+    default:
+      return s.alwaysLines;
+  }
+}
 
 enum class LocationMatch : uint8_t {
   kServer,
@@ -92,6 +125,9 @@ struct RouteConfig {
   std::vector<ListenAddr> listens;
   std::map<std::string, std::unique_ptr<LogFormat>, std::less<>> logFormats;
   std::vector<std::string> warnings;  // "FILE:LINE: conflicting server name ..." (first one wins)
+  std::vector<std::string> roots;     // every distinct root or alias directory, by rootId
+  uint64_t maxBody = 0;               // the largest client_max_body_size of any level
+  bool needsPeer = false;             // some level has allow/deny: look up every client's address
 };
 
 // Compiles cfg (its command-line-settable defaults and its block directives) into *out. Returns

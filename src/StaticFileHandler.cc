@@ -7,12 +7,17 @@
 #include "HttpConditional.h"
 #include "HttpLexical.h"
 #include "HttpRange.h"
+#include "LocationAccess.h"
 #include "MimeTypes.h"
+#include "ReturnHandler.h"
+#include "Router.h"
+#include "Sites.h"
 
 namespace hs {
 namespace {
 
 constexpr size_t kMaxPath = 4096;
+constexpr int kMaxRedirects = 10;  // internal redirects per request, as nginx (then 500)
 
 // True when Accept-Encoding lists `coding` (or "*") with a non-zero q-value.
 bool acceptsCoding(std::string_view header, std::string_view coding) {
@@ -45,11 +50,52 @@ std::string_view withSuffix(std::string_view path, std::string_view suffix, char
   return {buf, path.size() + suffix.size()};
 }
 
+// a + sep + b in buf, NUL-terminated (routing's regexes need it); "" when it does not fit.
+std::string_view joinPath(std::string_view a, std::string_view sep, std::string_view b, char* buf,
+                          size_t cap) {
+  const size_t n = a.size() + sep.size() + b.size();
+  if (n >= cap) return {};
+  std::memcpy(buf, a.data(), a.size());
+  std::memcpy(buf + a.size(), sep.data(), sep.size());
+  std::memcpy(buf + a.size() + sep.size(), b.data(), b.size());
+  buf[n] = '\0';
+  return {buf, n};
+}
+
+// A try_files argument with each $uri replaced by `uri`, cut at a '?' (the query is not part of a
+// file's URI), NUL-terminated in buf; "" when it does not fit or does not start with '/'. A '/'
+// right after a $uri that ends in '/' is dropped, so "$uri/" for "/" is "/", not "//".
+std::string_view expandUri(std::string_view arg, std::string_view uri, char* buf, size_t cap) {
+  constexpr std::string_view kVar = "$uri";
+  size_t n = 0;
+  arg = arg.substr(0, arg.find('?'));
+  while (!arg.empty()) {
+    std::string_view piece = arg.substr(0, 1);
+    if (arg.starts_with(kVar)) {
+      piece = uri;
+      arg.remove_prefix(kVar.size());
+      if (uri.ends_with('/') && arg.starts_with('/')) arg.remove_prefix(1);
+    } else {
+      arg.remove_prefix(1);
+    }
+    if (n + piece.size() >= cap) return {};
+    std::memcpy(buf + n, piece.data(), piece.size());
+    n += piece.size();
+  }
+  buf[n] = '\0';
+  if (n == 0 || buf[0] != '/') return {};
+  return {buf, n};
+}
+
 }  // namespace
 
 StaticFileHandler::StaticFileHandler(const StaticFileOptions& options, FileCache* cache,
-                                     const ErrorPages* errors)
-    : autoindex_(options.autoindex), boundary_(options.boundary), cache_(cache), errors_(errors) {
+                                     const ErrorPages* errors, const Sites* sites)
+    : autoindex_(options.autoindex),
+      boundary_(options.boundary),
+      cache_(cache),
+      errors_(errors),
+      sites_(sites) {
   if (options.maxAge >= 0)
     cacheControl_ = "Cache-Control: max-age=" + std::to_string(options.maxAge) + "\r\n";
 }
@@ -70,13 +116,124 @@ void StaticFileHandler::serve(const RequestContext& ctx, ResponsePlan& plan) {
     errors_->fill(ctx, ctx.pathStatus, plan);
     return;
   }
-  std::string_view path = ctx.path;
+  if (ctx.location == nullptr || sites_ == nullptr) {
+    const Target t{cache_, ctx.path,      ctx.trailingSlash, ctx.path, autoindex_,
+                   true,   cacheControl_, nullptr,           false};
+    serveTarget(ctx, plan, t, {}, 0);
+    return;
+  }
+  serveUri(ctx, plan, *ctx.location, ctx.uri, 0);
+}
+
+// The URI's file beneath loc's root or alias, or try_files' first candidate that exists.
+void StaticFileHandler::serveUri(const RequestContext& ctx, ResponsePlan& plan, const Location& loc,
+                                 std::string_view uri, int depth) {
+  if (!loc.settings.tryFiles.empty()) {
+    tryFiles(ctx, plan, loc, uri, depth);
+    return;
+  }
+  char buf[kMaxPath];
+  Target t;
+  int status = 0;
+  if (!mapTarget(loc, uri, buf, sizeof buf, &t, &status)) {
+    errors_->fill(ctx, status, plan);
+    return;
+  }
+  t.internal = depth > 0;
+  serveTarget(ctx, plan, t, uri, depth);
+}
+
+// nginx's internal redirect: `uri` is routed again in the request's server; the location it selects
+// answers (its access rules first). Only static and return locations can be reached this way.
+void StaticFileHandler::serveRedirected(const RequestContext& ctx, ResponsePlan& plan,
+                                        std::string_view uri, int depth) {
+  if (depth > kMaxRedirects) {
+    errors_->fill(ctx, 500, plan);  // a loop (nginx: "rewrite or internal redirection cycle")
+    return;
+  }
+  const Location& loc = selectLocation(*ctx.server, uri);
+  RequestContext sub = ctx;
+  sub.location = &loc;
+  sub.uri = uri;
+  const LocationSettings& s = loc.settings;
+  if (const int refused = checkAccess(s, sub); refused != 0) {
+    errors_->fill(sub, refused, plan);
+  } else if (s.handler == HandlerKind::kReturn) {
+    planReturn(sub, s, *errors_, plan);
+  } else if (s.handler != HandlerKind::kStatic) {
+    errors_->fill(sub, 500, plan);  // a gateway location is not reached by a redirect yet
+  } else {
+    serveUri(sub, plan, loc, uri, depth);
+  }
+}
+
+// try_files: the first candidate that exists (a file, or a directory for one ending in '/') is
+// served in this location; otherwise the last argument: =CODE, or a URI routed again.
+void StaticFileHandler::tryFiles(const RequestContext& ctx, ResponsePlan& plan, const Location& loc,
+                                 std::string_view uri, int depth) {
+  const std::vector<std::string>& args = loc.settings.tryFiles;
+  char candidate[kMaxPath];
+  char mapped[kMaxPath];
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    const std::string_view c = expandUri(args[i], uri, candidate, sizeof candidate);
+    Target t;
+    int status = 0;
+    if (c.empty() || !mapTarget(loc, c, mapped, sizeof mapped, &t, &status)) continue;
+    FileEntry* e = t.cache->acquire(t.path, ctx.nowMs);
+    const bool found = e->status == 0 && e->isDir == t.dirSlash;
+    t.cache->release(e);
+    if (found) {
+      t.internal = depth > 0 || c != ctx.uri;
+      serveTarget(ctx, plan, t, c, depth);
+      return;
+    }
+  }
+  const std::string& last = args.back();
+  if (last.starts_with('=')) {
+    int code = 0;  // checked when the configuration was loaded: 200..599
+    for (char d : std::string_view(last).substr(1)) code = code * 10 + (d - '0');
+    errors_->fill(ctx, code, plan);
+    return;
+  }
+  std::string_view next = expandUri(last, uri, candidate, sizeof candidate);
+  if (next.empty()) {
+    errors_->fill(ctx, 500, plan);
+    return;
+  }
+  serveRedirected(ctx, plan, next, depth + 1);
+}
+
+// `uri` mapped through loc's root or alias into buf. False with *status 400/404 when the URI has
+// no safe file name.
+bool StaticFileHandler::mapTarget(const Location& loc, std::string_view uri, char* buf, size_t cap,
+                                  Target* t, int* status) const {
+  const FileMapping m = mapToFile(loc, uri, buf, cap);
+  if (m.status != 0) {
+    *status = m.status;
+    return false;
+  }
+  std::string_view rel = m.rel;
+  while (rel.ends_with('/')) rel.remove_suffix(1);
+  const LocationSettings& s = loc.settings;
+  *t = Target{sites_->cache(s.rootId), rel,         uri.ends_with('/'),
+              uri.substr(1),           s.autoindex, s.gzipStatic,
+              s.successLines,          &loc,        false};
+  return true;
+}
+
+void StaticFileHandler::serveTarget(const RequestContext& ctx, ResponsePlan& plan, const Target& t,
+                                    std::string_view uri, int depth) {
+  std::string_view path = t.path;
   char index[kMaxPath];
-  FileEntry* e = cache_->acquire(path, ctx.nowMs);
+  FileEntry* e = t.cache->acquire(path, ctx.nowMs);
   if (e->status == 0 && e->isDir) {
-    cache_->release(e);
-    if (!ctx.trailingSlash) {
-      redirectToDirectory(ctx, plan);
+    t.cache->release(e);
+    if (!t.dirSlash) {
+      redirectToDirectory(ctx, plan, t);
+      return;
+    }
+    if (t.location != nullptr) {
+      serveIndex(ctx, plan, t, uri, depth);
       return;
     }
     path = withSuffix(path, path.empty() ? "index.html" : "/index.html", index, sizeof index);
@@ -84,42 +241,88 @@ void StaticFileHandler::serve(const RequestContext& ctx, ResponsePlan& plan) {
       errors_->fill(ctx, 414, plan);
       return;
     }
-    e = openIndex(ctx, plan, &path);
+    e = openIndex(ctx, plan, t, &path);
     if (e == nullptr) return;
-  } else if (e->status == 0 && ctx.trailingSlash) {
-    cache_->release(e);
+  } else if (e->status == 0 && t.dirSlash) {
+    t.cache->release(e);
     errors_->fill(ctx, 404, plan);  // "/file.txt/" names a directory that does not exist
     return;
   }
   if (e->status != 0) {
     int status = e->status;
-    cache_->release(e);
+    t.cache->release(e);
     errors_->fill(ctx, status, plan);
     return;
   }
+  sendEntry(ctx, plan, t, path, e);
+}
+
+// A directory's index files in order: the first that exists is the directory's answer, routed
+// again as URI + name (nginx's index module); served here directly when that is this location.
+// None: the listing with autoindex, else 403.
+void StaticFileHandler::serveIndex(const RequestContext& ctx, ResponsePlan& plan, const Target& t,
+                                   std::string_view uri, int depth) {
+  char path[kMaxPath];
+  char next[kMaxPath];
+  for (const std::string& name : t.location->settings.index) {
+    const std::string_view p = joinPath(t.path, t.path.empty() ? "" : "/", name, path, sizeof path);
+    const std::string_view u = joinPath(uri, "", name, next, sizeof next);
+    if (p.empty() || u.empty()) {
+      errors_->fill(ctx, 414, plan);
+      return;
+    }
+    FileEntry* e = t.cache->acquire(p, ctx.nowMs);
+    if (e->status == 404) {
+      t.cache->release(e);
+      continue;
+    }
+    const Location& loc = selectLocation(*ctx.server, u);
+    if (&loc == t.location && e->status == 0 && !e->isDir) {
+      Target file = t;
+      file.path = p;
+      file.dirSlash = false;
+      sendEntry(ctx, plan, file, p, e);
+      return;
+    }
+    t.cache->release(e);
+    serveRedirected(ctx, plan, u, depth + 1);
+    return;
+  }
+  if (t.autoindex) {
+    listDirectory(ctx, plan, t);
+  } else {
+    errors_->fill(ctx, 403, plan);
+  }
+}
+
+// Takes over the reference `e` (a regular file at `path`): picks a precompressed variant the
+// client accepts, and answers.
+void StaticFileHandler::sendEntry(const RequestContext& ctx, ResponsePlan& plan, const Target& t,
+                                  std::string_view path, FileEntry* e) {
   std::string_view encoding;
-  bool vary = hasVariant(e, ctx.nowMs);
+  const bool vary = t.variants && hasVariant(t.cache, e, ctx.nowMs);
   if (vary && !ctx.req->header(KnownHeader::kAcceptEncoding).empty()) {
-    if (FileEntry* v = findVariant(ctx, path, &encoding)) {
-      cache_->release(e);
+    if (FileEntry* v = findVariant(ctx, t.cache, path, &encoding)) {
+      t.cache->release(e);
       e = v;  // described with the original's type (see respondFile)
     }
   }
-  respondFile(ctx, plan, e, encoding, vary);
+  respondFile(ctx, plan, t, e, encoding, vary);
 }
 
-// The index file of the directory ctx names (*path is "DIR/index.html"). Returns nullptr when the
-// answer is already planned: a listing, or 403 for a directory without an index (as nginx).
+// The index file of the directory t names (*path is "DIR/index.html"), without routing. Returns
+// nullptr when the answer is already planned: a listing, or 403 for a directory without an index
+// (as nginx).
 FileEntry* StaticFileHandler::openIndex(const RequestContext& ctx, ResponsePlan& plan,
-                                        std::string_view* path) {
-  FileEntry* e = cache_->acquire(*path, ctx.nowMs);
-  if (e->status == 404 && autoindex_) {
-    cache_->release(e);
-    listDirectory(ctx, plan);
+                                        const Target& t, std::string_view* path) {
+  FileEntry* e = t.cache->acquire(*path, ctx.nowMs);
+  if (e->status == 404 && t.autoindex) {
+    t.cache->release(e);
+    listDirectory(ctx, plan, t);
     return nullptr;
   }
   if (e->status == 404 || (e->status == 0 && e->isDir)) {
-    cache_->release(e);
+    t.cache->release(e);
     errors_->fill(ctx, 403, plan);
     return nullptr;
   }
@@ -128,23 +331,23 @@ FileEntry* StaticFileHandler::openIndex(const RequestContext& ctx, ResponsePlan&
 
 // Whether a precompressed sibling (.br or .gz) exists, remembered on the entry for a second so the
 // common request pays one comparison; responses for such a file carry Vary: Accept-Encoding.
-bool StaticFileHandler::hasVariant(FileEntry* e, int64_t nowMs) {
+bool StaticFileHandler::hasVariant(FileCache* cache, FileEntry* e, int64_t nowMs) {
   if (e->variantCheckedMs != 0 && nowMs - e->variantCheckedMs < 1000) return e->hasVariant;
   e->hasVariant = false;
   char buf[kMaxPath];
   for (std::string_view suffix : {".br", ".gz"}) {
     std::string_view name = withSuffix(e->path, suffix, buf, sizeof buf);
     if (name.empty()) break;
-    FileEntry* v = cache_->acquire(name, nowMs);
+    FileEntry* v = cache->acquire(name, nowMs);
     e->hasVariant = e->hasVariant || (v->status == 0 && !v->isDir);
-    cache_->release(v);
+    cache->release(v);
   }
   e->variantCheckedMs = nowMs > 0 ? nowMs : 1;
   return e->hasVariant;
 }
 
-FileEntry* StaticFileHandler::findVariant(const RequestContext& ctx, std::string_view path,
-                                          std::string_view* encoding) {
+FileEntry* StaticFileHandler::findVariant(const RequestContext& ctx, FileCache* cache,
+                                          std::string_view path, std::string_view* encoding) {
   std::string_view accept = ctx.header(KnownHeader::kAcceptEncoding);
   static constexpr std::string_view kCodings[][2] = {{"br", ".br"}, {"gzip", ".gz"}};
   char buf[kMaxPath];
@@ -152,27 +355,27 @@ FileEntry* StaticFileHandler::findVariant(const RequestContext& ctx, std::string
     if (!acceptsCoding(accept, coding[0])) continue;
     std::string_view name = withSuffix(path, coding[1], buf, sizeof buf);
     if (name.empty()) return nullptr;
-    FileEntry* v = cache_->acquire(name, ctx.nowMs);
+    FileEntry* v = cache->acquire(name, ctx.nowMs);
     if (v->status == 0 && !v->isDir) {
       *encoding = coding[0];
       return v;
     }
-    cache_->release(v);
+    cache->release(v);
   }
   return nullptr;
 }
 
-void StaticFileHandler::addValidators(FixedWriter& w, const FileEntry* e, std::string_view encoding,
-                                      bool vary) const {
+void StaticFileHandler::addValidators(FixedWriter& w, const Target& t, const FileEntry* e,
+                                      std::string_view encoding, bool vary) const {
   w.add(e->validatorLines);
-  if (!cacheControl_.empty()) w.add(cacheControl_);
+  w.add(t.extra);
   if (!encoding.empty()) w.header("Content-Encoding", encoding);
   if (vary) w.add("Vary: Accept-Encoding\r\n");
 }
 
 // Takes over the reference `e`: the plan holds it, or it is released here.
-void StaticFileHandler::respondFile(const RequestContext& ctx, ResponsePlan& plan, FileEntry* e,
-                                    std::string_view encoding, bool vary) {
+void StaticFileHandler::respondFile(const RequestContext& ctx, ResponsePlan& plan, const Target& t,
+                                    FileEntry* e, std::string_view encoding, bool vary) {
   // A precompressed variant keeps the type of the file it stands for ("style.css.gz" -> css).
   std::string_view mime = e->mime;
   if (!encoding.empty()) {  // both suffixes (".br", ".gz") are three characters
@@ -183,7 +386,7 @@ void StaticFileHandler::respondFile(const RequestContext& ctx, ResponsePlan& pla
                     ctx.header(KnownHeader::kIfUnmodifiedSince)};
   int cond = evaluatePreconditions(pre, e->etag, e->mtime, true);
   if (cond == 412) {
-    cache_->release(e);
+    t.cache->release(e);
     errors_->fill(ctx, 412, plan);
     return;
   }
@@ -199,25 +402,27 @@ void StaticFileHandler::respondFile(const RequestContext& ctx, ResponsePlan& pla
   }
   if (rr == RangeResult::kUnsatisfiable) {
     uint64_t size = e->size;
-    cache_->release(e);
-    plan.begin(416, ctx.commonHead).add("Content-Range: bytes */").addNum(size).add("\r\n");
+    t.cache->release(e);
+    FixedWriter& h = plan.begin(416, ctx.commonHead);
+    h.add("Content-Range: bytes */").addNum(size).add("\r\n");
+    if (t.location != nullptr) h.add(headerLinesFor(t.location->settings, 416));
     plan.setBody("text/html; charset=utf-8", errorBody(416), ctx.headOnly());
     return;
   }
   bool partial = rr == RangeResult::kSatisfiable;
   FixedWriter& w = plan.begin(cond == 304 ? 304 : partial ? 206 : 200, ctx.commonHead);
-  plan.holdFile(cache_, e);
+  plan.holdFile(t.cache, e);
   if (cond == 304) {
-    addValidators(w, e, encoding, vary);
+    addValidators(w, t, e, encoding, vary);
   } else if (partial && count == 1) {
     w.header("Content-Type", mime).header("Content-Length", ranges[0].length());
     w.add("Content-Range: bytes ").addNum(ranges[0].first).add("-").addNum(ranges[0].last);
     w.add("/").addNum(e->size).add("\r\nAccept-Ranges: bytes\r\n");
-    addValidators(w, e, encoding, vary);
+    addValidators(w, t, e, encoding, vary);
     addBody(ctx, plan, BodyPart{e->data.get(), ranges[0].first, ranges[0].length()});
   } else if (partial) {
     planMultipart(ctx, plan, mime, ranges, count);
-    addValidators(w, e, encoding, vary);
+    addValidators(w, t, e, encoding, vary);
   } else {
     if (encoding.empty()) {
       w.add(e->typeLine);
@@ -225,7 +430,7 @@ void StaticFileHandler::respondFile(const RequestContext& ctx, ResponsePlan& pla
       w.header("Content-Type", mime);
     }
     w.header("Content-Length", e->size).add("Accept-Ranges: bytes\r\n");
-    addValidators(w, e, encoding, vary);
+    addValidators(w, t, e, encoding, vary);
     if (e->size > 0) addBody(ctx, plan, BodyPart{e->data.get(), 0, e->size});
   }
 }
@@ -267,25 +472,34 @@ void StaticFileHandler::planMultipart(const RequestContext& ctx, ResponsePlan& p
   plan.bodyBytes = total;
 }
 
-void StaticFileHandler::redirectToDirectory(const RequestContext& ctx, ResponsePlan& plan) {
+void StaticFileHandler::redirectToDirectory(const RequestContext& ctx, ResponsePlan& plan,
+                                            const Target& t) {
   FixedWriter& w = plan.begin(301, ctx.commonHead);
-  w.add("Location: ").add(ctx.rawPath).add("/");
-  if (!ctx.query.empty()) w.add("?").add(ctx.query);
-  w.add("\r\n");
+  // The request's own path as sent (still percent-encoded); a redirected URI is written decoded.
+  if (t.internal) {
+    w.add("Location: /").add(t.shown).add("/");
+  } else {
+    w.add("Location: ").add(ctx.rawPath).add("/");
+    if (!ctx.query.empty()) w.add("?").add(ctx.query);
+  }
+  w.add("\r\n").add(t.extra);
   plan.setBody("text/html; charset=utf-8", errorBody(301), ctx.headOnly());
 }
 
-void StaticFileHandler::listDirectory(const RequestContext& ctx, ResponsePlan& plan) {
+void StaticFileHandler::listDirectory(const RequestContext& ctx, ResponsePlan& plan,
+                                      const Target& t) {
   // The directory is opened beneath the root by the cache; it is listed through that fd.
-  FileEntry* dir = cache_->acquire(ctx.path, ctx.nowMs);
-  bool listed = dir->status == 0 && dir->isDir &&
-                buildDirectoryListing(dir->fd.get(), ctx.path, plan.generated);
-  cache_->release(dir);
+  FileEntry* dir = t.cache->acquire(t.path, ctx.nowMs);
+  std::string_view shown = t.shown;
+  while (shown.ends_with('/')) shown.remove_suffix(1);
+  bool listed =
+      dir->status == 0 && dir->isDir && buildDirectoryListing(dir->fd.get(), shown, plan.generated);
+  t.cache->release(dir);
   if (!listed) {
     errors_->fill(ctx, 403, plan);
     return;
   }
-  plan.begin(200, ctx.commonHead);
+  plan.begin(200, ctx.commonHead).add(t.extra);
   plan.setBody("text/html; charset=utf-8", plan.generated, ctx.headOnly());
 }
 

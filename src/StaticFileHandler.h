@@ -1,7 +1,9 @@
 // The static-file handler: answers GET, HEAD and OPTIONS from the document root through the
-// worker's FileCache: directories (redirect, index.html, listing), precompressed variants,
-// validators and conditional requests, single and multipart ranges. Synchronous: every request is
-// answered at once, with files sent from the cache's memory or by range of the cached fd.
+// worker's FileCache: directories (redirect, index files, listing), precompressed variants,
+// validators and conditional requests, single and multipart ranges. With routing, the request's
+// location decides: root or alias, index (re-routed as nginx's internal redirect), try_files,
+// autoindex, gzip_static, max_age and add_header. Synchronous: every request is answered at once,
+// with files sent from the cache's memory or by range of the cached fd.
 #pragma once
 
 #include <string>
@@ -14,7 +16,9 @@
 namespace hs {
 
 class FileCache;
+class Sites;
 struct FileEntry;
+struct Location;
 
 struct StaticFileOptions {
   bool autoindex = false;     // list directories without an index.html
@@ -24,31 +28,63 @@ struct StaticFileOptions {
 
 class StaticFileHandler final : public Handler {
  public:
-  // `cache` and `errors` are borrowed and must outlive the handler.
-  StaticFileHandler(const StaticFileOptions& options, FileCache* cache, const ErrorPages* errors);
+  // `cache`, `errors` and `sites` are borrowed and must outlive the handler. `options` and `cache`
+  // serve requests without a location; `sites` (may be null) holds the caches of every root.
+  StaticFileHandler(const StaticFileOptions& options, FileCache* cache, const ErrorPages* errors,
+                    const Sites* sites = nullptr);
 
   Reply start(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) override;
 
+  // Where a request's file is looked up, and how it is answered.
+  struct Target {
+    FileCache* cache;
+    std::string_view path;   // relative to the root: no leading or trailing '/'
+    bool dirSlash;           // the URI named a directory ("/", "/a/")
+    std::string_view shown;  // the URI without its leading '/' (listings, redirects)
+    bool autoindex;
+    bool variants;             // look for .br/.gz siblings
+    std::string_view extra;    // Cache-Control and add_header lines for a successful answer
+    const Location* location;  // nullptr without routing
+    bool internal;             // reached by an internal redirect (the URI is not the request's)
+  };
+
  private:
   void serve(const RequestContext& ctx, ResponsePlan& plan);
-  FileEntry* openIndex(const RequestContext& ctx, ResponsePlan& plan, std::string_view* path);
-  void respondFile(const RequestContext& ctx, ResponsePlan& plan, FileEntry* e,
+  void serveUri(const RequestContext& ctx, ResponsePlan& plan, const Location& loc,
+                std::string_view uri, int depth);
+  void serveRedirected(const RequestContext& ctx, ResponsePlan& plan, std::string_view uri,
+                       int depth);
+  void tryFiles(const RequestContext& ctx, ResponsePlan& plan, const Location& loc,
+                std::string_view uri, int depth);
+  bool mapTarget(const Location& loc, std::string_view uri, char* buf, size_t cap, Target* t,
+                 int* status) const;
+  void serveTarget(const RequestContext& ctx, ResponsePlan& plan, const Target& t,
+                   std::string_view uri, int depth);
+  void serveIndex(const RequestContext& ctx, ResponsePlan& plan, const Target& t,
+                  std::string_view uri, int depth);
+  FileEntry* openIndex(const RequestContext& ctx, ResponsePlan& plan, const Target& t,
+                       std::string_view* path);
+  void sendEntry(const RequestContext& ctx, ResponsePlan& plan, const Target& t,
+                 std::string_view path, FileEntry* e);
+  void respondFile(const RequestContext& ctx, ResponsePlan& plan, const Target& t, FileEntry* e,
                    std::string_view encoding, bool vary);
-  void addValidators(FixedWriter& w, const FileEntry* e, std::string_view encoding, bool vary) const;
+  void addValidators(FixedWriter& w, const Target& t, const FileEntry* e, std::string_view encoding,
+                     bool vary) const;
   void addBody(const RequestContext& ctx, ResponsePlan& plan, BodyPart part);
   void planMultipart(const RequestContext& ctx, ResponsePlan& plan, std::string_view mime,
                      const ByteRange* ranges, int count);
-  bool hasVariant(FileEntry* e, int64_t nowMs);
-  FileEntry* findVariant(const RequestContext& ctx, std::string_view path,
+  bool hasVariant(FileCache* cache, FileEntry* e, int64_t nowMs);
+  FileEntry* findVariant(const RequestContext& ctx, FileCache* cache, std::string_view path,
                          std::string_view* encoding);
-  void redirectToDirectory(const RequestContext& ctx, ResponsePlan& plan);
-  void listDirectory(const RequestContext& ctx, ResponsePlan& plan);
+  void redirectToDirectory(const RequestContext& ctx, ResponsePlan& plan, const Target& t);
+  void listDirectory(const RequestContext& ctx, ResponsePlan& plan, const Target& t);
 
   bool autoindex_;
   std::string cacheControl_;  // "Cache-Control: max-age=N\r\n" or empty
   std::string boundary_;
   FileCache* cache_;
   const ErrorPages* errors_;
+  const Sites* sites_;
 };
 
 }  // namespace hs

@@ -50,13 +50,13 @@ Worker::Worker(const Config& cfg, UniqueFd channel, SharedState* shared, WorkerS
 }
 
 bool Worker::setup() {
-  rootFd_.reset(::open(cfg_.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!rootFd_) {
-    LOG_SYSERR(errno, "open(\"%s\") of the document root failed", cfg_.root.c_str());
+  // Before privileges are dropped: the roots are opened and the htpasswd files read as root.
+  std::string err;
+  if (!sites_.open(cfg_, &err)) {
+    LOG_ERROR("routing configuration: %s", err.c_str());
     return false;
   }
-  cache_ = std::make_unique<FileCache>(rootFd_.get());
-  handlers_ = std::make_unique<HandlerTable>(cfg_, cache_.get(), shared_, boundary_);
+  handlers_ = std::make_unique<HandlerTable>(cfg_, sites_.cache(0), shared_, boundary_, &sites_);
   env_.handlers = handlers_.get();
   env_.errors = &handlers_->errors();
   if (!accessLog_.open(cfg_.accessLog)) {
@@ -200,8 +200,8 @@ void Worker::adopt(int fd) {
   bump(stats_->live, 1u);
   if (stats_->live.load(std::memory_order_relaxed) >= static_cast<uint32_t>(cfg_.conns))
     wasFull_ = true;
-  c->open(client.release(),
-          accessLog_.enabled() || !cfg_.statusPath.empty() || !cfg_.metricsPath.empty());
+  c->open(client.release(), accessLog_.enabled() || !cfg_.statusPath.empty() ||
+                                !cfg_.metricsPath.empty() || sites_.routes().needsPeer);
   // The request usually arrives with the connection: read and answer it now. A connection that is
   // done by then (HTTP/1.0, close) never enters the epoll set at all; one that has to wait is
   // registered now. Registering after the EAGAIN loses nothing: epoll_ctl(ADD) reports readiness

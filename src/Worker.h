@@ -20,6 +20,7 @@
 #include "HandlerTable.h"
 #include "Privileges.h"
 #include "SharedState.h"
+#include "Sites.h"
 #include "SlotPool.h"
 #include "TimerHeap.h"
 #include "UniqueFd.h"
@@ -64,7 +65,6 @@ class Worker final : private ConnectionHost {
   Privileges privileges_;
   UniqueFd channel_;
   UniqueFd signalFd_;
-  UniqueFd rootFd_;
   SharedState* shared_;
   WorkerStats* stats_;
   EventLoop loop_;
@@ -73,8 +73,8 @@ class Worker final : private ConnectionHost {
   SlotPool<Connection> conns_;
   EvictionList eviction_;
   FreeListPool<IoState> ios_;
-  std::unique_ptr<FileCache> cache_;        // made once the root is open
-  std::unique_ptr<HandlerTable> handlers_;  // made with the cache
+  Sites sites_;                             // the routes, and every root's fd and file cache
+  std::unique_ptr<HandlerTable> handlers_;  // made once the sites are open
   AccessLog accessLog_;
   ConnectionEnv env_;
   std::vector<Posted> posted_;  // connections to drive before the next wait (capacity reserved)

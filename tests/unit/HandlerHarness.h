@@ -12,7 +12,7 @@
 #include "FileCache.h"
 #include "Handler.h"
 #include "HttpParser.h"
-#include "UrlPath.h"
+#include "RequestTarget.h"
 
 namespace hs::test {
 
@@ -54,14 +54,8 @@ class Exchange {
     EXPECT_EQ(parser_.parse(raw_.data(), raw_.size(), &req_), ParseStatus::kDone) << raw_;
     ctx_.req = &req_;
     ctx_.base = raw_.data();
-    ctx_.target = req_.target.in(ctx_.base);
-    TargetParts parts;
-    UrlPathResult pr = normalizeTarget(ctx_.target, path_, sizeof path_, &parts);
-    ctx_.pathStatus = pr.status;
-    ctx_.path = {path_, pr.len};
-    ctx_.trailingSlash = pr.trailingSlash;
-    ctx_.rawPath = parts.rawPath;
-    ctx_.query = parts.query;
+    describeTarget(ctx_,
+                   TargetBuffers{path_, sizeof path_, uri_, sizeof uri_, host_, sizeof host_});
     ctx_.peer = &peer_;
     ctx_.nowMs = nowMs;
     ctx_.nowSec = 1'700'000'000;
@@ -75,6 +69,8 @@ class Exchange {
   HttpParser parser_;
   HttpRequest req_;
   char path_[4096];
+  char uri_[4096];
+  char host_[256];
   RequestContext ctx_;
 };
 

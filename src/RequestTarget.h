@@ -1,0 +1,27 @@
+// Describes a parsed request's target in its RequestContext, once, for every handler: the raw path
+// and query, the normalized file path, nginx's $uri for routing, and the normalized host that
+// selects the server. Pure code; the connection and the handler tests fill a context the same way.
+#pragma once
+
+#include <cstddef>
+
+#include "Handler.h"
+
+namespace hs {
+
+// Caller-owned buffers the context's views point into; they must outlive the request.
+struct TargetBuffers {
+  char* path;
+  size_t pathCap;
+  char* uri;
+  size_t uriCap;
+  char* host;
+  size_t hostCap;
+};
+
+// Fills ctx.target, rawPath, query, path, pathStatus, trailingSlash, uri, host and hostStatus from
+// ctx.req and ctx.base. The host comes from an absolute-form target's authority, else from the Host
+// header; a request without either has host "" (HTTP/1.0); an invalid one gets hostStatus 400.
+void describeTarget(RequestContext& ctx, const TargetBuffers& bufs);
+
+}  // namespace hs
