@@ -47,8 +47,8 @@ Handler* HandlerTable::route(RequestContext& ctx) {
   const ListenAddr& la =
       routes.listens[ctx.listenIndex < routes.listens.size() ? ctx.listenIndex : 0];
   ctx.server = &selectServer(la, ctx.host);
-  if (ctx.uri.empty()) return refuse(ctx, ctx.pathStatus != 0 ? ctx.pathStatus : 400);
-  ctx.location = &selectLocation(*ctx.server, ctx.uri);
+  // A target without a URI ("OPTIONS *", or one refused with 400) is the server's to answer.
+  ctx.location = ctx.uri.empty() ? &ctx.server->root : &selectLocation(*ctx.server, ctx.uri);
   const LocationSettings& s = ctx.location->settings;
   ctx.maxBody = s.maxBody;  // the connection enforces it while reading the body (413)
   if (const int refused = checkAccess(s, ctx); refused != 0) return refuse(ctx, refused);

@@ -122,6 +122,10 @@ void StaticFileHandler::serve(const RequestContext& ctx, ResponsePlan& plan) {
     serveTarget(ctx, plan, t, {}, 0);
     return;
   }
+  if (ctx.uri.empty()) {
+    errors_->fill(ctx, 400, plan);
+    return;
+  }
   serveUri(ctx, plan, *ctx.location, ctx.uri, 0);
 }
 

@@ -267,7 +267,27 @@ struct Step {
   int expect;
 };
 
-class AllocCountTest : public ::testing::TestWithParam<bool> {
+// What the worker serves: the flat configuration without and with the access log, and a block
+// configuration (several servers, prefix, exact and regex locations, return, allow/deny, headers).
+enum class Setup { kFlat, kFlatLogged, kBlocks };
+
+constexpr const char* kBlockConfig = R"(
+server {
+  server_name t;
+  location / { }
+  location /docs/ { max_age 60; add_header X-Docs 1; }
+  location = /old { return 301 /new; }
+  location ~ \.php$ { deny all; }
+  location ~* \.(png|jpg)$ { max_age 3600; }
+  location ~ ^/api/ { return 404; }
+}
+server {
+  server_name other.test *.other.test;
+  location / { return 404; }
+}
+)";
+
+class AllocCountTest : public ::testing::TestWithParam<Setup> {
  protected:
   void TearDown() override {
     if (g_alloc != nullptr) ::munmap(g_alloc, sizeof(AllocShared));
@@ -278,8 +298,12 @@ class AllocCountTest : public ::testing::TestWithParam<bool> {
 };
 
 TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
-  const bool accessLog = GetParam();
+  const bool accessLog = GetParam() == Setup::kFlatLogged;
   Config cfg;
+  if (GetParam() == Setup::kBlocks) {
+    std::string err;
+    ASSERT_TRUE(parseConfigText(kBlockConfig, "alloc.conf", &cfg, &err)) << err;
+  }
   cfg.ip = "127.0.0.1";
   cfg.procs = 1;
   cfg.conns = 64;
@@ -415,9 +439,12 @@ TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AccessLog, AllocCountTest, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& p) {
-                           return std::string(p.param ? "On" : "Off");
+INSTANTIATE_TEST_SUITE_P(Config, AllocCountTest,
+                         ::testing::Values(Setup::kFlat, Setup::kFlatLogged, Setup::kBlocks),
+                         [](const ::testing::TestParamInfo<Setup>& p) {
+                           return std::string(p.param == Setup::kFlat         ? "Flat"
+                                              : p.param == Setup::kFlatLogged ? "FlatWithAccessLog"
+                                                                              : "Blocks");
                          });
 
 }  // namespace
