@@ -24,10 +24,10 @@ pid_t readPid(const std::string& path) {
 }
 
 [[noreturn]] void execNewBinary(const std::string& exe, const std::vector<std::string>& args,
-                                const std::vector<UniqueFd>& listeners) {
+                                const std::vector<ListenSocket>& listeners) {
   std::string value;
-  for (const UniqueFd& l : listeners) {
-    int fd = ::dup(l.get());  // a copy without FD_CLOEXEC crosses the exec
+  for (const ListenSocket& l : listeners) {
+    int fd = ::dup(l.fd.get());  // a copy without FD_CLOEXEC crosses the exec
     if (!value.empty()) value += ',';
     value += std::to_string(fd);
   }
@@ -81,7 +81,7 @@ void removePidFile(const std::string& path) {
 }
 
 bool BinaryUpgrade::start(const std::string& exe, const std::vector<std::string>& argv,
-                          const std::vector<UniqueFd>& listeners, const std::string& pidFile) {
+                          const std::vector<ListenSocket>& listeners, const std::string& pidFile) {
   if (!pidFile.empty()) ::rename(pidFile.c_str(), (pidFile + ".oldbin").c_str());
   pid_t pid = ::fork();
   if (pid < 0) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "Listeners.h"
 #include "UniqueFd.h"
 
 namespace hs {
@@ -32,7 +33,7 @@ class BinaryUpgrade {
   // Renames the pid file to .oldbin, then forks and execs `exe` with `argv`, passing copies of the
   // listening sockets. Returns false (and logs) when the fork failed.
   bool start(const std::string& exe, const std::vector<std::string>& argv,
-             const std::vector<UniqueFd>& listeners, const std::string& pidFile);
+             const std::vector<ListenSocket>& listeners, const std::string& pidFile);
   // True when `pid` is the new master, which has exited: logs it and renames .oldbin back.
   bool onExit(pid_t pid, int status, const std::string& pidFile);
   bool inProgress() const { return pid_ != 0; }

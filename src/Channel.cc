@@ -8,9 +8,12 @@
 namespace hs {
 namespace {
 
+// Fixed size: a connection's listen index travels beside its fd, so nothing is allocated or
+// parsed, and any other length is a peer we do not understand.
 struct Wire {
   uint32_t type;
   uint32_t nfds;
+  uint16_t listens[kMaxFdsPerMessage];
 };
 
 union ControlBuffer {
@@ -28,8 +31,11 @@ bool makeChannel(UniqueFd* masterEnd, UniqueFd* workerEnd) {
   return true;
 }
 
-int channelSend(int channel, ChannelMsg msg, const int* fds, int nfds) {
-  Wire wire{static_cast<uint32_t>(msg), static_cast<uint32_t>(nfds)};
+int channelSend(int channel, ChannelMsg msg, const int* fds, int nfds, const uint16_t* listens) {
+  Wire wire{static_cast<uint32_t>(msg), static_cast<uint32_t>(nfds), {}};
+  if (listens != nullptr && nfds > 0) {
+    std::memcpy(wire.listens, listens, sizeof(uint16_t) * static_cast<size_t>(nfds));
+  }
   iovec iov{&wire, sizeof wire};
   msghdr mh{};
   mh.msg_iov = &iov;
@@ -51,7 +57,7 @@ int channelSend(int channel, ChannelMsg msg, const int* fds, int nfds) {
   }
 }
 
-int channelRecv(int channel, ChannelMsg* msg, int* fds, int* nfds) {
+int channelRecv(int channel, ChannelMsg* msg, int* fds, int* nfds, uint16_t* listens) {
   Wire wire{};
   iovec iov{&wire, sizeof wire};
   msghdr mh{};
@@ -74,6 +80,9 @@ int channelRecv(int channel, ChannelMsg* msg, int* fds, int* nfds) {
     *nfds += static_cast<int>(count);
   }
   *msg = static_cast<ChannelMsg>(wire.type);
+  if (listens != nullptr) {
+    std::memcpy(listens, wire.listens, sizeof(uint16_t) * static_cast<size_t>(*nfds));
+  }
   // A short message or truncated control data means a peer we do not understand: treat the fds
   // as received (the caller closes them) and report a protocol error.
   if (static_cast<size_t>(n) != sizeof wire || (mh.msg_flags & MSG_CTRUNC) != 0) return -EPROTO;

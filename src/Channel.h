@@ -25,12 +25,17 @@ constexpr int kMaxFdsPerMessage = 64;  // well below the kernel's SCM_MAX_FD (25
 // worker.
 bool makeChannel(UniqueFd* masterEnd, UniqueFd* workerEnd);
 
-// Sends one message with `nfds` fds (0..kMaxFdsPerMessage). Returns 0, or -errno (EAGAIN when the
-// channel is full, EPIPE/ECONNRESET when the peer is gone). Never raises SIGPIPE.
-int channelSend(int channel, ChannelMsg msg, const int* fds, int nfds);
+// Sends one message with `nfds` fds (0..kMaxFdsPerMessage). With each connection goes the index of
+// the listen address it arrived on (`listens[i]` for fds[i]; all 0 when `listens` is null), so the
+// worker selects the server among those of that address. The message has one fixed size whatever
+// it carries. Returns 0, or -errno (EAGAIN when the channel is full, EPIPE/ECONNRESET when the
+// peer is gone). Never raises SIGPIPE.
+int channelSend(int channel, ChannelMsg msg, const int* fds, int nfds,
+                const uint16_t* listens = nullptr);
 
 // Receives one message. Returns 1 with *msg and the received fds in fds[0..*nfds) (each now owned
-// by the caller), 0 at EOF, or -errno (EAGAIN when nothing is pending).
-int channelRecv(int channel, ChannelMsg* msg, int* fds, int* nfds);
+// by the caller) and, when `listens` is not null, their listen indexes in listens[0..*nfds); 0 at
+// EOF, or -errno (EAGAIN when nothing is pending).
+int channelRecv(int channel, ChannelMsg* msg, int* fds, int* nfds, uint16_t* listens = nullptr);
 
 }  // namespace hs

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "AppConfig.h"
+#include "Listeners.h"
 #include "RouteConfig.h"
 #include "UniqueFd.h"
 
@@ -144,8 +145,9 @@ void checkInChild(const Config& cfg, int rootFd, const Privileges& p, Problems* 
 // top-level root is checked on its own, with advice).
 void checkRoutes(const Config& cfg, Problems* out) {
   RouteConfig routes;
+  ListenTable listens;
   std::string problem;
-  if (!compileRoutes(cfg, &routes, &problem)) {
+  if (!compileRoutes(cfg, &routes, &problem) || !listenTable(cfg, &listens, &problem)) {
     out->push_back(problem);
     return;
   }

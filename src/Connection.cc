@@ -35,8 +35,9 @@ void Connection::attach(const ConnectionEnv* env, uint32_t slot) {
   timer_.owner = slot;
 }
 
-void Connection::open(int fd, bool lookUpPeer) {
+void Connection::open(int fd, bool lookUpPeer, uint16_t listenIndex) {
   fd_.reset(fd);
+  listenIndex_ = listenIndex;
   registered_ = false;
   peer_ = {};
   if (lookUpPeer) {
@@ -312,6 +313,7 @@ inline void Connection::prepareContext() {
   ctx.req = &io->req;
   ctx.base = io->in + io->reqStart;
   ctx.peer = &peer_;
+  ctx.listenIndex = listenIndex_;
   ctx.quitting = *env_->lifecycle == Lifecycle::kQuitting;
   ctx.nowMs = env_->clock->nowMs();
   ctx.nowSec = env_->clock->nowSec();

@@ -68,8 +68,9 @@ class Connection final : public ResponseSink {
 
   // Once, when the pool is built: the worker's services and this connection's pool slot.
   void attach(const ConnectionEnv* env, uint32_t slot);
-  // Takes a new client socket. The caller then drive()s it (the request usually came with it).
-  void open(int fd, bool lookUpPeer);
+  // Takes a new client socket that arrived on listen address `listenIndex` (RouteConfig::listens).
+  // The caller then drive()s it (the request usually came with it).
+  void open(int fd, bool lookUpPeer, uint16_t listenIndex = 0);
   // An epoll event for the socket.
   void onEvent(uint32_t events);
   // Runs the state machine until it has to wait for the socket or a handler (or is closed).
@@ -89,6 +90,7 @@ class Connection final : public ResponseSink {
   ConnState state() const { return state_; }
   uint32_t generation() const { return generation_; }
   int fd() const { return fd_.get(); }
+  uint16_t listenIndex() const { return listenIndex_; }
   bool registered() const { return registered_; }
   void markRegistered() { registered_ = true; }
   TimerNode* timer() { return &timer_; }
@@ -152,6 +154,7 @@ class Connection final : public ResponseSink {
   Handler* handler_ = nullptr;   // an asynchronous handler still answering, or nullptr
   uint32_t unackedAtStall_ = 0;  // SIOCOUTQ when a response stalled (see drainingSinceStall)
   sockaddr_in6 peer_{};          // the client (sockaddr_in fits too), when looked up
+  uint16_t listenIndex_ = 0;     // the listen address it arrived on (RequestContext::listenIndex)
 };
 
 }  // namespace hs

@@ -33,17 +33,19 @@ void closeAll(const int* fds, size_t n) {
 }  // namespace
 
 Dispatcher::Dispatcher(EventLoop* loop, SharedState* shared, const Workers* workers,
-                       std::vector<UniqueFd> listeners, uint64_t listenTag)
+                       std::vector<ListenSocket> listeners,
+                       std::shared_ptr<const ListenTable> table, uint64_t listenTag)
     : loop_(loop),
       shared_(shared),
       workers_(workers),
       listeners_(std::move(listeners)),
+      table_(std::move(table)),
       listenTag_(listenTag) {
   toClose_.reserve(2 * kMaxAcceptsPerWakeup);  // one round plus the batches it completed
 }
 
 Dispatcher::~Dispatcher() {
-  for (int fd : pending_) ::close(fd);
+  for (const Pending& p : pending_) ::close(p.fd);
 }
 
 uint64_t Dispatcher::load(const WorkerProc& w) const {
@@ -93,19 +95,19 @@ WorkerProc* Dispatcher::evictionCandidate(int64_t now) {
 void Dispatcher::onListenReady(size_t i) {
   if (i >= listeners_.size()) return;
   int64_t now = monotonicMs();
-  for (int k = 0; k < kMaxAcceptsPerWakeup && acceptOne(listeners_[i].get(), now); ++k) {
+  for (int k = 0; k < kMaxAcceptsPerWakeup && acceptOne(listeners_[i], now); ++k) {
   }
   sendBatches();
 }
 
 // Accepts one connection for the least-loaded worker. False when the round should end.
-bool Dispatcher::acceptOne(int listenFd, int64_t now) {
+bool Dispatcher::acceptOne(const ListenSocket& l, int64_t now) {
   WorkerProc* w = leastLoaded(now);
   if (w == nullptr) {
     pause(true);  // every worker is full: new clients wait in the kernel's backlog
     return false;
   }
-  int fd = ::accept4(listenFd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  int fd = ::accept4(l.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (fd < 0) {
     int err = errno;
     if (err == EINTR || err == ECONNABORTED || err == EPROTO || err == EPERM) return true;
@@ -120,12 +122,13 @@ bool Dispatcher::acceptOne(int listenFd, int64_t now) {
     return false;
   }
   bump(shared_->accepted, uint64_t{1});
-  queue(w, fd);
+  queue(w, Pending{fd, l.index});
   return true;
 }
 
-void Dispatcher::queue(WorkerProc* w, int fd) {
-  w->batch[w->batchLen++] = fd;
+void Dispatcher::queue(WorkerProc* w, Pending p) {
+  w->batchListens[w->batchLen] = p.listen;
+  w->batch[w->batchLen++] = p.fd;
   if (w->batchLen == kMaxFdsPerMessage) sendBatches();
 }
 
@@ -136,7 +139,7 @@ void Dispatcher::sendBatches() {
     if (w->batchLen == 0) continue;
     int n = w->batchLen;
     w->batchLen = 0;
-    int r = channelSend(w->channel.get(), ChannelMsg::kConnections, w->batch, n);
+    int r = channelSend(w->channel.get(), ChannelMsg::kConnections, w->batch, n, w->batchListens);
     if (r == 0) {
       w->sent += static_cast<uint64_t>(n);
       toClose_.insert(toClose_.end(), w->batch, w->batch + n);  // the worker has its own copies
@@ -146,7 +149,7 @@ void Dispatcher::sendBatches() {
     if (r != -EAGAIN) w->channelOpen = false;
     LOG_WARN("passing %d connections to worker pid %d failed (%s); re-dispatching", n, w->pid,
              std::strerror(-r));
-    pending_.insert(pending_.end(), w->batch, w->batch + n);
+    for (int i = 0; i < n; ++i) pending_.push_back(Pending{w->batch[i], w->batchListens[i]});
   }
   // One accept round's fds are mostly consecutive numbers even when they went to several
   // workers in turn: sorted, they close in a few close_range calls instead of one close each.
@@ -159,17 +162,17 @@ void Dispatcher::drainPending(int64_t now) {
   while (!pending_.empty()) {
     WorkerProc* w = leastLoaded(now);
     if (w == nullptr) break;
-    int fd = pending_.front();
+    Pending p = pending_.front();
     pending_.pop_front();
-    queue(w, fd);
+    queue(w, p);
   }
   sendBatches();
 }
 
 void Dispatcher::pause(bool pause) {
   if (pause) {
-    for (const UniqueFd& l : listeners_) {
-      if (watching_) loop_->remove(l.get());
+    for (const ListenSocket& l : listeners_) {
+      if (watching_) loop_->remove(l.fd.get());
     }
     watching_ = false;
     paused_ = true;
@@ -179,7 +182,7 @@ void Dispatcher::pause(bool pause) {
   if (watching_ || listeners_.empty()) return;
   watching_ = true;
   for (size_t i = 0; i < listeners_.size(); ++i) {
-    if (loop_->add(listeners_[i].get(), EPOLLIN, listenTag_ | i) != 0) watching_ = false;
+    if (loop_->add(listeners_[i].fd.get(), EPOLLIN, listenTag_ | i) != 0) watching_ = false;
   }
 }
 
@@ -187,8 +190,9 @@ void Dispatcher::onChannel(WorkerProc* w) {
   for (;;) {
     ChannelMsg msg;
     int fds[kMaxFdsPerMessage];
+    uint16_t listens[kMaxFdsPerMessage];
     int nfds = 0;
-    int r = channelRecv(w->channel.get(), &msg, fds, &nfds);
+    int r = channelRecv(w->channel.get(), &msg, fds, &nfds, listens);
     if (r == -EAGAIN) break;
     if (r == -EPROTO) {
       for (int i = 0; i < nfds; ++i) ::close(fds[i]);
@@ -200,7 +204,15 @@ void Dispatcher::onChannel(WorkerProc* w) {
       break;
     }
     if (msg == ChannelMsg::kHandback) {
-      pending_.insert(pending_.end(), fds, fds + nfds);  // re-dispatched by drainPending()
+      // Re-dispatched by drainPending(), to a worker that may run a newer configuration.
+      for (int i = 0; i < nfds; ++i) {
+        if (toCurrent(*w, &listens[i])) {
+          pending_.push_back(Pending{fds[i], listens[i]});
+        } else {
+          LOG_DEBUG("closing a handed-back connection: its listen address was removed");
+          ::close(fds[i]);
+        }
+      }
     } else {
       for (int i = 0; i < nfds; ++i) ::close(fds[i]);
     }
@@ -239,8 +251,40 @@ void Dispatcher::closeListeners() {
   paused_ = false;
   retryAcceptMs_ = 0;
   listeners_.clear();
-  for (int fd : pending_) ::close(fd);
+  for (const Pending& p : pending_) ::close(p.fd);
   pending_.clear();
+}
+
+// w's index names an address of the configuration w runs; *index becomes that address's index in
+// the current table. False when the current configuration no longer listens there.
+bool Dispatcher::toCurrent(const WorkerProc& w, uint16_t* index) const {
+  if (w.listens == nullptr || table_ == nullptr || w.listens == table_) return true;
+  if (*index >= w.listens->size()) return false;
+  int now = findListen(*table_, (*w.listens)[*index]);
+  if (now < 0) return false;
+  *index = static_cast<uint16_t>(now);
+  return true;
+}
+
+void Dispatcher::setListeners(std::vector<ListenSocket> listeners,
+                              std::shared_ptr<const ListenTable> table) {
+  const bool wasWatching = watching_;
+  pause(true);  // takes the old sockets out of the epoll set
+  for (Pending& p : pending_) {
+    int now = table_ == nullptr || p.listen >= table_->size()
+                  ? -1
+                  : findListen(*table, (*table_)[p.listen]);
+    if (now < 0) {
+      ::close(p.fd);
+      p.fd = -1;
+    } else {
+      p.listen = static_cast<uint16_t>(now);
+    }
+  }
+  std::erase_if(pending_, [](const Pending& p) { return p.fd < 0; });
+  listeners_ = std::move(listeners);  // closes the old fds; kept addresses live on in their dups
+  table_ = std::move(table);
+  if (wasWatching) pause(false);
 }
 
 }  // namespace hs

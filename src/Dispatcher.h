@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "EventLoop.h"
+#include "Listeners.h"
 #include "SharedState.h"
 #include "UniqueFd.h"
 #include "WorkerProc.h"
@@ -25,9 +26,11 @@ class Dispatcher {
   // sockets are level-triggered, so the rest wake the next round.
   static constexpr int kMaxAcceptsPerWakeup = 512;
 
-  // Listening socket i is registered in `loop` with the tag `listenTag | i`.
+  // Listening socket i is registered in `loop` with the tag `listenTag | i`. `table` is the listen
+  // table the sockets' indexes refer to (the current configuration's).
   Dispatcher(EventLoop* loop, SharedState* shared, const Workers* workers,
-             std::vector<UniqueFd> listeners, uint64_t listenTag);
+             std::vector<ListenSocket> listeners, std::shared_ptr<const ListenTable> table,
+             uint64_t listenTag);
   ~Dispatcher();  // closes the connections still pending
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
@@ -48,11 +51,16 @@ class Dispatcher {
   // latest time to call onTick() (INT64_MAX: none).
   int64_t nextWakeMs(int64_t now) const;
   void onTick(int64_t now);
+  // Reload: serves `listeners` (indexes into `table`) from now on and closes the previous
+  // sockets; an address both serve stays open through the new socket's duplicate. Pending
+  // connections are re-indexed by address; those whose address is gone are closed.
+  void setListeners(std::vector<ListenSocket> listeners, std::shared_ptr<const ListenTable> table);
   // Stop: closes the listening sockets (so the port is free once no process holds them) and the
   // pending connections. Hand-backs still arriving are passed on to the remaining workers.
   void closeListeners();
 
-  const std::vector<UniqueFd>& listeners() const { return listeners_; }
+  const std::vector<ListenSocket>& listeners() const { return listeners_; }
+  const std::shared_ptr<const ListenTable>& table() const { return table_; }
   bool accepting() const { return watching_; }
   size_t pending() const { return pending_.size(); }
 
@@ -64,8 +72,14 @@ class Dispatcher {
 
  private:
   WorkerProc* evictionCandidate(int64_t now);
-  bool acceptOne(int listenFd, int64_t now);
-  void queue(WorkerProc* w, int fd);
+  struct Pending {
+    int fd;
+    uint16_t listen;  // index into table_
+  };
+
+  bool acceptOne(const ListenSocket& l, int64_t now);
+  void queue(WorkerProc* w, Pending p);
+  bool toCurrent(const WorkerProc& w, uint16_t* index) const;
   void sendBatches();
   void drainPending(int64_t now);
   void pause(bool pause);
@@ -73,15 +87,16 @@ class Dispatcher {
   EventLoop* loop_;
   SharedState* shared_;
   const Workers* workers_;
-  std::vector<UniqueFd> listeners_;
+  std::vector<ListenSocket> listeners_;
+  std::shared_ptr<const ListenTable> table_;
   uint64_t listenTag_;
   uint64_t conns_ = 1;
-  std::deque<int> pending_;    // connections waiting for a worker with room
-  std::vector<int> toClose_;   // fds passed in one sendBatches() round (capacity kept)
-  size_t rotor_ = 0;           // where leastLoaded() starts scanning
-  bool watching_ = false;      // the listening sockets are in the epoll set
-  bool paused_ = true;         // every worker was full (or start() not called yet)
-  int64_t retryAcceptMs_ = 0;  // accepts paused after EMFILE/ENFILE until then
+  std::deque<Pending> pending_;  // connections waiting for a worker with room
+  std::vector<int> toClose_;     // fds passed in one sendBatches() round (capacity kept)
+  size_t rotor_ = 0;             // where leastLoaded() starts scanning
+  bool watching_ = false;        // the listening sockets are in the epoll set
+  bool paused_ = true;           // every worker was full (or start() not called yet)
+  int64_t retryAcceptMs_ = 0;    // accepts paused after EMFILE/ENFILE until then
 };
 
 }  // namespace hs

@@ -43,14 +43,16 @@ const char* plural(int n, const char* one, const char* many) { return n == 1 ? o
 
 }  // namespace
 
-Master::Master(Config cfg, std::vector<UniqueFd> listeners, StartInfo info)
+Master::Master(Config cfg, std::vector<ListenSocket> listeners, ListenTable table, StartInfo info)
     : cfg_(std::move(cfg)),
       info_(std::move(info)),
       shared_(mapSharedState()),
       supervisor_(&loop_, shared_, kTagChannel, &cfg_, &info_.privileges),
-      dispatcher_(&loop_, shared_, supervisor_.workerList(), std::move(listeners), kTagListen),
+      dispatcher_(&loop_, shared_, supervisor_.workerList(), std::move(listeners),
+                  std::make_shared<const ListenTable>(std::move(table)), kTagListen),
       apps_(&loop_, kTagApp) {
   dispatcher_.setCapacity(cfg_.conns);
+  supervisor_.setListenTable(dispatcher_.table());
 }
 
 bool Master::setup() {
@@ -128,8 +130,8 @@ int Master::nextTimeoutMs() const {
 
 std::string Master::listenAddresses() const {
   std::string where;
-  for (const UniqueFd& l : dispatcher_.listeners()) {
-    where += (where.empty() ? "" : ", ") + socketName(l.get());
+  for (const ListenSocket& l : dispatcher_.listeners()) {
+    where += (where.empty() ? "" : ", ") + socketName(l.fd.get());
   }
   return where;
 }
@@ -238,6 +240,9 @@ bool Master::reloadConfig() {
       err = problems[0];
     }
   }
+  std::vector<ListenSocket> sockets;
+  std::shared_ptr<const ListenTable> table;
+  if (err.empty()) reloadListeners(next, &sockets, &table, &err);
   if (!err.empty()) {
     LOG_ERROR("reload refused, keeping the running configuration: %s", err.c_str());
     return false;
@@ -249,17 +254,35 @@ bool Master::reloadConfig() {
         "changed app blocks take effect at the next restart; the apps keep running as they are");
   }
   err.clear();
-  if (next.ip != cfg_.ip || next.port != cfg_.port) {
-    LOG_WARN("the listen address changes only with a restart or a binary upgrade; keeping %s",
-             listenAddresses().c_str());
-    next.ip = cfg_.ip;
-    next.port = cfg_.port;
-  }
+  dispatcher_.setListeners(std::move(sockets), table);
+  supervisor_.setListenTable(std::move(table));
   next.procs = std::min(next.procs, kMaxWorkers);
   cfg_ = std::move(next);
   dispatcher_.setCapacity(cfg_.conns);
   if (!log::open(cfg_.errorLog, cfg_.logLevel)) LOG_SYSERR(errno, "reopening the error log failed");
   prepareLogFiles();
+  return true;
+}
+
+// The sockets for next's listen addresses: the running ones kept (no gap), added ones bound.
+// Removed ones close when the dispatcher lets go of the running sockets. False with *err when an
+// added address cannot be bound; nothing changes then.
+bool Master::reloadListeners(const Config& next, std::vector<ListenSocket>* sockets,
+                             std::shared_ptr<const ListenTable>* table, std::string* err) {
+  ListenTable want;
+  if (!listenTable(next, &want, err) || !openListeners(want, dispatcher_.listeners(), sockets, err))
+    return false;
+  const ListenTable& running = *dispatcher_.table();
+  std::string added, removed;
+  for (const ListenAddress& a : want) {
+    if (findListen(running, a) < 0) added += (added.empty() ? "" : ", ") + a.text();
+  }
+  for (const ListenAddress& a : running) {
+    if (findListen(want, a) < 0) removed += (removed.empty() ? "" : ", ") + a.text();
+  }
+  if (!added.empty()) LOG_INFO("reload: listening on %s", added.c_str());
+  if (!removed.empty()) LOG_INFO("reload: no longer listening on %s", removed.c_str());
+  *table = std::make_shared<const ListenTable>(std::move(want));
   return true;
 }
 

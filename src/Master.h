@@ -14,6 +14,7 @@
 #include "Config.h"
 #include "Dispatcher.h"
 #include "EventLoop.h"
+#include "Listeners.h"
 #include "Privileges.h"
 #include "SharedState.h"
 #include "Supervisor.h"
@@ -30,7 +31,8 @@ struct StartInfo {
 
 class Master {
  public:
-  Master(Config cfg, std::vector<UniqueFd> listeners, StartInfo info);
+  // `listeners` serve the addresses of `table`, cfg's listen table.
+  Master(Config cfg, std::vector<ListenSocket> listeners, ListenTable table, StartInfo info);
   Master(const Master&) = delete;
   Master& operator=(const Master&) = delete;
 
@@ -49,6 +51,8 @@ class Master {
   void startStop(Stop how);
   void reload();
   bool reloadConfig();
+  bool reloadListeners(const Config& next, std::vector<ListenSocket>* sockets,
+                       std::shared_ptr<const ListenTable>* table, std::string* err);
   void resize(int delta);
   void upgradeBinary();
   void reopenLogs();

@@ -8,7 +8,8 @@
 
 namespace hs {
 
-UniqueFd listenTcp(const std::string& ip, uint16_t port, int backlog, std::string* err) {
+UniqueFd listenTcp(const std::string& ip, uint16_t port, int backlog, std::string* err,
+                   bool v6only) {
   sockaddr_storage ss{};
   socklen_t len = 0;
   auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
@@ -34,6 +35,9 @@ UniqueFd listenTcp(const std::string& ip, uint16_t port, int backlog, std::strin
   int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (ss.ss_family == AF_INET6 && v6only) {
+    ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  }
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     int e = errno;
     *err = "cannot listen on " + where + ": " + ::strerror(e);

@@ -13,9 +13,11 @@
 namespace hs {
 
 // Creates a non-blocking, close-on-exec TCP listening socket bound to ip:port (IPv4 or IPv6) with
-// SO_REUSEADDR, TCP_NODELAY (inherited by accepted sockets on Linux) and TCP_DEFER_ACCEPT. On
-// failure returns an invalid fd and puts a one-line, actionable reason in *err.
-UniqueFd listenTcp(const std::string& ip, uint16_t port, int backlog, std::string* err);
+// SO_REUSEADDR, TCP_NODELAY (inherited by accepted sockets on Linux) and TCP_DEFER_ACCEPT; an IPv6
+// socket takes only IPv6 clients when `v6only` (else also IPv4, as ::ffff:a.b.c.d). On failure
+// returns an invalid fd and puts a one-line, actionable reason in *err.
+UniqueFd listenTcp(const std::string& ip, uint16_t port, int backlog, std::string* err,
+                   bool v6only = false);
 
 // Formats a socket address as "1.2.3.4" or "::1" into out (at least INET6_ADDRSTRLEN bytes).
 void formatAddress(const sockaddr_storage& addr, char* out, size_t cap);

@@ -73,6 +73,7 @@ void Supervisor::spawn(int index) {
   w->slot = freeSlots_.back();
   w->index = index;
   w->generation = generation_;
+  w->listens = listens_;
   w->startedMs = monotonicMs();
   WorkerStats& s = shared_->workers[w->slot];
   resetStats(s, index, generation_, b.restarts);

@@ -35,6 +35,8 @@ class Supervisor {
   const Workers& workers() const { return workers_; }
   const Workers* workerList() const { return &workers_; }
   uint32_t generation() const { return generation_; }
+  // The listen table of the configuration that workers forked from now on run.
+  void setListenTable(std::shared_ptr<const ListenTable> table) { listens_ = std::move(table); }
   WorkerProc* byPid(pid_t pid);
 
   // Forks worker `index` of the current generation. On failure, retries in 1 s.
@@ -66,6 +68,7 @@ class Supervisor {
   uint64_t channelTag_;
   const Config* cfg_;
   const Privileges* privileges_;
+  std::shared_ptr<const ListenTable> listens_;
   Workers workers_;
   std::vector<int> freeSlots_;
   std::array<Backoff, kMaxWorkers> backoff_{};  // by worker index

@@ -136,8 +136,9 @@ void Worker::onChannel() {
   for (;;) {
     ChannelMsg msg;
     int fds[kMaxFdsPerMessage];
+    uint16_t listens[kMaxFdsPerMessage];
     int nfds = 0;
-    int r = channelRecv(channel_.get(), &msg, fds, &nfds);
+    int r = channelRecv(channel_.get(), &msg, fds, &nfds, listens);
     if (r == -EAGAIN) return;
     if (r <= 0) {
       for (int i = 0; i < nfds; ++i) UniqueFd discard(fds[i]);
@@ -149,7 +150,7 @@ void Worker::onChannel() {
     }
     switch (msg) {
       case ChannelMsg::kConnections:
-        for (int i = 0; i < nfds; ++i) adopt(fds[i]);
+        for (int i = 0; i < nfds; ++i) adopt(fds[i], listens[i]);
         break;
       case ChannelMsg::kRetire:
         beginRetire(Lifecycle::kRetiring);
@@ -185,14 +186,14 @@ void Worker::onSignal() {
   }
 }
 
-void Worker::adopt(int fd) {
+void Worker::adopt(int fd, uint16_t listenIndex) {
   UniqueFd client(fd);
   bump(stats_->taken, uint64_t{1});
   if (conns_.inUse() == conns_.capacity() && lifecycle_ == Lifecycle::kServing) evictOldest();
   Connection* c = lifecycle_ == Lifecycle::kServing ? conns_.acquire() : nullptr;
   if (c == nullptr) {
     // Full with nothing evictable any more, or retiring: the master finds it another place.
-    if (channelSend(channel_.get(), ChannelMsg::kHandback, &fd, 1) != 0) {
+    if (channelSend(channel_.get(), ChannelMsg::kHandback, &fd, 1, &listenIndex) != 0) {
       LOG_WARN("connection refused: worker at capacity or stopping");
     }
     return;  // closes our copy
@@ -200,8 +201,10 @@ void Worker::adopt(int fd) {
   bump(stats_->live, 1u);
   if (stats_->live.load(std::memory_order_relaxed) >= static_cast<uint32_t>(cfg_.conns))
     wasFull_ = true;
-  c->open(client.release(), accessLog_.enabled() || !cfg_.statusPath.empty() ||
-                                !cfg_.metricsPath.empty() || sites_.routes().needsPeer);
+  c->open(client.release(),
+          accessLog_.enabled() || !cfg_.statusPath.empty() || !cfg_.metricsPath.empty() ||
+              sites_.routes().needsPeer,
+          listenIndex);
   // The request usually arrives with the connection: read and answer it now. A connection that is
   // done by then (HTTP/1.0, close) never enters the epoll set at all; one that has to wait is
   // registered now. Registering after the EAGAIN loses nothing: epoll_ctl(ADD) reports readiness
@@ -271,7 +274,8 @@ void Worker::handBack(Connection* c) {
   // The master will hold the socket after our close, which would leave it in our epoll set
   // (registrations last until every fd of the socket is closed): remove it explicitly.
   if (c->registered()) loop_.remove(fd);
-  if (channelSend(channel_.get(), ChannelMsg::kHandback, &fd, 1) != 0) {
+  const uint16_t listenIndex = c->listenIndex();
+  if (channelSend(channel_.get(), ChannelMsg::kHandback, &fd, 1, &listenIndex) != 0) {
     LOG_DEBUG("hand-back failed; closing the idle connection");
   }
 }

@@ -43,7 +43,7 @@ class Worker final : private ConnectionHost {
   bool setup();
   void onChannel();
   void onSignal();
-  void adopt(int fd);
+  void adopt(int fd, uint16_t listenIndex);
   bool evictOldest();
   void expireTimers();
   void runPosted();

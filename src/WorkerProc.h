@@ -6,8 +6,10 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 
 #include "Channel.h"
+#include "Listeners.h"
 #include "UniqueFd.h"
 
 namespace hs {
@@ -21,9 +23,12 @@ struct WorkerProc {
   bool retiring = false;     // an old generation or a removed index: takes no new connections
   bool channelOpen = false;  // registered in the master's epoll set and usable
   int64_t startedMs = 0;
+  // The listen table of the configuration it runs: the listen indexes it hands back index this.
+  std::shared_ptr<const ListenTable> listens;
   // Dispatch: its load is live + (sent - taken) + batchLen.
   uint64_t sent = 0;               // fds passed to it, ever
   int batch[kMaxFdsPerMessage]{};  // fds accepted for it in this round, to go in one sendmsg
+  uint16_t batchListens[kMaxFdsPerMessage]{};  // the listen index of each
   int batchLen = 0;
 
   bool takesWork() const { return !retiring && channelOpen; }

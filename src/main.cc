@@ -177,10 +177,10 @@ int configure(hs::StartInfo* info, hs::Config* cfg) {
   return -1;
 }
 
-void printBanner(const hs::Config& cfg, const std::vector<hs::UniqueFd>& listeners) {
+void printBanner(const hs::Config& cfg, const std::vector<hs::ListenSocket>& listeners) {
   std::string urls;
-  for (const hs::UniqueFd& l : listeners) {
-    urls += (urls.empty() ? "http://" : ", http://") + hs::socketName(l.get()) + "/";
+  for (const hs::ListenSocket& l : listeners) {
+    urls += (urls.empty() ? "http://" : ", http://") + hs::socketName(l.fd.get()) + "/";
   }
   std::printf("HttpServer: listening on %s (%d %s, root %s)\n", urls.c_str(), cfg.procs,
               cfg.procs == 1 ? "worker" : "workers", cfg.root.c_str());
@@ -199,21 +199,26 @@ int main(int argc, char** argv) {
   raiseFdLimit(cfg);
   // A master started by a binary upgrade runs where its parent runs: it must not daemonize
   // again (its parent would see it exit, and the pid files would depend on timing).
-  std::vector<hs::UniqueFd> listeners = hs::takeUpgradeListeners();
-  bool upgraded = !listeners.empty();
-  if (!upgraded) listeners = hs::takeSystemdListeners();
-  if (listeners.empty()) {
-    std::string err;
-    hs::UniqueFd fd = hs::listenTcp(cfg.ip, cfg.port, 4096, &err);
-    if (!fd) return fail(err);
-    listeners.push_back(std::move(fd));
+  std::vector<hs::UniqueFd> inherited = hs::takeUpgradeListeners();
+  bool upgraded = !inherited.empty();
+  if (!upgraded) inherited = hs::takeSystemdListeners();
+  hs::ListenTable table;
+  std::vector<hs::ListenSocket> listeners;
+  std::string err;
+  if (!hs::listenTable(cfg, &table, &err)) return fail(err);
+  std::vector<std::string> unused;
+  std::vector<hs::ListenSocket> adopted = hs::adoptListeners(std::move(inherited), table, &unused);
+  for (const std::string& u : unused) {
+    LOG_WARN("closing the inherited socket %s: no listen address of the configuration", u.c_str());
   }
+  if (!hs::openListeners(table, adopted, &listeners, &err)) return fail(err);
+  adopted.clear();  // each has its duplicate in listeners
   bool detach = cfg.daemon && !upgraded;
   if (detach && !daemonize()) {
     return fail(std::string("daemonizing failed: ") + std::strerror(errno));
   }
   if (!detach) printBanner(cfg, listeners);
   hs::initProcTitle(argc, argv);
-  hs::Master master(std::move(cfg), std::move(listeners), std::move(info));
+  hs::Master master(std::move(cfg), std::move(listeners), std::move(table), std::move(info));
   return master.run(detach ? reportReady : nullptr);
 }

@@ -5,7 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -107,6 +109,72 @@ TEST_F(ChannelTest, SendsMaximumFdsInOneMessage) {
     writeAll(pipes[static_cast<size_t>(i)].w.get(), msg);
     EXPECT_EQ(readSome(rx.fds[i]), msg);
   }
+}
+
+// Each connection carries the index of the listen address it arrived on, in order, and a
+// message without indexes (a hand-back from an older sender) reads as index 0.
+TEST_F(ChannelTest, CarriesEachConnectionsListenIndex) {
+  struct Case {
+    const char* name;
+    int nfds;
+    bool withIndexes;
+  };
+  const Case cases[] = {{"one", 1, true},
+                        {"three", 3, true},
+                        {"full message", kMaxFdsPerMessage, true},
+                        {"no indexes given", 5, false}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::vector<Pipe> pipes(static_cast<size_t>(c.nfds));
+    int fds[kMaxFdsPerMessage];
+    uint16_t sent[kMaxFdsPerMessage];
+    for (int i = 0; i < c.nfds; ++i) {
+      fds[i] = pipes[static_cast<size_t>(i)].r.get();
+      sent[i] = static_cast<uint16_t>(65535 - 7 * i);  // distinct, and the top bit used
+    }
+    ASSERT_EQ(channelSend(master_.get(), ChannelMsg::kConnections, fds, c.nfds,
+                          c.withIndexes ? sent : nullptr),
+              0);
+    Received rx;
+    uint16_t got[kMaxFdsPerMessage];
+    std::fill(got, got + kMaxFdsPerMessage, uint16_t{1});
+    ASSERT_EQ(channelRecv(worker_.get(), &rx.msg, rx.fds, &rx.nfds, got), 1);
+    ASSERT_EQ(rx.nfds, c.nfds);
+    for (int i = 0; i < c.nfds; ++i) {
+      SCOPED_TRACE(i);
+      EXPECT_EQ(got[i], c.withIndexes ? sent[i] : 0);
+      writeAll(pipes[static_cast<size_t>(i)].w.get(), "x");
+      EXPECT_EQ(readSome(rx.fds[i]), "x");  // the index belongs to the fd at the same position
+    }
+  }
+}
+
+// The indexes need no second message and no size field: every message has one fixed length.
+TEST_F(ChannelTest, EveryMessageHasOneFixedSize) {
+  Pipe p;
+  int fd = p.r.get();
+  ASSERT_EQ(channelSend(master_.get(), ChannelMsg::kQuit, nullptr, 0), 0);
+  ASSERT_EQ(channelSend(master_.get(), ChannelMsg::kConnections, &fd, 1), 0);
+  char buf[1024];
+  ssize_t a = ::recv(worker_.get(), buf, sizeof buf, 0);
+  msghdr mh{};
+  iovec iov{buf, sizeof buf};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  union {
+    char b[CMSG_SPACE(sizeof(int))];
+    cmsghdr align;
+  } control;
+  mh.msg_control = control.b;
+  mh.msg_controllen = sizeof control.b;
+  ssize_t b = ::recvmsg(worker_.get(), &mh, MSG_CMSG_CLOEXEC);
+  ASSERT_GT(a, 0);
+  EXPECT_EQ(a, b);
+  cmsghdr* c = CMSG_FIRSTHDR(&mh);
+  ASSERT_NE(c, nullptr);
+  int passed;
+  std::memcpy(&passed, CMSG_DATA(c), sizeof passed);
+  ::close(passed);
 }
 
 TEST_F(ChannelTest, KeepsMessageBoundaries) {

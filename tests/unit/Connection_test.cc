@@ -82,7 +82,11 @@ class StreamingHandler final : public Handler {
 class OneHandler final : public HandlerSelector {
  public:
   explicit OneHandler(Handler* h) : h_(h) {}
-  Handler* select(RequestContext&) override { return h_; }
+  Handler* select(RequestContext& ctx) override {
+    listenIndexes.push_back(ctx.listenIndex);
+    return h_;
+  }
+  std::vector<uint16_t> listenIndexes;  // what each request's context said
 
  private:
   Handler* h_;
@@ -114,7 +118,7 @@ class ConnectionTest : public ::testing::Test {
 
   // A loopback TCP connection: the server end goes to the Connection, the client end stays here.
   // Small buffers on both sides make the client's socket fill up after a few pieces.
-  void connect(Handler* handler, int bufferBytes = 0) {
+  void connect(Handler* handler, int bufferBytes = 0, uint16_t listenIndex = 0) {
     selector_ = std::make_unique<OneHandler>(handler);
     env_.handlers = selector_.get();
     UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -133,7 +137,7 @@ class ConnectionTest : public ::testing::Test {
     int fd = ::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     ASSERT_GE(fd, 0);
     if (bufferBytes > 0) ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufferBytes, sizeof bufferBytes);
-    conn_.open(fd, false);
+    conn_.open(fd, false, listenIndex);
   }
   void send(const std::string& bytes) {
     ASSERT_EQ(::write(client_.get(), bytes.data(), bytes.size()),
@@ -216,6 +220,23 @@ TEST_F(ConnectionTest, CountsEachSentResponseForTheMetrics) {
   for (const auto& b : responses_.duration) observations += b.load();
   EXPECT_EQ(observations, 2u);
   EXPECT_LT(responses_.durationSumUs.load(), 10'000'000u);
+}
+
+// The listen index the master passed with the fd reaches the selector with every request of the
+// connection, and the worker gets it back for a hand-back.
+TEST_F(ConnectionTest, EveryRequestCarriesTheListenIndexItsConnectionCameWith) {
+  for (uint16_t index : {uint16_t{0}, uint16_t{3}, uint16_t{65535}}) {
+    SCOPED_TRACE(index);
+    OkHandler ok;
+    connect(&ok, 0, index);
+    EXPECT_EQ(conn_.listenIndex(), index);
+    send("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+    conn_.drive();
+    std::string got = receive();
+    EXPECT_EQ(ok.requests, 2) << got;
+    EXPECT_EQ(selector_->listenIndexes, (std::vector<uint16_t>{index, index}));
+    conn_.close();
+  }
 }
 
 TEST_F(ConnectionTest, KeepAliveIsDecidedOncePerResponse) {

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,12 +26,28 @@ constexpr uint64_t kListenTag = 1ull << 62;
 struct Received {
   ChannelMsg msg{};
   std::vector<UniqueFd> fds;
+  std::vector<uint16_t> listens;  // the listen index passed with each fd
 };
+
+// The local port of a connected or listening socket.
+uint16_t localPort(int fd) {
+  sockaddr_in addr{};
+  socklen_t len = sizeof addr;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return 0;
+  return ntohs(addr.sin_port);
+}
+
+// True once the peer of `fd` (a socketpair end) is closed everywhere: a read sees EOF.
+bool peerClosed(int fd) {
+  char c;
+  return ::recv(fd, &c, 1, MSG_DONTWAIT) == 0;
+}
 
 class DispatcherTest : public ::testing::Test {
  protected:
-  // Workers 0..n-1 in slots 0..n-1, and a listening socket on a free loopback port.
-  void make(int n, int conns) {
+  // Workers 0..n-1 in slots 0..n-1, and `listens` listening sockets on free loopback ports
+  // (index i serves table entry i).
+  void make(int n, int conns, int listens = 1) {
     shared_ = std::make_unique<SharedState>();
     for (int i = 0; i < n; ++i) {
       auto w = std::make_unique<WorkerProc>();
@@ -43,10 +60,17 @@ class DispatcherTest : public ::testing::Test {
       workers_.push_back(std::move(w));
       ends_.push_back(std::move(workerEnd));
     }
-    std::vector<UniqueFd> listeners;
-    listeners.push_back(listenOnLoopback());
+    std::vector<ListenSocket> listeners;
+    auto table = std::make_shared<ListenTable>();
+    for (int i = 0; i < listens; ++i) {
+      UniqueFd fd = listenOnLoopback();
+      table->push_back(ListenAddress{"127.0.0.1", port_});
+      listeners.push_back(ListenSocket{std::move(fd), static_cast<uint16_t>(i), table->back()});
+    }
+    table_ = table;
+    for (auto& w : workers_) w->listens = table_;
     dispatcher_ = std::make_unique<Dispatcher>(&loop_, shared_.get(), &workers_,
-                                               std::move(listeners), kListenTag);
+                                               std::move(listeners), table_, kListenTag);
     dispatcher_->setCapacity(conns);
     dispatcher_->start();
   }
@@ -65,13 +89,14 @@ class DispatcherTest : public ::testing::Test {
   }
 
   // Opens n client connections (the kernel completes them in the backlog).
-  void connectClients(int n) {
+  void connectClients(int n, uint16_t port = 0) {
+    if (port == 0) port = port_;
     for (int i = 0; i < n; ++i) {
       UniqueFd c(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
       sockaddr_in addr{};
       addr.sin_family = AF_INET;
       addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      addr.sin_port = htons(port_);
+      addr.sin_port = htons(port);
       ASSERT_EQ(::connect(c.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
       clients_.push_back(std::move(c));
     }
@@ -83,9 +108,11 @@ class DispatcherTest : public ::testing::Test {
     for (;;) {
       Received r;
       int fds[kMaxFdsPerMessage];
+      uint16_t listens[kMaxFdsPerMessage];
       int nfds = 0;
-      if (channelRecv(ends_[static_cast<size_t>(i)].get(), &r.msg, fds, &nfds) != 1) break;
+      if (channelRecv(ends_[static_cast<size_t>(i)].get(), &r.msg, fds, &nfds, listens) != 1) break;
       for (int k = 0; k < nfds; ++k) r.fds.emplace_back(fds[k]);
+      r.listens.assign(listens, listens + nfds);
       out.push_back(std::move(r));
     }
     return out;
@@ -106,7 +133,8 @@ class DispatcherTest : public ::testing::Test {
   std::vector<UniqueFd> ends_;
   std::vector<UniqueFd> clients_;
   std::unique_ptr<Dispatcher> dispatcher_;
-  uint16_t port_ = 0;
+  std::shared_ptr<const ListenTable> table_;
+  uint16_t port_ = 0;  // of the last listening socket made
 };
 
 TEST_F(DispatcherTest, PicksTheWorkerWithTheFewestConnectionsCountingThoseInFlight) {
@@ -264,6 +292,101 @@ TEST_F(DispatcherTest, ClosingTheListenersStopsAcceptingAndDropsPending) {
   EXPECT_EQ(dispatcher_->nextWakeMs(0), INT64_MAX);
   dispatcher_->roomMayHaveFreed();
   EXPECT_FALSE(dispatcher_->accepting());
+}
+
+// Several listen addresses: each connection goes to its worker with the index of the address it
+// arrived on (checked against the port the connection really has).
+TEST_F(DispatcherTest, EachConnectionCarriesTheIndexOfTheAddressItArrivedOn) {
+  make(2, 1000, 3);
+  const int perAddress[] = {5, 1, 70};  // 70 > one message's 64 fds
+  for (size_t i = 0; i < 3; ++i) connectClients(perAddress[i], (*table_)[i].port);
+  for (size_t i = 0; i < 3; ++i) dispatcher_->onListenReady(i);
+  int seen[3] = {0, 0, 0};
+  for (int w = 0; w < 2; ++w) {
+    for (const Received& r : drain(w)) {
+      ASSERT_EQ(r.listens.size(), r.fds.size());
+      for (size_t k = 0; k < r.fds.size(); ++k) {
+        ASSERT_LT(r.listens[k], 3u);
+        EXPECT_EQ(localPort(r.fds[k].get()), (*table_)[r.listens[k]].port);
+        ++seen[r.listens[k]];
+      }
+    }
+  }
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(seen[i], perAddress[i]) << "address " << i;
+}
+
+// A worker of an older configuration hands back connections with indexes into its own table: the
+// next worker gets the index of the same address in the current table, and a connection whose
+// address was removed is closed.
+TEST_F(DispatcherTest, HandBacksAreReindexedToTheCurrentTable) {
+  make(2, 1000);
+  auto old = std::make_shared<ListenTable>(
+      ListenTable{{"127.0.0.1", 1001}, {"127.0.0.1", 1002}, {"::1", 1003}});  // A, B (removed), C
+  worker(0).listens = old;
+  worker(0).retiring = true;
+  auto current = std::make_shared<ListenTable>(ListenTable{{"::1", 1003}, {"127.0.0.1", 1001}});
+  std::vector<ListenSocket> none;
+  dispatcher_->setListeners(std::move(none), current);
+  std::vector<UniqueFd> mine, peers;
+  int fds[3];
+  for (int i = 0; i < 3; ++i) {
+    int pair[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+    mine.emplace_back(pair[0]);
+    peers.emplace_back(pair[1]);
+    fds[i] = pair[0];
+  }
+  const uint16_t indexes[3] = {0, 1, 2};
+  ASSERT_EQ(channelSend(ends_[0].get(), ChannelMsg::kHandback, fds, 3, indexes), 0);
+  mine.clear();  // the message holds the only copies now
+  dispatcher_->onChannel(&worker(0));
+  std::vector<Received> got = drain(1);
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(got[0].fds.size(), 2u);
+  EXPECT_EQ(got[0].listens, (std::vector<uint16_t>{1, 0})) << "A is now 1, C is now 0";
+  EXPECT_FALSE(peerClosed(peers[0].get()));
+  EXPECT_TRUE(peerClosed(peers[1].get())) << "B's connection is closed, not passed on";
+  EXPECT_FALSE(peerClosed(peers[2].get()));
+}
+
+// Connections waiting in the pending queue across a reload keep their address.
+TEST_F(DispatcherTest, PendingConnectionsAreReindexedOnReload) {
+  make(1, 1000, 2);
+  ends_[0].reset();  // the only worker is gone: accepted connections stay pending
+  connectClients(2, (*table_)[0].port);
+  connectClients(3, (*table_)[1].port);
+  dispatcher_->onListenReady(0);
+  worker(0).channelOpen = true;  // so that it is tried (and fails) again
+  dispatcher_->onListenReady(1);
+  worker(0).channelOpen = false;
+  ASSERT_EQ(dispatcher_->pending(), 5u);
+  // Address 0 is removed, address 1 becomes index 0.
+  auto next = std::make_shared<ListenTable>(ListenTable{(*table_)[1]});
+  dispatcher_->setListeners({}, next);
+  EXPECT_EQ(dispatcher_->pending(), 3u);
+  // A new worker takes them, with the new index.
+  auto w = std::make_unique<WorkerProc>();
+  UniqueFd end;
+  ASSERT_TRUE(makeChannel(&w->channel, &end));
+  w->slot = 1;
+  w->channelOpen = true;
+  w->listens = next;
+  workers_.push_back(std::move(w));
+  ends_.push_back(std::move(end));
+  dispatcher_->onTick(monotonicMs());
+  std::vector<Received> got = drain(1);
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(got[0].fds.size(), 3u);
+  for (size_t k = 0; k < 3; ++k) {
+    EXPECT_EQ(got[0].listens[k], 0);
+    EXPECT_EQ(localPort(got[0].fds[k].get()), (*next)[0].port);
+  }
+  // The connections of the removed address were closed: their clients read EOF.
+  for (size_t c = 0; c < 2; ++c) {
+    pollfd p{clients_[c].get(), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 2000), 1) << "client " << c;
+    EXPECT_TRUE(peerClosed(clients_[c].get())) << "client " << c;
+  }
 }
 
 }  // namespace
