@@ -336,11 +336,24 @@ bool applyPositional(const std::vector<std::string_view>& pos, bool haveConfig, 
   return false;
 }
 
+// Whether every server block names its own listen address (then no top-level one is needed).
+bool serversListen(const Config& cfg) {
+  bool any = false;
+  for (const ConfNode& n : cfg.routing) {
+    if (n.name != "server") continue;
+    any = true;
+    bool listens = false;
+    for (const ConfNode& d : n.children) listens = listens || d.name == "listen";
+    if (!listens) return false;
+  }
+  return any;
+}
+
 // Only reachable with a config file: without one, the four positionals were required.
 bool checkComplete(const Config& cfg, std::string* err) {
   const char* what = nullptr;
   const char* directive = nullptr;
-  if (cfg.ip.empty() || cfg.port == 0) {
+  if ((cfg.ip.empty() || cfg.port == 0) && !serversListen(cfg)) {
     what = "listen address";
     directive = "listen";
   } else if (cfg.procs == 0) {

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -19,6 +20,15 @@ namespace hs {
 namespace {
 
 using Problems = std::vector<std::string>;
+
+// What the workers meet, each checked as their user: directories to read (the root, each server's
+// and location's root or alias), opened before the switch as the workers open them; htpasswd
+// files to read; log files to reopen by path.
+struct Targets {
+  std::vector<std::pair<std::string, UniqueFd>> dirs;  // "document root /x" or "root /y", fd
+  std::vector<std::string> userFiles;
+  std::vector<std::pair<std::string, std::string>> logs;  // what, path
+};
 
 std::string absolute(const std::string& path) {
   if (path.empty() || path[0] == '/') return path;
@@ -39,19 +49,20 @@ std::string userName(uid_t uid) {
 }
 
 // As the master: the root exists and is a directory. False when there is no point going on.
-bool checkRootExists(const std::string& root, Problems* out) {
+bool checkRootExists(const std::string& root, Problems* out,
+                     const std::string& what = "document root") {
   struct stat st;
   if (::stat(root.c_str(), &st) != 0) {
     int err = errno;
-    std::string msg = "document root " + root + ": " + std::strerror(err);
-    if (err == ENOENT) {
+    std::string msg = what + " " + root + ": " + std::strerror(err);
+    if (err == ENOENT && what == "document root") {
       msg += "; create it, or serve another directory with --root DIR (e.g. --root www)";
     }
     out->push_back(msg);
     return false;
   }
   if (!S_ISDIR(st.st_mode)) {
-    out->push_back("document root " + root + " is not a directory");
+    out->push_back(what + " " + root + " is not a directory");
     return false;
   }
   return true;
@@ -84,19 +95,27 @@ void checkLogAsMaster(const char* what, const std::string& path, Problems* out) 
   }
 }
 
-// As the workers' user: read the root; reach the logs, which they reopen by path. `rootFd` was
-// opened before the switch, as a worker opens it before dropping root, so only the root's own
-// permissions count, not its parents'.
-void checkAsWorkers(const Config& cfg, int rootFd, bool dropped, Problems* out) {
+// As the workers' user: read each directory; read the htpasswd files; reach the logs, which they
+// reopen by path. The directories were opened before the switch, as a worker opens them before
+// dropping root, so only their own permissions count, not their parents'.
+void checkAsWorkers(const Targets& t, bool dropped, Problems* out) {
   std::string user = userName(::getuid());
   std::string hint = dropped ? " (the workers run as " + user + "; see --user)" : "";
-  UniqueFd root(::openat(rootFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!root) {
-    out->push_back("document root " + cfg.root + " is not readable by user " + user + ": " +
-                   std::strerror(errno) + hint);
+  for (const auto& [what, fd] : t.dirs) {
+    UniqueFd dir(::openat(fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) {
+      out->push_back(what + " is not readable by user " + user + ": " + std::strerror(errno) +
+                     hint);
+    }
+  }
+  for (const std::string& path : t.userFiles) {
+    if (UniqueFd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC)); !f) {
+      out->push_back("auth_basic_user_file " + path + " is not readable by user " + user + ": " +
+                     std::strerror(errno) + hint);
+    }
   }
   if (!dropped) return;  // the master's check covered the logs for this same user
-  for (auto [what, path] : {std::pair{"error log", cfg.errorLog}, {"access log", cfg.accessLog}}) {
+  for (const auto& [what, path] : t.logs) {
     // A missing directory was reported by the master's check.
     if (path.empty() || ::access(dirOf(path).c_str(), X_OK) == 0 || errno == ENOENT) continue;
     out->push_back(std::string(what) + " " + path + ": directory " + dirOf(path) +
@@ -106,7 +125,7 @@ void checkAsWorkers(const Config& cfg, int rootFd, bool dropped, Problems* out) 
 }
 
 // Runs checkAsWorkers in a child that has dropped to `p`; its lines come back through a pipe.
-void checkInChild(const Config& cfg, int rootFd, const Privileges& p, Problems* out) {
+void checkInChild(const Targets& t, const Privileges& p, Problems* out) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     out->push_back(std::string("pipe() failed: ") + std::strerror(errno));
@@ -120,7 +139,7 @@ void checkInChild(const Config& cfg, int rootFd, const Privileges& p, Problems* 
     if (!dropPrivileges(p)) {
       mine.push_back("cannot switch to user " + userName(p.uid) + ": " + std::strerror(errno));
     } else {
-      checkAsWorkers(cfg, rootFd, true, &mine);
+      checkAsWorkers(t, true, &mine);
     }
     for (const std::string& line : mine) {
       std::string l = line + "\n";
@@ -141,9 +160,40 @@ void checkInChild(const Config& cfg, int rootFd, const Privileges& p, Problems* 
   }
 }
 
-// The routing configuration compiles, and every root and alias directory it names exists (the
-// top-level root is checked on its own, with advice).
-void checkRoutes(const Config& cfg, Problems* out) {
+void addOnce(std::vector<std::string>* list, const std::string& s) {
+  if (std::find(list->begin(), list->end(), s) == list->end()) list->push_back(s);
+}
+
+// The access logs a location and its nested locations name.
+void collectLogs(const Location& l, std::vector<std::string>* logs) {
+  if (!l.settings.accessLog.empty()) addOnce(logs, absolute(l.settings.accessLog));
+  for (const auto* list : {&l.exact, &l.prefixes, &l.regexes}) {
+    for (const auto& nested : *list) collectLogs(*nested, logs);
+  }
+}
+
+// The server blocks' roots, aliases, htpasswd files and access logs, checked as the master (each
+// directory exists, each log can be created or appended to) and queued for the workers' check.
+// The top-level root is checked on its own, with advice.
+void addRouteTargets(const Config& cfg, const RouteConfig& routes, Targets* t, Problems* out) {
+  for (const std::string& d : routes.roots) {
+    if (d == cfg.root || !checkRootExists(d, out, "root or alias")) continue;
+    t->dirs.emplace_back("root or alias " + d,
+                         UniqueFd(::open(d.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)));
+  }
+  std::vector<std::string> logs;
+  for (const auto& s : routes.servers) collectLogs(s->root, &logs);
+  for (const std::string& l : logs) {
+    if (l == cfg.accessLog) continue;
+    checkLogAsMaster("access log", l, out);
+    t->logs.emplace_back("access log", l);
+  }
+  t->userFiles = routes.htpasswdFiles;
+}
+
+// The routing configuration compiles and its listen addresses can all be opened; what it names on
+// disk is checked. Conflicting server names are warnings (the first one wins, as in nginx).
+void checkRoutes(const Config& cfg, Targets* t, Problems* out, Problems* warnings) {
   RouteConfig routes;
   ListenTable listens;
   std::string problem;
@@ -151,15 +201,9 @@ void checkRoutes(const Config& cfg, Problems* out) {
     out->push_back(problem);
     return;
   }
-  for (const std::string& root : routes.roots) {
-    struct stat st;
-    if (root == cfg.root) continue;
-    if (::stat(root.c_str(), &st) != 0) {
-      out->push_back("root or alias " + root + ": " + std::strerror(errno));
-    } else if (!S_ISDIR(st.st_mode)) {
-      out->push_back("root or alias " + root + " is not a directory");
-    }
-  }
+  addRouteTargets(cfg, routes, t, out);
+  if (warnings != nullptr)
+    warnings->insert(warnings->end(), routes.warnings.begin(), routes.warnings.end());
 }
 
 // Every app compiles and its command can be executed.
@@ -189,19 +233,23 @@ void prepareConfig(Config* cfg, const std::string& daemonErrorLog) {
   cfg->configFile = absolute(cfg->configFile);
 }
 
-std::vector<std::string> checkConfig(const Config& cfg, const Privileges& workers) {
+std::vector<std::string> checkConfig(const Config& cfg, const Privileges& workers,
+                                     std::vector<std::string>* warnings) {
   Problems out;
+  Targets t;
   bool rootExists = checkRootExists(cfg.root, &out);
-  if (rootExists) checkRoutes(cfg, &out);
+  UniqueFd rootFd(::open(cfg.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (rootExists && rootFd) t.dirs.emplace_back("document root " + cfg.root, std::move(rootFd));
+  if (rootExists) checkRoutes(cfg, &t, &out, warnings);
   checkApps(cfg, &out);
   if (!cfg.errorLog.empty()) checkLogAsMaster("error log", cfg.errorLog, &out);
   if (!cfg.accessLog.empty()) checkLogAsMaster("access log", cfg.accessLog, &out);
-  UniqueFd rootFd(::open(cfg.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!rootExists || !rootFd) return out;
+  t.logs.insert(t.logs.begin(), {{"error log", cfg.errorLog}, {"access log", cfg.accessLog}});
+  if (!rootExists || t.dirs.empty()) return out;
   if (workers.drop) {
-    checkInChild(cfg, rootFd.get(), workers, &out);
+    checkInChild(t, workers, &out);
   } else {
-    checkAsWorkers(cfg, rootFd.get(), false, &out);
+    checkAsWorkers(t, false, &out);
   }
   return out;
 }

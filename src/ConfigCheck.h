@@ -18,7 +18,10 @@ namespace hs {
 void prepareConfig(Config* cfg, const std::string& daemonErrorLog);
 
 // One line per problem, each naming the path and what to do; empty when all is well. Changes
-// nothing on disk. The workers' part runs in a child process that has dropped to `workers`.
-std::vector<std::string> checkConfig(const Config& cfg, const Privileges& workers);
+// nothing on disk. The workers' part runs in a child process that has dropped to `workers`: every
+// root and alias directory read, every htpasswd file read, every log directory reached. Lines
+// that do not stop the server (conflicting server names) go to *warnings when it is not null.
+std::vector<std::string> checkConfig(const Config& cfg, const Privileges& workers,
+                                     std::vector<std::string>* warnings = nullptr);
 
 }  // namespace hs

@@ -231,11 +231,12 @@ bool Master::reloadConfig() {
   for (std::string& a : info_.argv) argv.push_back(a.data());
   argv.push_back(nullptr);
   Privileges privileges;
+  std::vector<std::string> warnings;
   if (parseArgs(static_cast<int>(info_.argv.size()), argv.data(), &next, &err) == ArgsResult::kOk) {
     prepareConfig(&next, info_.daemonErrorLog);
     if (!resolvePrivileges(next.user, &privileges, &err)) {
       err = "user: " + err;
-    } else if (std::vector<std::string> problems = checkConfig(next, privileges);
+    } else if (std::vector<std::string> problems = checkConfig(next, privileges, &warnings);
                !problems.empty()) {
       err = problems[0];
     }
@@ -247,6 +248,7 @@ bool Master::reloadConfig() {
     LOG_ERROR("reload refused, keeping the running configuration: %s", err.c_str());
     return false;
   }
+  for (const std::string& w : warnings) LOG_WARN("%s", w.c_str());
   info_.privileges = privileges;
   std::vector<AppSpec> before, after;
   if (compileApps(cfg_, &before, &err) && compileApps(next, &after, &err) && before != after) {

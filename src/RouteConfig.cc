@@ -357,6 +357,7 @@ bool compileRoutes(const Config& cfg, RouteConfig* out, std::string* err) {
     *err = compileServer(implicit, top, &c);
   }
   if (!err->empty()) return false;
+  for (const auto& [path, users] : c.ctx.htpasswds) out->htpasswdFiles.push_back(path);
   finishListens(out);
   for (auto& server : out->servers) finishLocation(&server->root, out);
   return true;

@@ -128,6 +128,7 @@ struct RouteConfig {
   std::vector<std::string> roots;     // every distinct root or alias directory, by rootId
   uint64_t maxBody = 0;               // the largest client_max_body_size of any level
   bool needsPeer = false;             // some level has allow/deny: look up every client's address
+  std::vector<std::string> htpasswdFiles;  // every auth_basic_user_file, as read
 };
 
 // Compiles cfg (its command-line-settable defaults and its block directives) into *out. Returns

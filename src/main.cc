@@ -166,7 +166,9 @@ int configure(hs::StartInfo* info, hs::Config* cfg) {
     std::printf("# configuration file %s, includes expanded:\n%s", cfg->configFile.c_str(),
                 hs::printConfTree(tree).c_str());
   }
-  std::vector<std::string> problems = hs::checkConfig(*cfg, info->privileges);
+  std::vector<std::string> warnings;
+  std::vector<std::string> problems = hs::checkConfig(*cfg, info->privileges, &warnings);
+  for (const std::string& w : warnings) fail("warning: " + w);
   for (const std::string& p : problems) fail(p);
   if (!problems.empty()) return 1;
   if (cfg->testOnly) {

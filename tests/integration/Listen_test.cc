@@ -6,9 +6,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdio>
+#include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "HardenUtil.h"
 #include "LifecycleUtil.h"
 #include "TestServer.h"
 #include "Wait.h"
@@ -96,6 +101,69 @@ TEST_F(ListenReloadTest, AnAddressThatCannotBeBoundRefusesTheReload) {
       << server_.log();
   EXPECT_TRUE(holdsFor([&] { return childPids(server_.pid()) == workers; }, 300));
   EXPECT_TRUE(serves(a));
+}
+
+// The acceptance test: `ab -k` runs against an address that stays while a reload adds one
+// address and removes another. No request fails; the added address answers; the removed one
+// refuses connections.
+TEST_F(ListenReloadTest, AReloadAddsAndRemovesAddressesWhileAbKeepsItsAddressBusy) {
+  if (runShell("command -v ab", 5000).exitCode != 0) {
+    GTEST_SKIP() << "ab (apache2-utils) is not installed";
+  }
+  const uint16_t kept = ports_[0], removed = ports_[1], added = pickFreePort();
+  ASSERT_NE(added, 0);
+  auto conf = [&](uint16_t second) {
+    return writeFile(file_,
+                     "workers 2;\nconnections 200;\nstatus_path /server-status;\n"
+                     "server {\n  listen 127.0.0.1:" +
+                         std::to_string(kept) + ";\n  listen 127.0.0.1:" + std::to_string(second) +
+                         ";\n  server_name site.test;\n  root " + siteRoot() + ";\n}\n");
+  };
+  ASSERT_TRUE(conf(removed));
+  ASSERT_TRUE(server_.start({"-c", file_}, kept, 2)) << server_.error() << "\n" << server_.log();
+  ASSERT_TRUE(serves(removed));
+  ASSERT_TRUE(refuses(added));
+
+  const long long before = jsonNumber(statusJson(kept).body, "requests").value_or(-1);
+  ASSERT_GE(before, 0);
+  std::atomic<bool> abDone{false};
+  RunResult ab;
+  std::thread runner([&] {
+    ab = runShell("ab -k -c 8 -t " + std::to_string(scaled(6000) / 1000) +
+                      " -n 500000 http://127.0.0.1:" + std::to_string(kept) + "/robots.txt",
+                  scaled(20'000));
+    abDone = true;
+  });
+  // The load is flowing before the reload.
+  bool flowing = waitFor(
+      [&] { return jsonNumber(statusJson(kept).body, "requests").value_or(-1) > before + 1000; },
+      5000);
+  bool reloaded = false;
+  if (flowing) {
+    ASSERT_TRUE(conf(added));
+    EXPECT_EQ(kill(server_.pid(), SIGHUP), 0);
+    reloaded = waitFor([&] { return serves(added) && refuses(removed); }, 3000);
+  }
+  const bool reloadedDuringLoad = !abDone;
+  runner.join();
+  ASSERT_TRUE(flowing) << "ab's requests never reached the server\n" << ab.out;
+  EXPECT_TRUE(reloaded) << server_.log();
+  EXPECT_TRUE(reloadedDuringLoad) << "ab ended before the reload was done: nothing was measured";
+  ASSERT_FALSE(ab.timedOut) << ab.out;
+  EXPECT_EQ(ab.exitCode, 0) << ab.out;
+  long long complete = -1, failed = -1;
+  for (const std::string& line : harden::linesOf(ab.out)) {
+    std::sscanf(line.c_str(), "Complete requests: %lld", &complete);
+    std::sscanf(line.c_str(), "Failed requests: %lld", &failed);
+  }
+  std::cout << "[ ab -k   ] reload adding and removing listen addresses: " << complete
+            << " requests, " << failed << " failed\n";
+  EXPECT_GT(complete, 1000) << ab.out;
+  EXPECT_EQ(failed, 0) << ab.out;
+  EXPECT_EQ(ab.out.find("Non-2xx responses"), std::string::npos) << ab.out;
+  // The generation that serves now runs the new table: the added address answers by name too.
+  EXPECT_EQ(fetchGet(added, "/robots.txt", "").status, 200);
+  EXPECT_TRUE(refuses(removed));
 }
 
 }  // namespace

@@ -133,6 +133,60 @@ TEST_F(ConfigCheckAsRootTest, ARootOnlyRootCanReadFailsAsTheWorkersUser) {
   EXPECT_EQ(r.exitCode, 0) << "workers that stay root can read it: " << r.err;
 }
 
+// -t on server blocks: each problem is one line naming the file, directive or path.
+TEST_F(ConfigCheckTest, ServerBlockProblemsAreReportedOneLineEach) {
+  const std::string d = dir_.path();
+  ASSERT_TRUE(writeFile(d + "/bad.htpasswd", "alice $2b$05$abcdefghijklmnopqrstuu\n"));
+  struct Case {
+    const char* name;
+    std::string block;
+    std::string expect;
+  };
+  const Case cases[] = {
+      {"a regex that does not compile", "location ~ \"a(b\" { }", "invalid regex 'a(b'"},
+      {"a malformed htpasswd file",
+       "location /a/ { auth_basic x; auth_basic_user_file " + d + "/bad.htpasswd; }",
+       d + "/bad.htpasswd:1"},
+      {"a missing htpasswd file",
+       "location /a/ { auth_basic x; auth_basic_user_file " + d + "/none; }", d + "/none"},
+      {"a location root that does not exist", "location /a/ { root " + d + "/nowhere; }",
+       "root or alias " + d + "/nowhere: No such file or directory"},
+      {"an alias that is a file", "location /a/ { alias " + d + "/bad.htpasswd; }",
+       "root or alias " + d + "/bad.htpasswd is not a directory"},
+      {"an access log in a missing directory", "access_log " + d + "/nologs/a.log;",
+       "access log " + d + "/nologs/a.log: directory " + d + "/nologs does not exist"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    ASSERT_TRUE(writeFile(d + "/s.conf", "server { server_name a.test; root " + siteRoot() + "; " +
+                                             c.block + " }\n"));
+    RunResult r = run({"-c", d + "/s.conf"}, true);
+    EXPECT_EQ(r.exitCode, 1) << r.out << r.err;
+    std::vector<std::string> lines = harden::linesOf(r.err);
+    ASSERT_EQ(lines.size(), 1u) << r.err;
+    EXPECT_TRUE(has(lines[0], c.expect)) << lines[0];
+  }
+}
+
+// Two servers claiming one name on one address: nginx's "conflicting server name" warning; the
+// first one wins and the configuration is still usable.
+TEST_F(ConfigCheckTest, ConflictingServerNamesOnOneAddressAreWarnings) {
+  const std::string conf = dir_.path() + "/s.conf";
+  ASSERT_TRUE(writeFile(conf,
+                        "server { server_name a.test b.test; }\n"
+                        "server { server_name a.test; }\n"
+                        "server { listen 127.0.0.1:1; server_name b.test; }\n"));
+  RunResult r = run({"--root", siteRoot(), "-c", conf}, true);
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "is ok")) << r.out;
+  std::vector<std::string> lines = harden::linesOf(r.err);
+  ASSERT_EQ(lines.size(), 1u) << "b.test is on two different addresses: no conflict\n" << r.err;
+  EXPECT_TRUE(has(lines[0], "HttpServer: warning: " + conf +
+                                ":2: conflicting server name "
+                                "'a.test' on 127.0.0.1:"))
+      << lines[0];
+}
+
 TEST_F(ConfigCheckAsRootTest, ALogDirectoryTheWorkersCannotSearchFails) {
   std::string logs = dir_.path() + "/logs";
   ASSERT_EQ(mkdir(logs.c_str(), 0700), 0);
@@ -148,6 +202,29 @@ TEST_F(ConfigCheckAsRootTest, ALogDirectoryTheWorkersCannotSearchFails) {
 // ---- socket activation ----
 
 class SocketActivationTest : public ::testing::TestWithParam<int> {};
+
+// The workers' user must read each location's root or alias and each htpasswd file.
+TEST_F(ConfigCheckAsRootTest, AnAliasAndAnHtpasswdFileTheWorkersCannotReadFail) {
+  const std::string d = dir_.path();
+  ASSERT_EQ(mkdir((d + "/private").c_str(), 0700), 0);
+  const std::string users = d + "/users";
+  ASSERT_TRUE(
+      writeFile(users, "alice:$2b$05$abcdefghijklmnopqrstuu5s3.ZR1pV7kJ5uIXXOTd6Ko4SE6BkQW\n"));
+  ASSERT_EQ(chmod(users.c_str(), 0600), 0);
+  ASSERT_TRUE(writeFile(d + "/s.conf", "server { root " + siteRoot() + "; location /p/ { alias " +
+                                           d + "/private/; auth_basic x; auth_basic_user_file " +
+                                           users + "; } }\n"));
+  RunResult r = run({"-c", d + "/s.conf"}, true);
+  EXPECT_EQ(r.exitCode, 1) << r.out << r.err;
+  std::vector<std::string> lines = harden::linesOf(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  EXPECT_TRUE(has(lines[0], "root or alias " + d + "/private is not readable by user nobody"))
+      << lines[0];
+  EXPECT_TRUE(has(lines[1], "auth_basic_user_file " + users + " is not readable by user nobody"))
+      << lines[1];
+  r = run({"-c", d + "/s.conf", "--user", "root"}, true);
+  EXPECT_EQ(r.exitCode, 0) << "workers that stay root can read both: " << r.err;
+}
 
 TEST_P(SocketActivationTest, BannerAndLogNameTheInheritedSocketAndOneWorker) {
   const int family = GetParam();
