@@ -4,12 +4,10 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <vector>
 
-#include "HttpDate.h"
+#include "DirListing.h"
 #include "UniqueFd.h"
-#include "UrlPath.h"
 
 namespace hs {
 namespace {
@@ -21,7 +19,7 @@ struct Item {
   time_t mtime;
 };
 
-// The visible entries, directories first, then by name. False if the directory cannot be read.
+// The visible entries, in directory order. False if the directory cannot be read.
 bool readItems(int dirFd, std::vector<Item>* items) {
   UniqueFd fd(::openat(dirFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return false;
@@ -36,8 +34,6 @@ bool readItems(int dirFd, std::vector<Item>* items) {
         {de->d_name, S_ISDIR(st.st_mode), static_cast<uint64_t>(st.st_size), st.st_mtim.tv_sec});
   }
   ::closedir(d);
-  std::sort(items->begin(), items->end(),
-            [](const Item& a, const Item& b) { return a.dir != b.dir ? a.dir : a.name < b.name; });
   return true;
 }
 
@@ -46,32 +42,10 @@ bool readItems(int dirFd, std::vector<Item>* items) {
 bool buildDirectoryListing(int dirFd, std::string_view dirPath, std::string& out) {
   std::vector<Item> items;
   if (!readItems(dirFd, &items)) return false;
-  out.clear();
-  char esc[1024], enc[1024], date[kHttpDateLen];
-  std::string title = "/" + std::string(dirPath) + (dirPath.empty() ? "" : "/");
-  size_t n = htmlEscape(title, esc, sizeof esc);
-  std::string_view titleEsc(esc, std::min(n, sizeof esc));
-  out += "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of ";
-  out += titleEsc;
-  out += "</title></head>\n<body><h1>Index of ";
-  out += titleEsc;
-  out += "</h1><hr><pre><a href=\"../\">../</a>\n";
-  for (const Item& it : items) {
-    size_t en = urlEncodeSegment(it.name, enc, sizeof enc);
-    size_t hn = htmlEscape(it.name, esc, sizeof esc);
-    if (en > sizeof enc || hn > sizeof esc) continue;
-    formatHttpDate(it.mtime, date);
-    out += "<a href=\"";
-    out.append(enc, en);
-    out += it.dir ? "/\">" : "\">";
-    out.append(esc, hn);
-    out += it.dir ? "/</a>  " : "</a>  ";
-    out.append(date, kHttpDateLen);
-    out += "  ";
-    out += it.dir ? "-" : std::to_string(it.size);
-    out += "\n";
-  }
-  out += "</pre><hr></body></html>\n";
+  std::vector<DirEntry> entries;
+  entries.reserve(items.size());
+  for (const Item& it : items) entries.push_back({it.name, it.dir, it.size, it.mtime});
+  renderListing(dirPath, entries, &out);  // sorts: directories first, then by name
   return true;
 }
 

@@ -1,6 +1,7 @@
-// The HTML page listing a directory (--autoindex): entries sorted directories first, then by name;
-// hidden entries (a leading '.') omitted; names HTML-escaped and their links percent-encoded.
-// This is the one response built with heap allocation (see docs/ARCHITECTURE.md).
+// A directory listing (--autoindex): reads the directory's visible entries (hidden ones, with a
+// leading '.', are omitted) and renders them with DirListing (a table of name, size and modified
+// time, directories first, names HTML-escaped). This is the one response built with heap
+// allocation (see docs/ARCHITECTURE.md).
 #pragma once
 
 #include <string>

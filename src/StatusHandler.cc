@@ -1,5 +1,7 @@
 #include "StatusHandler.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -9,10 +11,6 @@
 namespace hs {
 namespace {
 
-struct Totals {
-  uint64_t active = 0, handled = 0, requests = 0, reading = 0, writing = 0;
-};
-
 void appendf(std::string& out, const char* fmt, auto... args) {
   char buf[256];
   int n = std::snprintf(buf, sizeof buf, fmt, args...);
@@ -21,68 +19,46 @@ void appendf(std::string& out, const char* fmt, auto... args) {
 
 unsigned long long u(uint64_t v) { return static_cast<unsigned long long>(v); }
 
-// Adds up the workers' counters, and writes one line (or JSON object) per worker to `workers`.
-Totals addUp(const SharedState& shared, bool json, std::string& workers) {
-  Totals t;
-  t.handled = shared.handledBase.load(std::memory_order_relaxed);
-  t.requests = shared.requestsBase.load(std::memory_order_relaxed);
-  workers.clear();
-  for (const WorkerStats& w : shared.workers) {
-    int32_t pid = w.pid.load(std::memory_order_relaxed);
-    if (pid == 0) continue;
-    uint32_t live = w.live.load(std::memory_order_relaxed);
-    uint64_t req = w.requests.load(std::memory_order_relaxed);
-    t.active += live;
-    t.handled += w.taken.load(std::memory_order_relaxed);
-    t.requests += req;
-    t.reading += w.reading.load(std::memory_order_relaxed);
-    t.writing += w.writing.load(std::memory_order_relaxed);
-    unsigned idx = w.index.load(std::memory_order_relaxed),
-             restarts = w.restarts.load(std::memory_order_relaxed),
-             gen = w.generation.load(std::memory_order_relaxed);
-    if (json) {
-      appendf(workers,
-              "%s{\"index\":%u,\"pid\":%d,\"live\":%u,\"requests\":%llu,\"restarts\":%u,"
-              "\"generation\":%u}",
-              workers.empty() ? "" : ",", idx, pid, live, u(req), restarts, gen);
-    } else {
-      appendf(workers,
-              "Worker %u: pid %d, generation %u, connections %u, requests %llu, restarts %u\n", idx,
-              pid, gen, live, u(req), restarts);
-    }
+// nginx stub_status's lines, then the master's and one per worker.
+void writeText(const MetricsSnapshot& s, long long uptime, std::string& out) {
+  appendf(out, "Active connections: %llu \nserver accepts handled requests\n %llu %llu %llu \n",
+          u(s.active), u(s.accepted), u(s.handled), u(s.requests));
+  appendf(out, "Reading: %llu Writing: %llu Waiting: %llu \n", u(s.reading), u(s.writing),
+          u(s.waiting()));
+  appendf(out, "Master: pid %d, uptime %lld s, generation %u\n", s.masterPid, uptime, s.generation);
+  for (uint32_t i = 0; i < s.nworkers; ++i) {
+    const WorkerSnapshot& w = s.workers[i];
+    appendf(out, "Worker %u: pid %d, generation %u, connections %u, requests %llu, restarts %u\n",
+            w.index, w.pid, w.generation, w.live, u(w.requests), w.restarts);
   }
-  return t;
 }
 
-void writePage(const SharedState& shared, time_t now, bool json, std::string& out) {
-  std::string workers;
-  Totals t = addUp(shared, json, workers);
-  uint64_t waiting = t.active >= t.reading + t.writing ? t.active - t.reading - t.writing : 0;
-  long long uptime = static_cast<long long>(now - shared.startTime.load(std::memory_order_relaxed));
-  unsigned gen = shared.generation.load(std::memory_order_relaxed);
-  int masterPid = shared.masterPid.load(std::memory_order_relaxed);
-  uint64_t accepted = shared.accepted.load(std::memory_order_relaxed);
-  out.clear();
-  if (json) {
-    appendf(out, "{\"active\":%llu,\"accepted\":%llu,\"handled\":%llu,\"requests\":%llu,",
-            u(t.active), u(accepted), u(t.handled), u(t.requests));
-    appendf(out, "\"reading\":%llu,\"writing\":%llu,\"waiting\":%llu,", u(t.reading), u(t.writing),
-            u(waiting));
-    appendf(out, "\"master_pid\":%d,\"uptime\":%lld,\"generation\":%u,\"workers\":[", masterPid,
-            uptime, gen);
-    out += workers;
-    out += "]}\n";
-  } else {
-    appendf(out, "Active connections: %llu \nserver accepts handled requests\n %llu %llu %llu \n",
-            u(t.active), u(accepted), u(t.handled), u(t.requests));
-    appendf(out, "Reading: %llu Writing: %llu Waiting: %llu \n", u(t.reading), u(t.writing),
-            u(waiting));
-    appendf(out, "Master: pid %d, uptime %lld s, generation %u\n", masterPid, uptime, gen);
-    out += workers;
+// The same figures under the same names, lower-case: "accepts" as nginx's column, "master" and
+// "workers" for the lines that start with "Master:" and "Worker N:".
+void writeJson(const MetricsSnapshot& s, long long uptime, std::string& out) {
+  appendf(out, "{\"active\":%llu,\"accepts\":%llu,\"handled\":%llu,\"requests\":%llu,", u(s.active),
+          u(s.accepted), u(s.handled), u(s.requests));
+  appendf(out, "\"reading\":%llu,\"writing\":%llu,\"waiting\":%llu,", u(s.reading), u(s.writing),
+          u(s.waiting()));
+  appendf(out, "\"master\":{\"pid\":%d,\"uptime\":%lld,\"generation\":%u},\"workers\":[",
+          s.masterPid, uptime, s.generation);
+  for (uint32_t i = 0; i < s.nworkers; ++i) {
+    const WorkerSnapshot& w = s.workers[i];
+    appendf(out,
+            "%s{\"worker\":%u,\"pid\":%d,\"generation\":%u,\"connections\":%u,\"requests\":%llu,"
+            "\"restarts\":%u}",
+            i == 0 ? "" : ",", w.index, w.pid, w.generation, w.live, u(w.requests), w.restarts);
   }
+  out += "]}\n";
 }
 
 }  // namespace
+
+StatusHandler::StatusHandler(const SharedState* shared, bool allowRemote, const ErrorPages* errors)
+    : shared_(shared),
+      allowRemote_(allowRemote),
+      errors_(errors),
+      snapshot_(std::make_unique<MetricsSnapshot>()) {}
 
 Reply StatusHandler::start(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) {
   (void)sink;  // always answers at once
@@ -93,8 +69,16 @@ Reply StatusHandler::start(const RequestContext& ctx, ResponsePlan& plan, Respon
     errors_->fill(ctx, 403, plan);
     return Reply::kReady;
   }
+  takeSnapshot(*shared_, snapshot_.get());
+  countOwnRequestAsWriting(snapshot_.get(), ::getpid());
+  long long uptime = static_cast<long long>(ctx.nowSec - snapshot_->startTime);
   bool json = ctx.query.find("json") != std::string_view::npos;
-  writePage(*shared_, ctx.nowSec, json, plan.generated);
+  plan.generated.clear();
+  if (json) {
+    writeJson(*snapshot_, uptime, plan.generated);
+  } else {
+    writeText(*snapshot_, uptime, plan.generated);
+  }
   plan.begin(200, ctx.commonHead).add("Cache-Control: no-store\r\n");
   plan.setBody(json ? "application/json" : "text/plain; charset=utf-8", plan.generated,
                ctx.headOnly());

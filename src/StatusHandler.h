@@ -1,10 +1,14 @@
-// The status handler (--status-path): the server's counters from SharedState, in nginx
-// stub_status's text form or, with "json" in the query, as JSON. Loopback clients only unless
-// --status-allow-remote. Synchronous.
+// The status handler (--status-path): the server's counters from SharedState (one MetricsSnapshot,
+// as the metrics endpoint takes it), in nginx stub_status's text form or, with "json" in the
+// query, as JSON under the same names. Loopback clients only unless --status-allow-remote. Its own
+// request counts under Writing, as in nginx. Synchronous.
 #pragma once
+
+#include <memory>
 
 #include "ErrorPages.h"
 #include "Handler.h"
+#include "Metrics.h"
 #include "SharedState.h"
 
 namespace hs {
@@ -12,8 +16,7 @@ namespace hs {
 class StatusHandler final : public Handler {
  public:
   // `shared` and `errors` are borrowed and must outlive the handler.
-  StatusHandler(const SharedState* shared, bool allowRemote, const ErrorPages* errors)
-      : shared_(shared), allowRemote_(allowRemote), errors_(errors) {}
+  StatusHandler(const SharedState* shared, bool allowRemote, const ErrorPages* errors);
 
   Reply start(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) override;
 
@@ -21,6 +24,7 @@ class StatusHandler final : public Handler {
   const SharedState* shared_;
   bool allowRemote_;
   const ErrorPages* errors_;
+  std::unique_ptr<MetricsSnapshot> snapshot_;  // ~25 KiB: one per worker, not on the stack
 };
 
 }  // namespace hs

@@ -740,8 +740,15 @@ TEST_F(AutoindexTest, ListingEscapesNamesAndHidesDotFiles) {
   EXPECT_NE(b.find("href=\"%3Cx%3E.txt\""), std::string::npos) << b;
   EXPECT_NE(b.find("href=\"subdir/\""), std::string::npos) << b;
   EXPECT_EQ(b.find("hidden-file"), std::string::npos) << "hidden file listed";
-  EXPECT_TRUE(lineWith(b, ">a&amp;b.txt</a>").ends_with(" 5")) << "size missing: " << b;
-  EXPECT_TRUE(lineWith(b, ">subdir/</a>").ends_with(" -")) << b;
+  // A table of name, size and modified time, directories first.
+  EXPECT_NE(b.find("<tr><th>Name</th><th class=\"n\">Size</th><th>Modified (UTC)</th></tr>"),
+            std::string::npos)
+      << b;
+  EXPECT_NE(lineWith(b, ">a&amp;b.txt</a>").find("</td><td class=\"n\">5</td><td>20"),
+            std::string::npos)
+      << "size and time: " << b;
+  EXPECT_NE(lineWith(b, ">subdir/</a>").find("<td class=\"n\">-</td>"), std::string::npos) << b;
+  EXPECT_LT(b.find(">subdir/</a>"), b.find(">a&amp;b.txt</a>")) << "directories first";
   // The hrefs lead to the files.
   Response f = fetchGet(port(), "/list/space%20name.txt");
   EXPECT_EQ(f.status, 200);

@@ -72,7 +72,7 @@ bool waitAllHandled(uint16_t port, int timeoutMs, std::string_view path) {
   return waitFor(
       [&] {
         Response r = statusJson(port, path);
-        auto accepted = jsonNumber(r.body, "accepted");
+        auto accepted = jsonNumber(r.body, "accepts");
         return r.status == 200 && accepted && accepted == jsonNumber(r.body, "handled");
       },
       timeoutMs);

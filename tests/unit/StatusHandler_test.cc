@@ -1,8 +1,11 @@
 #include "StatusHandler.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cctype>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "HandlerHarness.h"
@@ -43,6 +46,44 @@ class StatusHandlerTest : public ::testing::Test {
   std::map<int, std::string> pages_;
 };
 
+// nginx's stub_status counts its own request under Writing; so does ours, though a synchronous
+// handler answers while its connection is still counted as reading.
+TEST_F(StatusHandlerTest, CountsItsOwnRequestUnderWriting) {
+  shared_->workers[0].pid.store(::getpid());  // this process is the worker answering
+  Answer a = answer("GET /status HTTP/1.1\r\nHost: x\r\n\r\n", test::loopbackPeer());
+  EXPECT_NE(a.body.find("Reading: 0 Writing: 2 Waiting: 1 \n"), std::string::npos) << a.body;
+  Answer j = answer("GET /status?json HTTP/1.1\r\nHost: x\r\n\r\n", test::loopbackPeer());
+  EXPECT_NE(j.body.find("\"reading\":0,\"writing\":2,\"waiting\":1,"), std::string::npos) << j.body;
+}
+
+// The JSON form uses the text form's names: every key is a word of the text (case aside).
+TEST_F(StatusHandlerTest, JsonAndTextUseTheSameNames) {
+  Answer text = answer("GET /status HTTP/1.1\r\nHost: x\r\n\r\n", test::loopbackPeer());
+  Answer json = answer("GET /status?json HTTP/1.1\r\nHost: x\r\n\r\n", test::loopbackPeer());
+  std::string lower = text.body;
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  std::set<std::string> keys;
+  for (size_t at = json.body.find('"'); at != std::string::npos;
+       at = json.body.find('"', json.body.find('"', at + 1) + 1)) {
+    size_t end = json.body.find('"', at + 1);
+    keys.insert(json.body.substr(at + 1, end - at - 1));
+  }
+  EXPECT_GE(keys.size(), 14u) << json.body;
+  for (const std::string& key : keys) {
+    std::string word = key == "workers" ? "worker" : key;
+    bool found = false;
+    for (size_t at = lower.find(word); at != std::string::npos && !found;
+         at = lower.find(word, at + 1)) {
+      bool startOk = at == 0 || !std::isalpha(static_cast<unsigned char>(lower[at - 1]));
+      bool endOk = at + word.size() == lower.size() ||
+                   !std::isalpha(static_cast<unsigned char>(lower[at + word.size()]));
+      found = startOk && endOk;
+    }
+    EXPECT_TRUE(found) << "JSON key \"" << key << "\" is not a word of the text form:\n"
+                       << text.body;
+  }
+}
+
 TEST_F(StatusHandlerTest, AnswersByTable) {
   struct Case {
     const char* name;
@@ -60,7 +101,7 @@ TEST_F(StatusHandlerTest, AnswersByTable) {
        "Waiting: 1 \n"},
       {"json form", "GET /status?json HTTP/1.1\r\nHost: x\r\n\r\n", false, false, 200,
        "Content-Type: application/json",
-       "{\"active\":3,\"accepted\":7,\"handled\":6,\"requests\":9,"},
+       "{\"active\":3,\"accepts\":7,\"handled\":6,\"requests\":9,"},
       {"uptime from the context's clock", "GET /status HTTP/1.1\r\nHost: x\r\n\r\n", false, false,
        200, "", "uptime 5 s"},
       {"HEAD: head only", "HEAD /status HTTP/1.1\r\nHost: x\r\n\r\n", false, false, 200,
