@@ -1,9 +1,33 @@
 #include "RequestTarget.h"
 
+#include <cstring>
+
 #include "Router.h"
 #include "UrlPath.h"
 
 namespace hs {
+
+namespace {
+
+// nginx's $uri for a target whose file path normalized cleanly: the same decoded, resolved
+// segments with a leading '/' and a trailing one for a directory, so the target is not walked a
+// second time. A hidden segment (404) or a refused byte (400) leaves the file path empty while $uri
+// may still exist, and a raw path near the buffer's size could fail only one of the two resolutions
+// on the way: those targets take normalizeUri.
+size_t uriFromPath(const RequestContext& ctx, std::string_view rawPath, const TargetBuffers& bufs) {
+  if (ctx.pathStatus != 0 || rawPath.size() + 3 > bufs.uriCap) {
+    return normalizeUri(ctx.target, bufs.uri, bufs.uriCap);
+  }
+  char* out = bufs.uri;
+  out[0] = '/';
+  std::memcpy(out + 1, ctx.path.data(), ctx.path.size());
+  size_t len = ctx.path.size() + 1;
+  if (ctx.trailingSlash && !ctx.path.empty()) out[len++] = '/';
+  out[len] = '\0';
+  return len;
+}
+
+}  // namespace
 
 void describeTarget(RequestContext& ctx, const TargetBuffers& bufs) {
   ctx.target = ctx.req->target.in(ctx.base);
@@ -14,7 +38,7 @@ void describeTarget(RequestContext& ctx, const TargetBuffers& bufs) {
   ctx.trailingSlash = pr.trailingSlash;
   ctx.rawPath = parts.rawPath;
   ctx.query = parts.query;
-  ctx.uri = {bufs.uri, normalizeUri(ctx.target, bufs.uri, bufs.uriCap)};
+  ctx.uri = {bufs.uri, uriFromPath(ctx, parts.rawPath, bufs)};
   std::string_view host = targetAuthority(ctx.target);
   // An absolute-form target names its host (even an empty one, which is refused).
   const bool present =
