@@ -141,6 +141,14 @@ const std::string* AppPool::socketPath(std::string_view name) const {
   return nullptr;
 }
 
+void AppPool::addresses(std::map<std::string, std::string>* paths,
+                        std::map<std::string, int>* sizes) const {
+  for (const std::unique_ptr<App>& a : apps_) {
+    (*paths)[a->spec.name] = a->socketPath;
+    (*sizes)[a->spec.name] = a->spec.processes;
+  }
+}
+
 void AppPool::spawn(App* app, size_t slot) {
   Slot& s = app->slots[slot];
   s.startedMs = monotonicMs();

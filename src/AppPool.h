@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -37,6 +38,9 @@ class AppPool {
 
   // The unix socket path of app `name`, or nullptr.
   const std::string* socketPath(std::string_view name) const;
+  // Every app's name -> socket path, and its processes (`sizes`).
+  void addresses(std::map<std::string, std::string>* paths,
+                 std::map<std::string, int>* sizes) const;
 
   // The stderr pipe of app `index` is readable.
   void onStderr(size_t index);

@@ -50,6 +50,10 @@ constexpr DirectiveSpec kSpecs[] = {
     {"gzip_static", kAll, 1, 1, 0},
     {"access_log", kAll, 1, 2, 0},
     {"client_max_body_size", kAll, 1, 1, 0},
+    {"fastcgi_pass", kS | kL, 1, 1, 0},
+    {"fastcgi_connect_timeout", kAll, 1, 1, 0},
+    {"fastcgi_send_timeout", kAll, 1, 1, 0},
+    {"fastcgi_read_timeout", kAll, 1, 1, 0},
     // app NAME { ... }: an application pool the master runs (AppConfig).
     {"app", kM, 1, 1, kA},
     {"command", kA, 1, kAnyArgs, 0},

@@ -52,6 +52,11 @@ struct Config {
   // Top-level directives of the block grammar (server blocks, log_format, defaults that have no
   // command-line option), checked against ConfGrammar and compiled by RouteConfig.
   std::vector<ConfNode> routing;
+
+  // Not read from anywhere: the master fills it once it has created the apps' sockets (app name ->
+  // unix socket path), so that the workers it forks can reach them.
+  std::map<std::string, std::string> appSockets;
+  std::map<std::string, int> appProcesses;
 };
 
 enum class ArgsResult : uint8_t { kOk, kHelp, kVersion, kError };

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "AppConfig.h"
+#include "GatewayTargets.h"
 #include "Listeners.h"
 #include "RouteConfig.h"
 #include "UniqueFd.h"
@@ -213,6 +214,11 @@ void checkApps(const Config& cfg, Problems* out) {
   if (!compileApps(cfg, &apps, &problem)) {
     out->push_back(problem);
     return;
+  }
+  RouteConfig routes;
+  if (compileRoutes(cfg, &routes, &problem)) {
+    problem = GatewayTargets::check(routes, apps);
+    if (!problem.empty()) out->push_back(problem);
   }
   for (const AppSpec& a : apps) {
     if (::access(a.command[0].c_str(), X_OK) != 0) {

@@ -13,7 +13,7 @@ Reply RefusalHandler::start(const RequestContext& ctx, ResponsePlan& plan, Respo
 }
 
 HandlerTable::HandlerTable(const Config& cfg, FileCache* cache, const SharedState* shared,
-                           std::string_view boundary, const Sites* sites)
+                           std::string_view boundary, const Sites* sites, UpstreamPool* upstreams)
     : statusPath_(cfg.statusPath.empty() ? std::string() : cfg.statusPath.substr(1)),
       statusOn_(!cfg.statusPath.empty()),
       metricsPath_(cfg.metricsPath.empty() ? std::string() : cfg.metricsPath.substr(1)),
@@ -27,6 +27,12 @@ HandlerTable::HandlerTable(const Config& cfg, FileCache* cache, const SharedStat
       metrics_(shared, cfg.metricsAllowRemote, &errors_) {
   byKind_[static_cast<size_t>(HandlerKind::kStatic)] = &static_;
   byKind_[static_cast<size_t>(HandlerKind::kReturn)] = &return_;
+  byKind_[static_cast<size_t>(HandlerKind::kFastCgi)] = &static_;  // answers 500 without a pool
+  if (upstreams != nullptr) {
+    fastcgi_ = std::make_unique<FastCgiHandler>(upstreams, &errors_,
+                                                static_cast<uint32_t>(std::max(cfg.conns, 1)));
+    byKind_[static_cast<size_t>(HandlerKind::kFastCgi)] = fastcgi_.get();
+  }
 }
 
 Handler* HandlerTable::select(RequestContext& ctx) {

@@ -10,6 +10,7 @@
 
 #include "Config.h"
 #include "ErrorPages.h"
+#include "FastCgiHandler.h"
 #include "Handler.h"
 #include "MetricsHandler.h"
 #include "ReturnHandler.h"
@@ -39,12 +40,15 @@ class HandlerTable final : public HandlerSelector {
   // the multipart/byteranges boundary. Without `sites` nothing is routed: every request goes to
   // the static-file handler over `cache`.
   HandlerTable(const Config& cfg, FileCache* cache, const SharedState* shared,
-               std::string_view boundary, const Sites* sites = nullptr);
+               std::string_view boundary, const Sites* sites = nullptr,
+               UpstreamPool* upstreams = nullptr);
   HandlerTable(const HandlerTable&) = delete;
   HandlerTable& operator=(const HandlerTable&) = delete;
 
   Handler* select(RequestContext& ctx) override;
   const ErrorPages& errors() const { return errors_; }
+  // The gateway, when the table was given an upstream pool (its targets are added by the worker).
+  FastCgiHandler* fastcgi() { return fastcgi_.get(); }
 
  private:
   Handler* route(RequestContext& ctx);
@@ -62,6 +66,7 @@ class HandlerTable final : public HandlerSelector {
   StaticFileHandler static_;
   ReturnHandler return_;
   RefusalHandler refusal_;
+  std::unique_ptr<FastCgiHandler> fastcgi_;
   StatusHandler status_;
   MetricsHandler metrics_;
   Handler* byKind_[static_cast<size_t>(HandlerKind::kCount)];

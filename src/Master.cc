@@ -80,6 +80,7 @@ bool Master::setup() {
   }
   // The apps' sockets exist before the first worker starts.
   if (!apps_.start(std::move(apps), info_.privileges)) return false;
+  apps_.addresses(&cfg_.appSockets, &cfg_.appProcesses);
   for (int i = 0; i < cfg_.procs; ++i) supervisor_.spawn(i);
   return true;
 }
@@ -259,6 +260,7 @@ bool Master::reloadConfig() {
   dispatcher_.setListeners(std::move(sockets), table);
   supervisor_.setListenTable(std::move(table));
   next.procs = std::min(next.procs, kMaxWorkers);
+  apps_.addresses(&next.appSockets, &next.appProcesses);
   cfg_ = std::move(next);
   dispatcher_.setCapacity(cfg_.conns);
   if (!log::open(cfg_.errorLog, cfg_.logLevel)) LOG_SYSERR(errno, "reopening the error log failed");

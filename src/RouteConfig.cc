@@ -291,7 +291,8 @@ std::string compileServer(const ConfNode& n, const LocationSettings& top, Compil
 // the prebuilt header lines, the largest body limit.
 void finishLocation(Location* loc, RouteConfig* out) {
   LocationSettings& s = loc->settings;
-  if (s.returnCode != 0) s.handler = HandlerKind::kReturn;
+  if (!s.fastcgiPass.empty()) s.handler = HandlerKind::kFastCgi;
+  if (s.returnCode != 0) s.handler = HandlerKind::kReturn;  // the rewrite phase comes first
   const auto root = std::find(out->roots.begin(), out->roots.end(), s.root);
   s.rootId = static_cast<uint32_t>(root - out->roots.begin());
   if (root == out->roots.end()) out->roots.push_back(s.root);

@@ -24,8 +24,9 @@ namespace hs {
 // Which handler answers a location's requests (HandlerTable maps each kind to its handler). A
 // gateway directive (fastcgi_pass, proxy_pass) sets its own kind; `return` makes kReturn.
 enum class HandlerKind : uint8_t {
-  kStatic,  // files under root or alias (index, try_files, autoindex, gzip_static)
-  kReturn,  // return CODE [URL|TEXT]
+  kStatic,   // files under root or alias (index, try_files, autoindex, gzip_static)
+  kReturn,   // return CODE [URL|TEXT]
+  kFastCgi,  // fastcgi_pass
   kCount
 };
 
@@ -63,6 +64,10 @@ struct LocationSettings {
   uint32_t rootId = 0;       // index of `root` in RouteConfig::roots (its open fd and file cache)
   std::string successLines;  // "Cache-Control: max-age=N\r\n" and every add_header line
   std::string alwaysLines;   // the add_header ... always lines (errors and `return` get these)
+  std::string fastcgiPass;   // "" : not a gateway; an app name, unix:PATH or HOST:PORT
+  int fastcgiConnectTimeoutMs = 60'000;
+  int fastcgiSendTimeoutMs = 60'000;
+  int fastcgiReadTimeoutMs = 60'000;
 };
 
 // The extra header lines a response with `status` carries: add_header's (and max_age's) on the

@@ -231,6 +231,25 @@ struct Rule {
   Apply apply;
 };
 
+// fastcgi_pass NAME|unix:PATH|HOST:PORT: the location's requests go to that application.
+std::string applyFastCgiPass(const ConfNode& n, SettingsLevel* lv, SettingsContext*) {
+  const std::string& v = n.args[0];
+  if (v.empty() || !safeValue(v))
+    return quoted(n.name) + " expects an app name, unix:PATH or HOST:PORT";
+  lv->settings->fastcgiPass = v;
+  return "";
+}
+
+std::string applyFastCgiTimeout(const ConfNode& n, SettingsLevel* lv, SettingsContext*) {
+  LocationSettings& s = *lv->settings;
+  int* ms = n.name == "fastcgi_connect_timeout" ? &s.fastcgiConnectTimeoutMs
+            : n.name == "fastcgi_send_timeout"  ? &s.fastcgiSendTimeoutMs
+                                                : &s.fastcgiReadTimeoutMs;
+  Problem p;
+  return parseTimeout(n.args[0], ms, &p) ? ""
+                                         : quoted(n.name) + " expects a time such as 60s or 500ms";
+}
+
 constexpr Rule kRules[] = {
     {"root", "root", false, applyRoot},
     {"alias", "root", false, applyRoot},
@@ -249,6 +268,10 @@ constexpr Rule kRules[] = {
     {"gzip_static", "gzip_static", false, applyGzipStatic},
     {"access_log", "access_log", false, applyAccessLog},
     {"client_max_body_size", "client_max_body_size", false, applyMaxBody},
+    {"fastcgi_pass", "fastcgi_pass", false, applyFastCgiPass},
+    {"fastcgi_connect_timeout", "fastcgi_connect_timeout", false, applyFastCgiTimeout},
+    {"fastcgi_send_timeout", "fastcgi_send_timeout", false, applyFastCgiTimeout},
+    {"fastcgi_read_timeout", "fastcgi_read_timeout", false, applyFastCgiTimeout},
 };
 
 const Rule* findRule(std::string_view name) {

@@ -19,6 +19,8 @@ namespace {
 // so an event for a slot that was closed and reused in the same batch is recognised as stale.
 constexpr uint64_t kTagChannel = 1ull << 62;
 constexpr uint64_t kTagSignal = 2ull << 62;
+constexpr uint64_t kTagUpstream = 3ull << 62;      // UpstreamPool's sockets
+constexpr uint32_t kUpstreamTimers = 0x80000000u;  // timer owners above this are the pool's
 constexpr uint64_t kTagMask = 3ull << 62;
 
 uint64_t connectionTag(uint32_t slot, uint32_t generation) {
@@ -37,7 +39,9 @@ Worker::Worker(const Config& cfg, UniqueFd channel, SharedState* shared, WorkerS
       timers_(static_cast<size_t>(cfg.conns)),
       conns_(static_cast<uint32_t>(cfg.conns)),
       eviction_(static_cast<uint32_t>(cfg.conns)),
-      ios_(static_cast<uint32_t>(cfg.conns)) {
+      ios_(static_cast<uint32_t>(cfg.conns)),
+      upstreams_(&loop_, &timers_, &clock_, kTagUpstream, kUpstreamTimers,
+                 static_cast<uint32_t>(cfg.conns)) {
   env_ = ConnectionEnv{&cfg_,  &clock_,     &lifecycle_, &timers_, &eviction_, &ios_,
                        stats_, &accessLog_, nullptr,     nullptr,  this};
   env_.responses = &shared->responses[stats - shared->workers];  // the slot's metrics
@@ -56,7 +60,16 @@ bool Worker::setup() {
     LOG_ERROR("routing configuration: %s", err.c_str());
     return false;
   }
-  handlers_ = std::make_unique<HandlerTable>(cfg_, sites_.cache(0), shared_, boundary_, &sites_);
+  handlers_ = std::make_unique<HandlerTable>(cfg_, sites_.cache(0), shared_, boundary_, &sites_,
+                                             &upstreams_);
+  std::vector<std::pair<const void*, FastCgiTarget>> targets;
+  err = gateways_.build(sites_.routes(), cfg_, &upstreams_, &targets);
+  if (!err.empty()) {
+    LOG_ERROR("%s", err.c_str());
+    return false;
+  }
+  for (auto& [location, target] : targets)
+    handlers_->fastcgi()->addTarget(location, std::move(target));
   env_.handlers = handlers_.get();
   env_.errors = &handlers_->errors();
   if (!accessLog_.open(cfg_.accessLog)) {
@@ -94,6 +107,8 @@ int Worker::run() {
         onChannel();
       } else if ((tag & kTagMask) == kTagSignal) {
         onSignal();
+      } else if ((tag & kTagMask) == kTagUpstream) {
+        upstreams_.onEvent(tag & ~kTagMask, ev.events);
       } else {
         Connection* c = &conns_.at(static_cast<uint32_t>(tag));
         if (c->active() && connectionTag(static_cast<uint32_t>(tag), c->generation()) == tag) {
@@ -243,7 +258,13 @@ bool Worker::evictOldest() {
 }
 
 void Worker::expireTimers() {
-  while (TimerNode* n = timers_.popExpired(clock_.nowMs())) conns_.at(n->owner).onTimer();
+  while (TimerNode* n = timers_.popExpired(clock_.nowMs())) {
+    if ((n->owner & kUpstreamTimers) != 0) {
+      upstreams_.onTimer(n->owner);
+    } else {
+      conns_.at(n->owner).onTimer();
+    }
+  }
 }
 
 void Worker::runPosted() {

@@ -17,6 +17,7 @@
 #include "EvictionList.h"
 #include "FileCache.h"
 #include "FreeListPool.h"
+#include "GatewayTargets.h"
 #include "HandlerTable.h"
 #include "Privileges.h"
 #include "SharedState.h"
@@ -24,6 +25,7 @@
 #include "SlotPool.h"
 #include "TimerHeap.h"
 #include "UniqueFd.h"
+#include "UpstreamPool.h"
 #include "WorkerClock.h"
 
 namespace hs {
@@ -73,6 +75,8 @@ class Worker final : private ConnectionHost {
   SlotPool<Connection> conns_;
   EvictionList eviction_;
   FreeListPool<IoState> ios_;
+  UpstreamPool upstreams_;                  // connections to FastCGI applications
+  GatewayTargets gateways_;                 // the roots of the fastcgi_pass locations
   Sites sites_;                             // the routes, and every root's fd and file cache
   std::unique_ptr<HandlerTable> handlers_;  // made once the sites are open
   AccessLog accessLog_;

@@ -154,6 +154,8 @@ TEST_F(AppsTest, ConfigurationErrorsAreRefusedWithTheirLine) {
       {"bad env", "app a { command /bin/true; env FOO; }\n", "NAME=VALUE"},
       {"twice", "app a { command /bin/true; }\napp a { command /bin/true; }\n", "duplicate app"},
       {"unknown", "app a { command /bin/true; root /x; }\n", "not allowed in an app block"},
+      {"unknown app", "server { location / { fastcgi_pass nope; } }\n",
+       "hs.conf:1: fastcgi_pass names no app called 'nope'"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);

@@ -1,0 +1,57 @@
+// The FastCGI gateway: an asynchronous Handler that passes a request to an application over a
+// kept-open connection from the worker's UpstreamPool (FCGI_KEEP_CONN, one request at a time per
+// connection) and streams the reply back with the client's backpressure. The application's output
+// is untrusted: its records (FastCgiDecoder) and CGI head (CgiResponseHead) are checked, hop-by-hop
+// fields dropped, a bad reply is a 502, a timeout a 504. A GET or HEAD whose connection failed
+// before any reply is retried once on another connection. Owns the per-request state (from a
+// free list, so the steady state allocates nothing); borrows the pool and the error pages.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "CgiResponseHead.h"
+#include "FastCgiCodec.h"
+#include "FastCgiTarget.h"
+#include "FreeListPool.h"
+#include "Handler.h"
+#include "UpstreamPool.h"
+
+namespace hs {
+
+class ErrorPages;
+
+struct FastCgiExchange;
+
+class FastCgiHandler final : public Handler {
+ public:
+  FastCgiHandler(UpstreamPool* pool, const ErrorPages* errors, uint32_t maxExchanges);
+  // The target of requests whose ctx.location is `location` (set by the selector).
+  void addTarget(const void* location, FastCgiTarget target);
+  ~FastCgiHandler() override;
+
+  Reply start(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) override;
+  void resume(ResponseSink& sink) override;
+  void cancel(ResponseSink& sink) override;
+
+  // For the exchanges.
+  UpstreamPool* pool() const { return pool_; }
+  const ErrorPages* errors() const { return errors_; }
+  void finish(FastCgiExchange* x);
+
+ private:
+  const FastCgiTarget* targetFor(const void* location) const;
+  int check(const RequestContext& ctx, const FastCgiTarget* t) const;
+  bool buildRequest(const RequestContext& ctx, FastCgiExchange* x);
+
+  std::vector<std::pair<const void*, std::unique_ptr<FastCgiTarget>>> targets_;
+  UpstreamPool* pool_;
+  const ErrorPages* errors_;
+  FreeListPool<FastCgiExchange> exchanges_;
+  char scratch_[16 * 1024 + 256];  // joined header values while the params are written
+};
+
+}  // namespace hs

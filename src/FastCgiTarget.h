@@ -1,0 +1,23 @@
+// Where and how one location passes its requests to a FastCGI application: the upstream, the
+// document root (by name and opened), the script check and the timeouts. Plain data, built by
+// GatewayTargets and used by FastCgiHandler.
+#pragma once
+
+#include <string>
+
+namespace hs {
+
+class Upstream;
+
+// Where and how one location passes its requests.
+struct FastCgiTarget {
+  Upstream* upstream = nullptr;
+  std::string documentRoot;  // SCRIPT_FILENAME = documentRoot + the script's URI path
+  int rootFd = -1;           // the same directory, for the check that the script exists
+  bool checkScript = true;   // 404 unless the script is a regular file (regex locations)
+  int sendTimeoutMs = 60'000;
+  int readTimeoutMs = 60'000;
+  std::string serverSoftware = "HttpServer";
+};
+
+}  // namespace hs

@@ -1,0 +1,99 @@
+#include "GatewayTargets.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace hs {
+
+namespace {
+
+// Calls f on every location of every server, nested ones included; stops at the first non-empty
+// answer and returns it.
+template <typename F>
+std::string forEachLocation(const RouteConfig& routes, F f) {
+  std::vector<const Location*> todo;
+  for (const std::unique_ptr<Server>& s : routes.servers) todo.push_back(&s->root);
+  while (!todo.empty()) {
+    const Location* loc = todo.back();
+    todo.pop_back();
+    std::string why = f(*loc);
+    if (!why.empty()) return why;
+    for (const auto* list : {&loc->exact, &loc->prefixes, &loc->regexes}) {
+      for (const std::unique_ptr<Location>& child : *list) todo.push_back(child.get());
+    }
+  }
+  return "";
+}
+
+bool isAddress(const std::string& pass) {
+  return pass.starts_with("unix:/") || pass.find(':') != std::string::npos;
+}
+
+}  // namespace
+
+std::string GatewayTargets::check(const RouteConfig& routes, const std::vector<AppSpec>& apps) {
+  return forEachLocation(routes, [&](const Location& loc) -> std::string {
+    const std::string& pass = loc.settings.fastcgiPass;
+    if (pass.empty() || isAddress(pass) || findApp(apps, pass) != nullptr) return "";
+    return loc.file + ":" + std::to_string(loc.line) + ": fastcgi_pass names no app called '" +
+           pass + "'";
+  });
+}
+
+UpstreamLimits GatewayTargets::appLimits(int processes, int workers) {
+  UpstreamLimits l;
+  l.maxConns = static_cast<uint32_t>(std::max(1, processes / std::max(1, workers)));
+  l.keepConns = processes >= workers;
+  return l;
+}
+
+std::string GatewayTargets::addLocation(const Location& loc, const Config& cfg, UpstreamPool* pool,
+                                        std::vector<std::pair<const void*, FastCgiTarget>>* out) {
+  const LocationSettings& s = loc.settings;
+  const std::string where = loc.file + ":" + std::to_string(loc.line) + ": ";
+  std::string address = s.fastcgiPass;
+  UpstreamLimits limits;
+  limits.maxConns = 64;
+  if (auto it = cfg.appSockets.find(address); it != cfg.appSockets.end()) {
+    limits = appLimits(cfg.appProcesses.at(address), cfg.procs);
+    address = "unix:" + it->second;
+  } else if (!isAddress(address)) {
+    return where + "fastcgi_pass names no app called '" + address + "'";
+  }
+  limits.connectTimeoutMs = s.fastcgiConnectTimeoutMs;
+  Upstream* up = nullptr;
+  for (const auto& [a, u] : upstreams_) {
+    if (a == address) up = u;
+  }
+  if (up == nullptr) {
+    up = pool->add(address, limits);
+    if (up == nullptr) return where + "fastcgi_pass '" + s.fastcgiPass + "' is not an address";
+    upstreams_.emplace_back(address, up);
+  }
+  UniqueFd root(::open(s.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return where + "cannot open the root " + s.root + ": " + std::strerror(errno);
+  FastCgiTarget t;
+  t.upstream = up;
+  t.documentRoot = s.root;
+  t.rootFd = root.get();
+  // A regex location (`~ \.php$`) names script files: only an existing one may run. A prefix or
+  // exact location passes its URIs to an app that routes them itself (a Go or Python app).
+  t.checkScript = loc.match == LocationMatch::kRegex || loc.match == LocationMatch::kRegexNoCase;
+  t.sendTimeoutMs = s.fastcgiSendTimeoutMs;
+  t.readTimeoutMs = s.fastcgiReadTimeoutMs;
+  roots_.push_back(std::move(root));
+  out->emplace_back(&loc, std::move(t));
+  return "";
+}
+
+std::string GatewayTargets::build(const RouteConfig& routes, const Config& cfg, UpstreamPool* pool,
+                                  std::vector<std::pair<const void*, FastCgiTarget>>* out) {
+  return forEachLocation(routes, [&](const Location& loc) -> std::string {
+    return loc.settings.fastcgiPass.empty() ? "" : addLocation(loc, cfg, pool, out);
+  });
+}
+
+}  // namespace hs

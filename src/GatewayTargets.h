@@ -1,0 +1,44 @@
+// The gateway's part of the routing configuration, built once per worker: for every location with
+// fastcgi_pass, the upstream it names (an app's socket, unix:PATH or HOST:PORT) in the worker's
+// UpstreamPool with limits that fit it, its root opened for the script check, and its timeouts,
+// handed to the FastCgiHandler. Owns the opened roots.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "AppConfig.h"
+#include "Config.h"
+#include "FastCgiTarget.h"
+#include "RouteConfig.h"
+#include "UniqueFd.h"
+#include "UpstreamPool.h"
+
+namespace hs {
+
+class GatewayTargets {
+ public:
+  // Returns "" or why a location's fastcgi_pass cannot be used ("FILE:LINE: reason").
+  // The targets go to `out`, each with the Location it serves.
+  std::string build(const RouteConfig& routes, const Config& cfg, UpstreamPool* pool,
+                    std::vector<std::pair<const void*, FastCgiTarget>>* out);
+
+  // Checks at start-up (-t too) that every fastcgi_pass names an app of `apps` or an address.
+  // Returns "" or "FILE:LINE: reason".
+  static std::string check(const RouteConfig& routes, const std::vector<AppSpec>& apps);
+
+  // The limits of the connections from one worker to an app of `processes` processes when
+  // `workers` workers share it: php-cgi and its kind serve one connection at a time, so kept-open
+  // connections must not outnumber the processes, or a worker's new connection would wait behind
+  // another worker's idle one. With fewer processes than workers, connections are not kept.
+  static UpstreamLimits appLimits(int processes, int workers);
+
+ private:
+  std::string addLocation(const Location& loc, const Config& cfg, UpstreamPool* pool,
+                          std::vector<std::pair<const void*, FastCgiTarget>>* out);
+
+  std::vector<UniqueFd> roots_;
+  std::vector<std::pair<std::string, Upstream*>> upstreams_;  // by address
+};
+
+}  // namespace hs
