@@ -37,7 +37,8 @@ FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.cc)
 FUZZ_NAMES  := $(FUZZ_SRCS:tests/fuzz/fuzz_%.cc=%)
 PURE_SRCS   := src/HttpParser.cc src/ChunkedDecoder.cc src/UrlPath.cc src/HttpRange.cc src/HttpConditional.cc \
                src/Router.cc src/Regex.cc \
-               src/HttpDate.cc src/MimeTypes.cc src/FastCgiCodec.cc src/CgiResponseHead.cc
+               src/HttpDate.cc src/MimeTypes.cc src/FastCgiCodec.cc src/CgiResponseHead.cc \
+               src/ProxyProtocol.cc
 REPLAYS     := $(FUZZ_NAMES:%=$(BUILD)/replay/%)
 FUZZ_SECONDS ?= 60
 CLANGXX     ?= clang++

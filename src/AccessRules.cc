@@ -10,7 +10,7 @@
 namespace hs {
 namespace {
 
-bool matches(const AccessRule& r, uint8_t family, const uint8_t* addr) {
+bool ruleMatches(const AccessRule& r, uint8_t family, const uint8_t* addr) {
   if (r.family == 0) return true;
   if (r.family != family) return false;
   const unsigned full = r.prefixLen / 8u;
@@ -59,7 +59,7 @@ bool AccessRules::parse(std::string_view text, bool allow, AccessRule* out, std:
   return true;
 }
 
-bool AccessRules::allows(const sockaddr* peer) const {
+const AccessRule* AccessRules::firstMatch(const sockaddr* peer) const {
   uint8_t family = 0;
   const uint8_t* addr = nullptr;
   if (peer->sa_family == AF_INET) {
@@ -71,10 +71,17 @@ bool AccessRules::allows(const sockaddr* peer) const {
     addr = reinterpret_cast<const uint8_t*>(a6) + (family == 4 ? 12 : 0);
   }
   for (const AccessRule& r : rules_) {
-    if (family != 0 && matches(r, family, addr)) return r.allow;
-    if (family == 0 && r.family == 0) return r.allow;
+    if (family != 0 && ruleMatches(r, family, addr)) return &r;
+    if (family == 0 && r.family == 0) return &r;
   }
-  return true;
+  return nullptr;
 }
+
+bool AccessRules::allows(const sockaddr* peer) const {
+  const AccessRule* r = firstMatch(peer);
+  return r == nullptr || r->allow;
+}
+
+bool AccessRules::matches(const sockaddr* peer) const { return firstMatch(peer) != nullptr; }
 
 }  // namespace hs

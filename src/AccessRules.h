@@ -32,8 +32,12 @@ class AccessRules {
   // Whether the client at `peer` (sockaddr_in or sockaddr_in6) may proceed. An IPv4-mapped IPv6
   // peer (::ffff:a.b.c.d) is matched against the IPv4 rules.
   bool allows(const sockaddr* peer) const;
+  // Whether any rule matches `peer` (a list of trusted networks: set_real_ip_from).
+  bool matches(const sockaddr* peer) const;
 
  private:
+  const AccessRule* firstMatch(const sockaddr* peer) const;
+
   std::vector<AccessRule> rules_;
 };
 

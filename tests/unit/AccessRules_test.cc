@@ -80,6 +80,28 @@ TEST(AccessRulesTest, NoRuleAllowsAndPrefixBoundaries) {
   EXPECT_FALSE(rules({{false, "203.0.113.9/29"}}).allows(sa));
 }
 
+TEST(AccessRulesTest, MatchesTellsWhetherAnyRuleCovers) {
+  struct {
+    const char* name;
+    const char* ip;
+    bool want;
+  } cases[] = {
+      {"inside the IPv4 network", "10.1.2.3", true},
+      {"outside it", "11.0.0.1", false},
+      {"IPv4-mapped IPv6 inside", "::ffff:10.1.2.3", true},
+      {"inside the IPv6 network", "fd00::5", true},
+      {"outside it", "2001:db8::1", false},
+  };
+  const AccessRules trusted = rules({{true, "10.0.0.0/8"}, {true, "fd00::/8"}});
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const sockaddr_storage ss = peer(c.ip);
+    EXPECT_EQ(trusted.matches(reinterpret_cast<const sockaddr*>(&ss)), c.want);
+  }
+  const sockaddr_storage ss = peer("10.1.2.3");
+  EXPECT_FALSE(AccessRules().matches(reinterpret_cast<const sockaddr*>(&ss)));
+}
+
 TEST(AccessRulesTest, RejectsMalformedRules) {
   for (const char* bad : {"", "none", "1.2.3.4/33", "::1/129", "1.2.3.4/", "1.2.3.4/x", "1.2.3/8",
                           "1.2.3.4/-1", "[::1]"}) {
