@@ -97,6 +97,25 @@ bool setMetricsPath(std::string_view v, Config* cfg, Problem* p) {
 bool setMetricsAllowRemote(std::string_view v, Config* cfg, Problem* p) {
   return parseOnOff(v, &cfg->metricsAllowRemote, p);
 }
+bool setProxyProtocol(std::string_view v, Config* cfg, Problem* p) {
+  return parseOnOff(v, &cfg->proxyProtocol, p);
+}
+bool setRealIpFrom(std::string_view v, Config* cfg, Problem* p) {
+  AccessRule r;
+  std::string why;
+  if (v == "all" || !AccessRules::parse(v, true, &r, &why)) {
+    return fail(p, "an address or ADDRESS/PREFIX");
+  }
+  cfg->realIpFrom.add(r);
+  return true;
+}
+bool setRealIpHeader(std::string_view v, Config* cfg, Problem* p) {
+  if (!equalsIgnoreCase(v, "X-Forwarded-For") && !equalsIgnoreCase(v, "X-Real-IP")) {
+    return fail(p, "X-Forwarded-For or X-Real-IP");
+  }
+  cfg->realIpHeader = v;
+  return true;
+}
 bool setPidFile(std::string_view v, Config* cfg, Problem*) {
   cfg->pidFile = v;
   return true;
@@ -149,6 +168,9 @@ constexpr Setting kSettings[] = {
     {"status-allow-remote", 0, "status_allow_remote", "on", setStatusAllowRemote},
     {"metrics-path", 0, "metrics_path", nullptr, setMetricsPath},
     {"metrics-allow-remote", 0, "metrics_allow_remote", "on", setMetricsAllowRemote},
+    {"proxy-protocol", 0, "proxy_protocol", "on", setProxyProtocol},
+    {"set-real-ip-from", 0, "set_real_ip_from", nullptr, setRealIpFrom},
+    {"real-ip-header", 0, "real_ip_header", nullptr, setRealIpHeader},
     {"pid-file", 0, "pid_file", nullptr, setPidFile},
     {"user", 0, "user", nullptr, setUser},
 };
@@ -207,7 +229,7 @@ std::string applyDirective(const std::vector<std::string_view>& w, int line, Fil
     }
   } else {
     const auto [it, fresh] = st->firstLine.emplace(name, line);
-    if (!fresh) {
+    if (!fresh && s->set != setRealIpFrom) {  // set_real_ip_from may repeat
       return "duplicate '" + name + "' (first on line " + std::to_string(it->second) + ")";
     }
     if (s->set(w[1], cfg, &p)) return "";
@@ -463,6 +485,9 @@ Options (a value may also be given as --option=value):
   --status-allow-remote       let non-loopback clients see the status page (default loopback only)
   --metrics-path /path        serve Prometheus metrics at this path (default off)
   --metrics-allow-remote      let non-loopback clients read the metrics (default loopback only)
+  --proxy-protocol            every connection starts with a PROXY protocol header (v1 or v2)
+  --set-real-ip-from CIDR     a trusted load balancer's address or network; may repeat
+  --real-ip-header NAME       X-Forwarded-For or X-Real-IP: the client address from trusted peers
   --pid-file PATH             write the master's pid to PATH (default none)
   --user NAME                 workers' user when started as root (default nobody; 'root' keeps root)
   -h, --help                  show this text and exit

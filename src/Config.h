@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "AccessRules.h"
 #include "ConfParser.h"
 #include "Log.h"
 
@@ -42,6 +43,11 @@ struct Config {
   bool statusAllowRemote = false;  // --status-allow-remote (otherwise loopback clients only)
   std::string metricsPath;          // --metrics-path /metrics ("" = off): Prometheus text format
   bool metricsAllowRemote = false;  // --metrics-allow-remote (otherwise loopback clients only)
+
+  // Behind a load balancer (docs/DEPLOYMENT.md).
+  bool proxyProtocol = false;  // --proxy-protocol: each connection starts with a PROXY header
+  AccessRules realIpFrom;      // --set-real-ip-from CIDR (may repeat): the trusted balancers
+  std::string realIpHeader;    // --real-ip-header NAME: the client address field ("" = off)
 
   std::string pidFile;      // --pid-file PATH
   std::string user;         // --user NAME (workers drop to it when started as root)

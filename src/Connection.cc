@@ -17,16 +17,27 @@
 #include "FileCache.h"
 #include "FreeListPool.h"
 #include "Log.h"
-#include "ResponseStats.h"
+#include "LogLimiter.h"
+#include "RealIp.h"
+#include "RefusalLog.h"
 #include "RequestTarget.h"
+#include "ResponseStats.h"
 #include "SharedState.h"
 #include "WorkerClock.h"
 
 namespace hs {
 namespace {
 constexpr int kLingerMs = 2000;  // how long a closing connection may keep sending us bytes
-constexpr uint64_t kMinDrainBytes = 1024;  // see drainingSinceStall: about 2 KB/s over 500 ms
-constexpr int kMaxGather = 8;              // memory parts sent by one sendmsg
+constexpr uint64_t kMinDrainBytes = 1024;   // see drainingSinceStall: about 2 KB/s over 500 ms
+constexpr int kMaxGather = 8;               // memory parts sent by one sendmsg
+constexpr uint32_t kProxyLogPerSecond = 5;  // error-log lines about refused PROXY headers
+
+// One budget per worker process (each has a single thread): a flood of bad headers costs a few
+// log lines a second and a count.
+LogLimiter& proxyRefusalBudget() {
+  static LogLimiter limiter(kProxyLogPerSecond);
+  return limiter;
+}
 }  // namespace
 
 void Connection::attach(const ConnectionEnv* env, uint32_t slot) {
@@ -44,6 +55,7 @@ void Connection::open(int fd, bool lookUpPeer, uint16_t listenIndex) {
     socklen_t len = sizeof peer_;
     if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer_), &len) != 0) peer_ = {};
   }
+  proxyPending_ = env_->cfg->proxyProtocol;
   setState(ConnState::kIdle);
   setDeadline(env_->cfg->headerTimeoutMs);
   // The listen socket defers accepts until data is there: assume the request has arrived.
@@ -140,6 +152,7 @@ bool Connection::acquireIo() {
   if (io_ == nullptr) return false;
   io_->reqStart = io_->inStart = io_->inEnd = 0;
   io_->parser.reset();  // the plan was released with the IoState
+  io_->proxy.reset();
   return true;
 }
 
@@ -231,9 +244,58 @@ bool Connection::processInput() {
     setDeadline(env_->cfg->headerTimeoutMs);
     io_->startUs = monotonicUs();
   }
+  if (proxyPending_) {
+    if (!readProxyHeader()) return false;
+    if (proxyPending_ || io_->inStart == io_->inEnd) return true;
+  }
   if (state_ == ConnState::kReadingHead) return parseHead();
   if (state_ == ConnState::kReadingBody) return discardBody();
   return true;
+}
+
+// The PROXY protocol header comes before the first request, from a trusted balancer only. Its
+// address replaces the peer for everything that follows (logs, access rules, the status page).
+// Returns false when the connection was refused (and closed).
+bool Connection::readProxyHeader() {
+  IoState* io = io_;
+  if (!env_->cfg->realIpFrom.matches(reinterpret_cast<const sockaddr*>(&peer_))) {
+    refuseProxy("PROXY protocol expected from an address not in set_real_ip_from");
+    return false;
+  }
+  ProxyHeader h;
+  ProxyStatus st = io->proxy.parse(io->in + io->reqStart, io->inEnd - io->reqStart, &h);
+  if (st == ProxyStatus::kNeedMore) {
+    io->inStart = io->inEnd;
+    return true;
+  }
+  if (st == ProxyStatus::kError) {
+    refuseProxy(io->proxy.error());
+    return false;
+  }
+  proxyPending_ = false;
+  if (h.source.family != 0) toSockaddr(h.source, &peer_);  // LOCAL, UNKNOWN: the peer stays
+  io->reqStart += static_cast<uint32_t>(io->proxy.consumed());
+  io->inStart = io->reqStart;
+  return true;
+}
+
+void Connection::refuseProxy(const char* why) {
+  uint64_t suppressed = 0;
+  if (proxyRefusalBudget().allow(env_->clock->nowSec(), &suppressed)) {
+    if (suppressed > 0) {
+      LOG_ERROR("%llu more refused PROXY protocol connections not logged",
+                static_cast<unsigned long long>(suppressed));
+    }
+    RefusalDetail d;
+    d.kind = Refusal::kProxyHeader;
+    d.reason = why;
+    sockaddr_storage ss{};
+    std::memcpy(&ss, &peer_, sizeof peer_);
+    char line[512];
+    size_t n = formatRefusal(d, ss, {}, line, sizeof line);
+    LOG_ERROR("%.*s", static_cast<int>(n), line);
+  }
+  close();
 }
 
 bool Connection::parseHead() {
@@ -312,7 +374,8 @@ inline void Connection::prepareContext() {
   RequestContext& ctx = io->ctx;
   ctx.req = &io->req;
   ctx.base = io->in + io->reqStart;
-  ctx.peer = &peer_;
+  client_ = peer_;
+  ctx.peer = &client_;
   ctx.listenIndex = listenIndex_;
   ctx.quitting = *env_->lifecycle == Lifecycle::kQuitting;
   ctx.nowMs = env_->clock->nowMs();
@@ -329,6 +392,7 @@ inline void Connection::prepareContext() {
 // (and location).
 void Connection::route() {
   prepareContext();
+  if (!env_->cfg->realIpHeader.empty()) applyRealIp();
   IoState* io = io_;
   describeTarget(io->ctx, TargetBuffers{io->path, sizeof io->path, io->uri, sizeof io->uri,
                                         io->host, sizeof io->host});
@@ -350,6 +414,14 @@ void Connection::dispatch() {
     setState(ConnState::kHandling);
     setDeadline(env_->cfg->sendTimeoutMs);  // bounds the wait for the handler's head
   }
+}
+
+// real_ip_header: a trusted peer (an HTTP load balancer) names the client in a header.
+void Connection::applyRealIp() {
+  const Config& cfg = *env_->cfg;
+  if (!cfg.realIpFrom.matches(reinterpret_cast<const sockaddr*>(&peer_))) return;
+  const std::string_view head(io_->ctx.base, io_->parser.consumed());
+  forwardedClient(head, cfg.realIpHeader, cfg.realIpFrom, &client_);
 }
 
 void Connection::respondError(int status) {
@@ -525,9 +597,9 @@ void Connection::finishResponse() {
 void Connection::logAccess() {
   const IoState* io = io_;
   const std::string_view received(io->in + io->reqStart, io->inEnd - io->reqStart);
-  env_->accessLog->record(
-      AccessRecord::fromRequest(&peer_, received, io->req, io->plan.status, io->plan.bodyBytes),
-      env_->clock->nowSec());
+  env_->accessLog->record(AccessRecord::fromRequest(io->ctx.peer, received, io->req,
+                                                    io->plan.status, io->plan.bodyBytes),
+                          env_->clock->nowSec());
 }
 
 void Connection::goIdle() {

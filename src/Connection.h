@@ -21,6 +21,7 @@
 #include "ConnectionEnv.h"
 #include "Handler.h"
 #include "HttpParser.h"
+#include "ProxyProtocol.h"
 #include "ResponsePlan.h"
 #include "TimerHeap.h"
 #include "UniqueFd.h"
@@ -36,6 +37,7 @@ struct IoState {
   uint32_t reqStart = 0;  // first byte of the request being handled
   uint32_t inStart = 0;   // first unconsumed byte
   uint32_t inEnd = 0;     // end of received bytes
+  ProxyParser proxy;      // the PROXY protocol header, when the listen address expects one
   HttpParser parser;
   HttpRequest req;
   ChunkedDecoder chunked{0};
@@ -113,10 +115,13 @@ class Connection final : public ResponseSink {
   void releaseIo();
   bool readMore();
   bool processInput();
+  bool readProxyHeader();
+  void refuseProxy(const char* why);
   bool parseHead();
   bool discardBody();
   void prepareContext();
   void route();
+  void applyRealIp();
   void dispatch();
   void respondError(int status);
   void startWriting(bool bodyOpen);
@@ -153,8 +158,13 @@ class Connection final : public ResponseSink {
   IoState* io_ = nullptr;
   Handler* handler_ = nullptr;   // an asynchronous handler still answering, or nullptr
   uint32_t unackedAtStall_ = 0;  // SIOCOUTQ when a response stalled (see drainingSinceStall)
-  sockaddr_in6 peer_{};          // the client (sockaddr_in fits too), when looked up
-  uint16_t listenIndex_ = 0;     // the listen address it arrived on (RequestContext::listenIndex)
+  bool proxyPending_ = false;    // the PROXY protocol header has not been read yet
+  // The client (sockaddr_in fits too), when looked up: the socket's peer, or the address a PROXY
+  // protocol header carried. client_ is the request's: peer_, or what a trusted real_ip_header
+  // says.
+  sockaddr_in6 peer_{};
+  sockaddr_in6 client_{};
+  uint16_t listenIndex_ = 0;  // the listen address it arrived on (RequestContext::listenIndex)
 };
 
 }  // namespace hs

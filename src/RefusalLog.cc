@@ -60,6 +60,9 @@ void addCause(FixedWriter& w, const RefusalDetail& d) {
     case Refusal::kHeadTooLarge:
       w.add("client sent too large request head");
       return;
+    case Refusal::kProxyHeader:
+      w.add("connection refused: ").add(d.reason != nullptr ? d.reason : "bad PROXY header");
+      return;
   }
 }
 
@@ -71,6 +74,8 @@ LogLevel refusalLevel(const RefusalDetail& d) {
       return d.err == EXDEV || d.err == ELOOP ? LogLevel::kWarn : LogLevel::kError;
     case Refusal::kNotRegular:
       return LogLevel::kWarn;
+    case Refusal::kProxyHeader:
+      return LogLevel::kError;
     default:
       return LogLevel::kInfo;
   }

@@ -22,12 +22,13 @@ enum class Refusal : uint8_t {
   kBodyTooLarge,  // 413: `size` is the announced Content-Length, 0 for a chunked body
   kUriTooLong,    // 414
   kHeadTooLarge,  // 431
+  kProxyHeader,   // the PROXY protocol header is missing, malformed or untrusted: `reason`
 };
 
 struct RefusalDetail {
   Refusal kind = Refusal::kOpenFailed;
   int err = 0;                   // kOpenFailed
-  const char* reason = nullptr;  // kUnsafePath
+  const char* reason = nullptr;  // kUnsafePath, kProxyHeader
   std::string_view root = {};    // kOpenFailed, kNotRegular: the document root
   std::string_view path = {};    // kOpenFailed, kNotRegular: the file, relative to the root
   uint64_t size = 0;             // kBodyTooLarge

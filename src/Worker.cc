@@ -218,7 +218,7 @@ void Worker::adopt(int fd, uint16_t listenIndex) {
     wasFull_ = true;
   c->open(client.release(),
           accessLog_.enabled() || !cfg_.statusPath.empty() || !cfg_.metricsPath.empty() ||
-              sites_.routes().needsPeer,
+              sites_.routes().needsPeer || cfg_.proxyProtocol || !cfg_.realIpHeader.empty(),
           listenIndex);
   // The request usually arrives with the connection: read and answer it now. A connection that is
   // done by then (HTTP/1.0, close) never enters the epoll set at all; one that has to wait is

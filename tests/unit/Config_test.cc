@@ -1,6 +1,7 @@
 #include "Config.h"
 
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -691,6 +692,9 @@ const char* const kDirectives[] = {
     "pid_file",
     "user",
     "daemon",
+    "proxy_protocol",
+    "set_real_ip_from",
+    "real_ip_header",
 };
 
 TEST(ConfigTest, ExampleConfigParsesAndShowsDefaults) {
@@ -763,6 +767,55 @@ TEST(ConfigTest, ExampleCommentedOutSettingsAreValid) {
     }
   }
   EXPECT_GE(checked, 6);
+}
+
+TEST(ConfigTest, LoadBalancerSettings) {
+  sockaddr_in in{};
+  in.sin_family = AF_INET;
+  auto trusted = [&](const Config& cfg, uint32_t addr) {
+    in.sin_addr.s_addr = htonl(addr);
+    return cfg.realIpFrom.matches(reinterpret_cast<const sockaddr*>(&in));
+  };
+  Config cli;
+  std::string err;
+  ASSERT_EQ(parse(withPositional({"--proxy-protocol", "--set-real-ip-from", "10.0.0.0/8",
+                                  "--set-real-ip-from=192.0.2.1", "--real-ip-header",
+                                  "X-Forwarded-For"}),
+                  &cli, &err),
+            ArgsResult::kOk)
+      << err;
+  EXPECT_TRUE(cli.proxyProtocol);
+  EXPECT_TRUE(trusted(cli, 0x0A010203));
+  EXPECT_TRUE(trusted(cli, 0xC0000201));
+  EXPECT_FALSE(trusted(cli, 0xC0000202));
+  EXPECT_EQ(cli.realIpHeader, "X-Forwarded-For");
+
+  Config file;
+  ASSERT_TRUE(parseConfigText("proxy_protocol on\nset_real_ip_from 10.0.0.0/8\n"
+                              "set_real_ip_from 192.0.2.1\nreal_ip_header x-real-ip\n",
+                              "f", &file, &err))
+      << err;
+  EXPECT_TRUE(file.proxyProtocol);
+  EXPECT_TRUE(trusted(file, 0xC0000201));
+  EXPECT_EQ(file.realIpHeader, "x-real-ip");
+
+  struct {
+    const char* name;
+    std::vector<std::string> args;
+    const char* error;
+  } bad[] = {
+      {"not a network", {"--set-real-ip-from", "ten"}, "expected an address or ADDRESS/PREFIX"},
+      {"all is not a network", {"--set-real-ip-from", "all"}, "ADDRESS/PREFIX"},
+      {"prefix too long", {"--set-real-ip-from", "10.0.0.0/33"}, "ADDRESS/PREFIX"},
+      {"other header", {"--real-ip-header", "Forwarded"}, "X-Forwarded-For or X-Real-IP"},
+      {"flag with a value", {"--proxy-protocol=on"}, "takes no value"},
+  };
+  for (const auto& c : bad) {
+    SCOPED_TRACE(c.name);
+    Config cfg;
+    EXPECT_EQ(parse(withPositional(c.args), &cfg, &err), ArgsResult::kError);
+    EXPECT_NE(err.find(c.error), std::string::npos) << err;
+  }
 }
 
 TEST(ConfigTest, UsageTextListsEveryOptionAndSignal) {

@@ -101,6 +101,12 @@ const RefusalCase kCases[] = {
      LogLevel::kInfo,
      "client sent too large chunked body (max_body 10), client: [::1]:50312, request: \"POST /up "
      "HTTP/1.1\""},
+    {"a refused PROXY protocol header",
+     {.kind = Refusal::kProxyHeader, .reason = "bad v2 signature"},
+     false,
+     "",
+     LogLevel::kError,
+     "connection refused: bad v2 signature, client: 127.0.0.1:50312"},
     {"414 before a request line exists",
      {.kind = Refusal::kUriTooLong},
      false,

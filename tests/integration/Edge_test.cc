@@ -1,0 +1,167 @@
+// Behind a load balancer: the PROXY protocol header (v1 and v2) and its trust list, the address it
+// carries in the access log and the status page's loopback check, refusals with rate-limited
+// error-log lines, and real_ip_header X-Forwarded-For.
+#include <sys/stat.h>
+
+#include <string>
+#include <vector>
+
+#include "TestServer.h"
+#include "Wait.h"
+
+namespace hs::integration {
+namespace {
+
+const std::string kV1 = "PROXY TCP4 192.0.2.7 10.0.0.2 51234 80\r\n";
+
+// A v2 PROXY header for 203.0.113.5:4000 -> 10.0.0.2:80 with an ALPN TLV.
+std::string v2Header() {
+  const unsigned char b[] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54,
+                             0x0A, 0x21, 0x11, 0x00, 0x11, 203,  0,    113,  5,    10,   0,
+                             0,    2,    0x0F, 0xA0, 0x00, 0x50, 0x01, 0x00, 0x02, 'h',  '2'};
+  return std::string(reinterpret_cast<const char*>(b), sizeof b);
+}
+
+// v2 LOCAL: a balancer's own health check; the peer stays.
+std::string v2Local() {
+  const unsigned char b[] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51,
+                             0x55, 0x49, 0x54, 0x0A, 0x20, 0x00, 0x00, 0x00};
+  return std::string(reinterpret_cast<const char*>(b), sizeof b);
+}
+
+std::string closeRequest(const std::string& target, const std::string& extra = "") {
+  return getRequest(target, extra + "Connection: close\r\n");
+}
+
+class EdgeTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);  // workers may run as another user
+    log_ = dir_.path() + "/access.log";
+  }
+  void start(std::vector<std::string> extra) {
+    ServerOptions opts;
+    opts.procs = 1;
+    opts.extraArgs = {"--access-log", log_, "--status-path", "/status"};
+    opts.extraArgs.insert(opts.extraArgs.end(), extra.begin(), extra.end());
+    ASSERT_NO_FATAL_FAILURE(startServer(opts));
+  }
+  // The access log's first words (the client address), once `n` lines are there.
+  std::vector<std::string> clients(size_t n) {
+    std::vector<std::string> out;
+    waitFor(
+        [&] {
+          out.clear();
+          std::string text = readFile(log_).value_or("");
+          for (size_t at = 0; at < text.size();) {
+            size_t nl = text.find('\n', at);
+            if (nl == std::string::npos) break;
+            out.push_back(text.substr(at, text.find(' ', at) - at));
+            at = nl + 1;
+          }
+          return out.size() >= n;
+        },
+        3000);
+    return out;
+  }
+  size_t countInLog(const std::string& needle) {
+    std::string text = server_.log();
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+      ++n;
+    return n;
+  }
+
+  TempDir dir_;
+  std::string log_;
+};
+
+TEST_F(EdgeTest, ProxyHeaderAddressReachesTheAccessLog) {
+  ASSERT_NO_FATAL_FAILURE(start({"--proxy-protocol", "--set-real-ip-from", "127.0.0.0/8"}));
+  Response r = fetch(port(), kV1 + closeRequest("/robots.txt"));
+  EXPECT_EQ(r.status, 200) << r.error;
+  // v2 with a TLV, then a second request on the same connection: the address holds for both.
+  Client c(port());
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c.exchange(v2Header() + getRequest("/robots.txt")).status, 200);
+  EXPECT_EQ(c.exchange(closeRequest("/index.html")).status, 200);
+  // A header sent in pieces, the request after it in the same segment as its end.
+  Client split(port());
+  ASSERT_TRUE(split.ok());
+  ASSERT_TRUE(split.send(kV1.substr(0, 9)));
+  pace(50);
+  EXPECT_EQ(split.exchange(kV1.substr(9) + closeRequest("/robots.txt")).status, 200);
+  EXPECT_EQ(clients(4),
+            (std::vector<std::string>{"192.0.2.7", "203.0.113.5", "203.0.113.5", "192.0.2.7"}));
+}
+
+TEST_F(EdgeTest, MissingOrMalformedHeaderClosesWithOneLogLine) {
+  ASSERT_NO_FATAL_FAILURE(start({"--proxy-protocol", "--set-real-ip-from", "127.0.0.1"}));
+  struct {
+    const char* name;
+    std::string bytes;
+    const char* logged;
+  } cases[] = {
+      {"plain HTTP", closeRequest("/robots.txt"), "no PROXY protocol header"},
+      {"bad v1 address", "PROXY TCP4 1.2.3 5.6.7.8 1 2\r\n" + closeRequest("/"), "bad v1 address"},
+      {"bad v2 version", std::string("\r\n\r\n\0\r\nQUIT\n\x11\x11\0\0", 16), "unsupported v2"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(rawExchange(port(), c.bytes), "");  // closed without an answer
+    EXPECT_TRUE(waitFor([&] { return countInLog(c.logged) == 1; }, 2000)) << server_.log();
+  }
+  EXPECT_NE(server_.log().find("client: 127.0.0.1:"), std::string::npos) << server_.log();
+  // The server still answers well-formed connections.
+  EXPECT_EQ(fetch(port(), kV1 + closeRequest("/robots.txt")).status, 200);
+}
+
+TEST_F(EdgeTest, RefusalLinesAreRateLimited) {
+  ASSERT_NO_FATAL_FAILURE(start({"--proxy-protocol", "--set-real-ip-from", "127.0.0.1"}));
+  constexpr int kBad = 60;
+  for (int i = 0; i < kBad; ++i) EXPECT_EQ(rawExchange(port(), "GET / HTTP/1.0\r\n\r\n"), "");
+  EXPECT_EQ(fetch(port(), kV1 + closeRequest("/robots.txt")).status, 200);
+  // Sixty refusals in about a second or two: a few lines per second, not sixty.
+  size_t lines = countInLog("no PROXY protocol header");
+  EXPECT_GE(lines, 1u);
+  EXPECT_LE(lines, 20u) << server_.log();
+}
+
+TEST_F(EdgeTest, UntrustedPeerIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(start({"--proxy-protocol", "--set-real-ip-from", "10.0.0.0/8"}));
+  EXPECT_EQ(rawExchange(port(), kV1 + closeRequest("/robots.txt")), "");
+  EXPECT_TRUE(waitFor([&] { return countInLog("not in set_real_ip_from") == 1; }, 2000))
+      << server_.log();
+}
+
+TEST_F(EdgeTest, StatusPageJudgesTheCarriedAddress) {
+  ASSERT_NO_FATAL_FAILURE(start({"--proxy-protocol", "--set-real-ip-from", "127.0.0.1"}));
+  EXPECT_EQ(fetch(port(), kV1 + closeRequest("/status")).status, 403);
+  EXPECT_EQ(fetch(port(), v2Local() + closeRequest("/status")).status, 200);
+  EXPECT_EQ(
+      fetch(port(), "PROXY TCP4 127.0.0.9 127.0.0.1 1 2\r\n" + closeRequest("/status")).status,
+      200);
+}
+
+TEST_F(EdgeTest, RealIpHeaderFromTrustedPeersOnly) {
+  ASSERT_NO_FATAL_FAILURE(start({"--real-ip-header", "X-Forwarded-For", "--set-real-ip-from",
+                                 "127.0.0.1", "--set-real-ip-from", "10.0.0.0/8"}));
+  EXPECT_EQ(fetch(port(),
+                  closeRequest("/robots.txt", "X-Forwarded-For: 1.1.1.1, 192.0.2.9, 10.0.0.3\r\n"))
+                .status,
+            200);
+  EXPECT_EQ(fetch(port(), closeRequest("/robots.txt")).status, 200);  // no header: the peer
+  EXPECT_EQ(fetch(port(), closeRequest("/status", "X-Forwarded-For: 192.0.2.9\r\n")).status, 403);
+  EXPECT_EQ(clients(3), (std::vector<std::string>{"192.0.2.9", "127.0.0.1", "192.0.2.9"}));
+}
+
+TEST_F(EdgeTest, RealIpHeaderIgnoredFromUntrustedPeers) {
+  ASSERT_NO_FATAL_FAILURE(
+      start({"--real-ip-header", "X-Forwarded-For", "--set-real-ip-from", "10.0.0.0/8"}));
+  EXPECT_EQ(fetch(port(), closeRequest("/robots.txt", "X-Forwarded-For: 192.0.2.9\r\n")).status,
+            200);
+  EXPECT_EQ(clients(1), std::vector<std::string>{"127.0.0.1"});
+}
+
+}  // namespace
+}  // namespace hs::integration
