@@ -39,8 +39,8 @@ struct Config {
   std::string errorLog;                 // --error-log PATH ("" = stderr)
   LogLevel logLevel = LogLevel::kInfo;  // --log-level error|warn|info|debug
 
-  std::string statusPath;          // --status-path /server-status ("" = off)
-  bool statusAllowRemote = false;  // --status-allow-remote (otherwise loopback clients only)
+  std::string statusPath;           // --status-path /server-status ("" = off)
+  bool statusAllowRemote = false;   // --status-allow-remote (otherwise loopback clients only)
   std::string metricsPath;          // --metrics-path /metrics ("" = off): Prometheus text format
   bool metricsAllowRemote = false;  // --metrics-allow-remote (otherwise loopback clients only)
 

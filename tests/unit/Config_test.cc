@@ -1,7 +1,7 @@
 #include "Config.h"
 
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -778,11 +778,11 @@ TEST(ConfigTest, LoadBalancerSettings) {
   };
   Config cli;
   std::string err;
-  ASSERT_EQ(parse(withPositional({"--proxy-protocol", "--set-real-ip-from", "10.0.0.0/8",
-                                  "--set-real-ip-from=192.0.2.1", "--real-ip-header",
-                                  "X-Forwarded-For"}),
-                  &cli, &err),
-            ArgsResult::kOk)
+  ASSERT_EQ(
+      parse(withPositional({"--proxy-protocol", "--set-real-ip-from", "10.0.0.0/8",
+                            "--set-real-ip-from=192.0.2.1", "--real-ip-header", "X-Forwarded-For"}),
+            &cli, &err),
+      ArgsResult::kOk)
       << err;
   EXPECT_TRUE(cli.proxyProtocol);
   EXPECT_TRUE(trusted(cli, 0x0A010203));
@@ -791,9 +791,10 @@ TEST(ConfigTest, LoadBalancerSettings) {
   EXPECT_EQ(cli.realIpHeader, "X-Forwarded-For");
 
   Config file;
-  ASSERT_TRUE(parseConfigText("proxy_protocol on\nset_real_ip_from 10.0.0.0/8\n"
-                              "set_real_ip_from 192.0.2.1\nreal_ip_header x-real-ip\n",
-                              "f", &file, &err))
+  ASSERT_TRUE(
+      parseConfigText("proxy_protocol on\nset_real_ip_from 10.0.0.0/8\n"
+                      "set_real_ip_from 192.0.2.1\nreal_ip_header x-real-ip\n",
+                      "f", &file, &err))
       << err;
   EXPECT_TRUE(file.proxyProtocol);
   EXPECT_TRUE(trusted(file, 0xC0000201));
