@@ -115,8 +115,12 @@ ParamsStatus writeFastCgiParams(const RequestContext& ctx, const FastCgiParamsIn
   // SCRIPT_FILENAME is the root and the script's path joined.
   const size_t fileLen = in.documentRoot.size() + in.scriptName.size();
   if (fileLen > scratchSize) return ParamsStatus::kNoRoom;
-  std::memcpy(scratch, in.documentRoot.data(), in.documentRoot.size());
-  std::memcpy(scratch + in.documentRoot.size(), in.scriptName.data(), in.scriptName.size());
+  // An empty view may have a null data(): memcpy must not see it, even for zero bytes.
+  if (!in.documentRoot.empty())
+    std::memcpy(scratch, in.documentRoot.data(), in.documentRoot.size());
+  if (!in.scriptName.empty()) {
+    std::memcpy(scratch + in.documentRoot.size(), in.scriptName.data(), in.scriptName.size());
+  }
   const std::string_view pairs[][2] = {
       {"SCRIPT_FILENAME", {scratch, fileLen}},
       {"QUERY_STRING", ctx.query},

@@ -116,7 +116,7 @@ TEST(ListenersTest, TableRefusesAWildcardBesideASpecificAddressOfTheSamePort) {
 
 TEST(ListenersTest, OpenBindsAddedAddressesAndKeepsTheSameSocketForUnchangedOnes) {
   const uint16_t pa = freePort(), pb = freePort(), pc = freePort();
-  ASSERT_NE(pa * pb * pc, 0);
+  ASSERT_TRUE(pa != 0 && pb != 0 && pc != 0);
   const ListenTable first{{"127.0.0.1", pa}, {"127.0.0.1", pb}};
   std::vector<ListenSocket> running;
   std::string err;
