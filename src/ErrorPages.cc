@@ -1,8 +1,11 @@
 #include "ErrorPages.h"
 
+#include <cstring>
+
 #include "FileCache.h"
 #include "Router.h"
 #include "Sites.h"
+#include "Socket.h"
 
 namespace hs {
 
@@ -67,6 +70,16 @@ bool planOtherMethods(const RequestContext& ctx, const ErrorPages& errors, Respo
       errors.fill(ctx, 405, plan);
       return true;
   }
+}
+
+bool planMonitoringGate(const RequestContext& ctx, bool allowRemote, const ErrorPages& errors,
+                        ResponsePlan& plan) {
+  if (planOtherMethods(ctx, errors, plan)) return true;
+  sockaddr_storage peer{};
+  std::memcpy(&peer, ctx.peer, sizeof *ctx.peer);
+  if (allowRemote || isLoopback(peer)) return false;
+  errors.fill(ctx, 403, plan);
+  return true;
 }
 
 }  // namespace hs

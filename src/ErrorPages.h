@@ -38,4 +38,9 @@ class ErrorPages {
 // another known method with 405, an unknown one with 501. Returns false for GET and HEAD.
 bool planOtherMethods(const RequestContext& ctx, const ErrorPages& errors, ResponsePlan& plan);
 
+// The gate of a monitoring page (status, metrics): planOtherMethods, then 403 for a peer that is
+// not loopback unless `allowRemote`. Returns false when the page itself is to be served.
+bool planMonitoringGate(const RequestContext& ctx, bool allowRemote, const ErrorPages& errors,
+                        ResponsePlan& plan);
+
 }  // namespace hs

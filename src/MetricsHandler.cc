@@ -4,8 +4,6 @@
 
 #include <cstring>
 
-#include "Socket.h"
-
 namespace hs {
 
 MetricsHandler::MetricsHandler(const SharedState* shared, bool allowRemote,
@@ -17,13 +15,7 @@ MetricsHandler::MetricsHandler(const SharedState* shared, bool allowRemote,
 
 Reply MetricsHandler::start(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) {
   (void)sink;  // always answers at once
-  if (planOtherMethods(ctx, *errors_, plan)) return Reply::kReady;
-  sockaddr_storage peer{};
-  std::memcpy(&peer, ctx.peer, sizeof *ctx.peer);
-  if (!allowRemote_ && !isLoopback(peer)) {
-    errors_->fill(ctx, 403, plan);
-    return Reply::kReady;
-  }
+  if (planMonitoringGate(ctx, allowRemote_, *errors_, plan)) return Reply::kReady;
   takeSnapshot(*shared_, snapshot_.get());
   countOwnRequestAsWriting(snapshot_.get(), ::getpid());
   // Render into the buffer as it is; when the text needs more, grow it once and render again.

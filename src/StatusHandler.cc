@@ -6,8 +6,6 @@
 #include <cstring>
 #include <string>
 
-#include "Socket.h"
-
 namespace hs {
 namespace {
 
@@ -62,13 +60,7 @@ StatusHandler::StatusHandler(const SharedState* shared, bool allowRemote, const 
 
 Reply StatusHandler::start(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) {
   (void)sink;  // always answers at once
-  if (planOtherMethods(ctx, *errors_, plan)) return Reply::kReady;
-  sockaddr_storage peer{};
-  std::memcpy(&peer, ctx.peer, sizeof *ctx.peer);
-  if (!allowRemote_ && !isLoopback(peer)) {
-    errors_->fill(ctx, 403, plan);
-    return Reply::kReady;
-  }
+  if (planMonitoringGate(ctx, allowRemote_, *errors_, plan)) return Reply::kReady;
   takeSnapshot(*shared_, snapshot_.get());
   countOwnRequestAsWriting(snapshot_.get(), ::getpid());
   long long uptime = static_cast<long long>(ctx.nowSec - snapshot_->startTime);
