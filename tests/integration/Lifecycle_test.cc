@@ -646,7 +646,10 @@ TEST_F(PrivilegeTest, WorkersRunAsNobodyByDefaultMasterStaysRoot) {
   ASSERT_NO_FATAL_FAILURE(startServer(withArgs(2)));
   EXPECT_EQ(realUid(server_.pid()), std::optional<uid_t>(0));
   for (pid_t w : server_.workers()) {
-    EXPECT_EQ(realUid(w), std::optional<uid_t>(nobody->pw_uid)) << "worker " << w;
+    // A worker drops its privileges just after the fork: wait for that rather than race it.
+    const std::optional<uid_t> want(nobody->pw_uid);
+    waitFor([&] { return realUid(w) == want; }, 2000);
+    EXPECT_EQ(realUid(w), want) << "worker " << w;
   }
   EXPECT_TRUE(getOk(port()));
 }
