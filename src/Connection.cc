@@ -20,8 +20,10 @@
 #include "LogLimiter.h"
 #include "RealIp.h"
 #include "RefusalLog.h"
+#include "RefusalLogger.h"
 #include "RequestTarget.h"
 #include "ResponseStats.h"
+#include "RouteConfig.h"
 #include "SharedState.h"
 #include "WorkerClock.h"
 
@@ -405,6 +407,7 @@ void Connection::dispatch() {
   IoState* io = io_;
   RequestContext& ctx = io->ctx;
   Handler* h = io->selected;
+  if (ctx.pathStatus != 0) refuseTarget();
   // The state stays kReading* during start(): a synchronous answer goes straight to kWriting.
   handler_ = h;
   if (h->start(ctx, io->plan, *this) == Reply::kReady) {
@@ -424,9 +427,60 @@ void Connection::applyRealIp() {
   forwardedClient(head, cfg.realIpHeader, cfg.realIpFrom, &client_);
 }
 
+// A request-target normalizeTarget refused: a 400 is always the answer; a hidden segment's 404 only
+// where the static files answer (a location may route the URI elsewhere).
+void Connection::refuseTarget() {
+  const RequestContext& ctx = io_->ctx;
+  if (ctx.pathStatus == 404 && ctx.location != nullptr &&
+      ctx.location->settings.handler != HandlerKind::kStatic) {
+    return;
+  }
+  RefusalDetail d;
+  d.kind = Refusal::kUnsafePath;
+  d.reason = ctx.pathReason;
+  refuse(d);
+}
+
+// 413, 414 and 431 are the server's own refusals: logged (other parse errors are the client's
+// mistakes and are not). `limit` is the body size limit that applied.
+void Connection::refuseTooLarge(int status, uint64_t limit) {
+  RefusalDetail d;
+  if (status == 413) {
+    d.kind = Refusal::kBodyTooLarge;
+    d.size = io_->req.contentLength > 0 ? static_cast<uint64_t>(io_->req.contentLength) : 0;
+    d.limit = limit;
+  } else if (status == 414) {
+    d.kind = Refusal::kUriTooLong;
+  } else if (status == 431) {
+    d.kind = Refusal::kHeadTooLarge;
+  } else {
+    return;
+  }
+  refuse(d);
+}
+
+void Connection::refuse(const RefusalDetail& d) {
+  if (env_->refusals == nullptr) return;
+  sockaddr_storage peer{};
+  socklen_t len = sizeof peer;
+  if (client_.sin6_family != 0) {
+    std::memcpy(&peer, &client_, sizeof client_);
+  } else if (::getpeername(fd_.get(), reinterpret_cast<sockaddr*>(&peer), &len) != 0) {
+    peer = {};  // looked up only now: refusals are rare, a lookup per connection is not
+  }
+  // The request line as received, or what there is of it (a 414's is cut).
+  const std::string_view received(io_->in + io_->reqStart, io_->inEnd - io_->reqStart);
+  std::string_view line = received.substr(0, received.find('\n'));
+  if (line.ends_with('\r')) line.remove_suffix(1);
+  env_->refusals->log(d, peer, line, env_->clock->nowSec());
+}
+
 void Connection::respondError(int status) {
   closeAfter_ = true;
+  const uint64_t limit = io_->ctx.maxBody != 0 ? io_->ctx.maxBody : env_->cfg->maxBody;
+  if (status == 413) refuseTooLarge(status, limit);  // route() ran: client_ is the request's
   prepareContext();
+  if (status != 413) refuseTooLarge(status, limit);
   io_->ctx.target = {};
   io_->ctx.pathStatus = status;
   env_->errors->fill(io_->ctx, status, io_->plan);

@@ -106,6 +106,7 @@ class Connection final : public ResponseSink {
   bool push(const char* data, size_t len) override;
   void end() override;
   void fail(int status) override;
+  void refuse(const RefusalDetail& d) override;
 
  private:
   void setState(ConnState s);
@@ -124,6 +125,8 @@ class Connection final : public ResponseSink {
   void applyRealIp();
   void dispatch();
   void respondError(int status);
+  void refuseTarget();
+  void refuseTooLarge(int status, uint64_t limit);
   void startWriting(bool bodyOpen);
   bool awaitingHead() const;
   bool flush();

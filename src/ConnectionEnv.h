@@ -14,6 +14,7 @@ class Connection;
 class ErrorPages;
 class EvictionList;
 class HandlerSelector;
+class RefusalLogger;
 class TimerHeap;
 class WorkerClock;
 struct Config;
@@ -56,6 +57,7 @@ struct ConnectionEnv {
   const ErrorPages* errors = nullptr;
   ConnectionHost* host = nullptr;
   ResponseStats* responses = nullptr;  // the worker's metrics slot
+  RefusalLogger* refusals = nullptr;   // error-log lines for refused requests (may be null)
 };
 
 }  // namespace hs

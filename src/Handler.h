@@ -18,6 +18,7 @@
 namespace hs {
 
 struct Location;
+struct RefusalDetail;
 struct Server;
 
 // What a handler may know about the request it answers. Every view stays valid until the
@@ -29,8 +30,9 @@ struct RequestContext {
   std::string_view rawPath;    // its path, still percent-encoded ("/" when absent)
   std::string_view query;      // after '?', without the fragment
   int pathStatus = 0;          // 0: `path` is valid; otherwise the 400/404 that refused the target
-  std::string_view path;       // normalized, relative to the root, no leading '/'
-  bool trailingSlash = false;  // the normalized path names a directory ("/", "/a/")
+  const char* pathReason = nullptr;  // with a pathStatus: why (for the error log)
+  std::string_view path;             // normalized, relative to the root, no leading '/'
+  bool trailingSlash = false;        // the normalized path names a directory ("/", "/a/")
   std::string_view uri;   // nginx's $uri (normalizeUri): '/'-led, NUL-terminated; "" if refused
   std::string_view host;  // normalized: the absolute-form target's host, else Host; "" if none
   int hostStatus = 0;     // 400: the host is invalid, answered before any routing
@@ -70,6 +72,10 @@ class ResponseSink {
   // The handler cannot answer: before sendHead() an error response with `status` is sent; after
   // it, the connection is closed (the promised body cannot be delivered).
   virtual void fail(int status) = 0;
+  // The server refuses the request on its own account (a file it may not or will not open): the
+  // connection logs one error-log line with `d`, the client and the request line, within the
+  // worker's per-second budget. May be called from Handler::start.
+  virtual void refuse(const RefusalDetail& d) = 0;
 
   void* handlerState = nullptr;  // the handler's per-request state, if it needs any
 

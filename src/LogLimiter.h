@@ -32,6 +32,9 @@ class LogLimiter {
   // the second they belong to is still going (more may come) or when there are none.
   uint64_t flush(int64_t nowSec) { return nowSec != second_ ? takeSuppressed() : 0; }
 
+  // Lines were suppressed and not yet reported by allow() or flush().
+  bool pending() const { return suppressed_ != 0; }
+
  private:
   uint64_t takeSuppressed() {
     uint64_t n = suppressed_;

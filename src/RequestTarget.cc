@@ -34,6 +34,7 @@ void describeTarget(RequestContext& ctx, const TargetBuffers& bufs) {
   TargetParts parts;
   const UrlPathResult pr = normalizeTarget(ctx.target, bufs.path, bufs.pathCap, &parts);
   ctx.pathStatus = pr.status;
+  ctx.pathReason = pr.reason;
   ctx.path = {bufs.path, pr.len};
   ctx.trailingSlash = pr.trailingSlash;
   ctx.rawPath = parts.rawPath;

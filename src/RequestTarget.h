@@ -19,9 +19,10 @@ struct TargetBuffers {
   size_t hostCap;
 };
 
-// Fills ctx.target, rawPath, query, path, pathStatus, trailingSlash, uri, host and hostStatus from
-// ctx.req and ctx.base. The host comes from an absolute-form target's authority, else from the Host
-// header; a request without either has host "" (HTTP/1.0); an invalid one gets hostStatus 400.
+// Fills ctx.target, rawPath, query, path, pathStatus, pathReason, trailingSlash, uri, host and
+// hostStatus from ctx.req and ctx.base. The host comes from an absolute-form target's authority,
+// else from the Host header; a request without either has host "" (HTTP/1.0); an invalid one gets
+// hostStatus 400.
 void describeTarget(RequestContext& ctx, const TargetBuffers& bufs);
 
 }  // namespace hs

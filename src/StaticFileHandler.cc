@@ -9,6 +9,7 @@
 #include "HttpRange.h"
 #include "LocationAccess.h"
 #include "MimeTypes.h"
+#include "RefusalLog.h"
 #include "ReturnHandler.h"
 #include "Router.h"
 #include "Sites.h"
@@ -92,6 +93,7 @@ std::string_view expandUri(std::string_view arg, std::string_view uri, char* buf
 StaticFileHandler::StaticFileHandler(const StaticFileOptions& options, FileCache* cache,
                                      const ErrorPages* errors, const Sites* sites)
     : autoindex_(options.autoindex),
+      root_(options.root),
       boundary_(options.boundary),
       cache_(cache),
       errors_(errors),
@@ -101,39 +103,38 @@ StaticFileHandler::StaticFileHandler(const StaticFileOptions& options, FileCache
 }
 
 Reply StaticFileHandler::start(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) {
-  (void)sink;  // always answers at once
   Method m = ctx.req->method;
   if (m == Method::kGet || m == Method::kHead) {
-    serve(ctx, plan);
+    serve(ctx, plan, sink);
   } else {
     planOtherMethods(ctx, *errors_, plan);
   }
   return Reply::kReady;
 }
 
-void StaticFileHandler::serve(const RequestContext& ctx, ResponsePlan& plan) {
+void StaticFileHandler::serve(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) {
   if (ctx.pathStatus != 0) {
     errors_->fill(ctx, ctx.pathStatus, plan);
     return;
   }
   if (ctx.location == nullptr || sites_ == nullptr) {
     const Target t{cache_, ctx.path,      ctx.trailingSlash, ctx.path, autoindex_,
-                   true,   cacheControl_, nullptr,           false};
-    serveTarget(ctx, plan, t, {}, 0);
+                   true,   cacheControl_, nullptr,           false,    root_};
+    serveTarget(ctx, plan, sink, t, {}, 0);
     return;
   }
   if (ctx.uri.empty()) {
     errors_->fill(ctx, 400, plan);
     return;
   }
-  serveUri(ctx, plan, *ctx.location, ctx.uri, 0);
+  serveUri(ctx, plan, sink, *ctx.location, ctx.uri, 0);
 }
 
 // The URI's file beneath loc's root or alias, or try_files' first candidate that exists.
-void StaticFileHandler::serveUri(const RequestContext& ctx, ResponsePlan& plan, const Location& loc,
-                                 std::string_view uri, int depth) {
+void StaticFileHandler::serveUri(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink,
+                                 const Location& loc, std::string_view uri, int depth) {
   if (!loc.settings.tryFiles.empty()) {
-    tryFiles(ctx, plan, loc, uri, depth);
+    tryFiles(ctx, plan, sink, loc, uri, depth);
     return;
   }
   char buf[kMaxPath];
@@ -144,13 +145,13 @@ void StaticFileHandler::serveUri(const RequestContext& ctx, ResponsePlan& plan, 
     return;
   }
   t.internal = depth > 0;
-  serveTarget(ctx, plan, t, uri, depth);
+  serveTarget(ctx, plan, sink, t, uri, depth);
 }
 
 // nginx's internal redirect: `uri` is routed again in the request's server; the location it selects
 // answers (its access rules first). Only static and return locations can be reached this way.
 void StaticFileHandler::serveRedirected(const RequestContext& ctx, ResponsePlan& plan,
-                                        std::string_view uri, int depth) {
+                                        ResponseSink& sink, std::string_view uri, int depth) {
   if (depth > kMaxRedirects) {
     errors_->fill(ctx, 500, plan);  // a loop (nginx: "rewrite or internal redirection cycle")
     return;
@@ -167,14 +168,14 @@ void StaticFileHandler::serveRedirected(const RequestContext& ctx, ResponsePlan&
   } else if (s.handler != HandlerKind::kStatic) {
     errors_->fill(sub, 500, plan);  // a gateway location is not reached by a redirect yet
   } else {
-    serveUri(sub, plan, loc, uri, depth);
+    serveUri(sub, plan, sink, loc, uri, depth);
   }
 }
 
 // try_files: the first candidate that exists (a file, or a directory for one ending in '/') is
 // served in this location; otherwise the last argument: =CODE, or a URI routed again.
-void StaticFileHandler::tryFiles(const RequestContext& ctx, ResponsePlan& plan, const Location& loc,
-                                 std::string_view uri, int depth) {
+void StaticFileHandler::tryFiles(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink,
+                                 const Location& loc, std::string_view uri, int depth) {
   const std::vector<std::string>& args = loc.settings.tryFiles;
   char candidate[kMaxPath];
   char mapped[kMaxPath];
@@ -188,7 +189,7 @@ void StaticFileHandler::tryFiles(const RequestContext& ctx, ResponsePlan& plan, 
     t.cache->release(e);
     if (found) {
       t.internal = depth > 0 || c != ctx.uri;
-      serveTarget(ctx, plan, t, c, depth);
+      serveTarget(ctx, plan, sink, t, c, depth);
       return;
     }
   }
@@ -204,7 +205,7 @@ void StaticFileHandler::tryFiles(const RequestContext& ctx, ResponsePlan& plan, 
     errors_->fill(ctx, 500, plan);
     return;
   }
-  serveRedirected(ctx, plan, next, depth + 1);
+  serveRedirected(ctx, plan, sink, next, depth + 1);
 }
 
 // `uri` mapped through loc's root or alias into buf. False with *status 400/404 when the URI has
@@ -219,14 +220,22 @@ bool StaticFileHandler::mapTarget(const Location& loc, std::string_view uri, cha
   std::string_view rel = m.rel;
   while (rel.ends_with('/')) rel.remove_suffix(1);
   const LocationSettings& s = loc.settings;
-  *t = Target{sites_->cache(s.rootId), rel,         uri.ends_with('/'),
-              uri.substr(1),           s.autoindex, s.gzipStatic,
-              s.successLines,          &loc,        false};
+  *t = Target{sites_->cache(s.rootId),
+              rel,
+              uri.ends_with('/'),
+              uri.substr(1),
+              s.autoindex,
+              s.gzipStatic,
+              s.successLines,
+              &loc,
+              false,
+              m.dir};
   return true;
 }
 
-void StaticFileHandler::serveTarget(const RequestContext& ctx, ResponsePlan& plan, const Target& t,
-                                    std::string_view uri, int depth) {
+void StaticFileHandler::serveTarget(const RequestContext& ctx, ResponsePlan& plan,
+                                    ResponseSink& sink, const Target& t, std::string_view uri,
+                                    int depth) {
   std::string_view path = t.path;
   char index[kMaxPath];
   FileEntry* e = t.cache->acquire(path, ctx.nowMs);
@@ -237,7 +246,7 @@ void StaticFileHandler::serveTarget(const RequestContext& ctx, ResponsePlan& pla
       return;
     }
     if (t.location != nullptr) {
-      serveIndex(ctx, plan, t, uri, depth);
+      serveIndex(ctx, plan, sink, t, uri, depth);
       return;
     }
     path = withSuffix(path, path.empty() ? "index.html" : "/index.html", index, sizeof index);
@@ -254,6 +263,14 @@ void StaticFileHandler::serveTarget(const RequestContext& ctx, ResponsePlan& pla
   }
   if (e->status != 0) {
     int status = e->status;
+    if (status != 404) {  // permission, a way out of the root, a device, an I/O error
+      RefusalDetail d;
+      d.kind = e->err != 0 ? Refusal::kOpenFailed : Refusal::kNotRegular;
+      d.err = e->err;
+      d.root = t.root;
+      d.path = path;
+      sink.refuse(d);
+    }
     t.cache->release(e);
     errors_->fill(ctx, status, plan);
     return;
@@ -264,8 +281,9 @@ void StaticFileHandler::serveTarget(const RequestContext& ctx, ResponsePlan& pla
 // A directory's index files in order: the first that exists is the directory's answer, routed
 // again as URI + name (nginx's index module); served here directly when that is this location.
 // None: the listing with autoindex, else 403.
-void StaticFileHandler::serveIndex(const RequestContext& ctx, ResponsePlan& plan, const Target& t,
-                                   std::string_view uri, int depth) {
+void StaticFileHandler::serveIndex(const RequestContext& ctx, ResponsePlan& plan,
+                                   ResponseSink& sink, const Target& t, std::string_view uri,
+                                   int depth) {
   char path[kMaxPath];
   char next[kMaxPath];
   for (const std::string& name : t.location->settings.index) {
@@ -289,7 +307,7 @@ void StaticFileHandler::serveIndex(const RequestContext& ctx, ResponsePlan& plan
       return;
     }
     t.cache->release(e);
-    serveRedirected(ctx, plan, u, depth + 1);
+    serveRedirected(ctx, plan, sink, u, depth + 1);
     return;
   }
   if (t.autoindex) {

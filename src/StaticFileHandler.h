@@ -24,6 +24,7 @@ struct StaticFileOptions {
   bool autoindex = false;     // list directories without an index.html
   int maxAge = -1;            // Cache-Control: max-age=N when >= 0
   std::string_view boundary;  // multipart/byteranges boundary (must not occur in the files)
+  std::string_view root;      // the document root as configured, for the error log (no location)
 };
 
 class StaticFileHandler final : public Handler {
@@ -46,22 +47,23 @@ class StaticFileHandler final : public Handler {
     std::string_view extra;    // Cache-Control and add_header lines for a successful answer
     const Location* location;  // nullptr without routing
     bool internal;             // reached by an internal redirect (the URI is not the request's)
+    std::string_view root;     // the root or alias directory `path` is under (for the error log)
   };
 
  private:
-  void serve(const RequestContext& ctx, ResponsePlan& plan);
-  void serveUri(const RequestContext& ctx, ResponsePlan& plan, const Location& loc,
-                std::string_view uri, int depth);
-  void serveRedirected(const RequestContext& ctx, ResponsePlan& plan, std::string_view uri,
-                       int depth);
-  void tryFiles(const RequestContext& ctx, ResponsePlan& plan, const Location& loc,
-                std::string_view uri, int depth);
+  void serve(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink);
+  void serveUri(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink,
+                const Location& loc, std::string_view uri, int depth);
+  void serveRedirected(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink,
+                       std::string_view uri, int depth);
+  void tryFiles(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink,
+                const Location& loc, std::string_view uri, int depth);
   bool mapTarget(const Location& loc, std::string_view uri, char* buf, size_t cap, Target* t,
                  int* status) const;
-  void serveTarget(const RequestContext& ctx, ResponsePlan& plan, const Target& t,
-                   std::string_view uri, int depth);
-  void serveIndex(const RequestContext& ctx, ResponsePlan& plan, const Target& t,
-                  std::string_view uri, int depth);
+  void serveTarget(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink,
+                   const Target& t, std::string_view uri, int depth);
+  void serveIndex(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink,
+                  const Target& t, std::string_view uri, int depth);
   FileEntry* openIndex(const RequestContext& ctx, ResponsePlan& plan, const Target& t,
                        std::string_view* path);
   void sendEntry(const RequestContext& ctx, ResponsePlan& plan, const Target& t,
@@ -80,6 +82,7 @@ class StaticFileHandler final : public Handler {
   void listDirectory(const RequestContext& ctx, ResponsePlan& plan, const Target& t);
 
   bool autoindex_;
+  std::string root_;          // StaticFileOptions::root
   std::string cacheControl_;  // "Cache-Control: max-age=N\r\n" or empty
   std::string boundary_;
   FileCache* cache_;

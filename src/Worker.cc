@@ -45,6 +45,7 @@ Worker::Worker(const Config& cfg, UniqueFd channel, SharedState* shared, WorkerS
   env_ = ConnectionEnv{&cfg_,  &clock_,     &lifecycle_, &timers_, &eviction_, &ios_,
                        stats_, &accessLog_, nullptr,     nullptr,  this};
   env_.responses = &shared->responses[stats - shared->workers];  // the slot's metrics
+  env_.refusals = &refusals_;
   for (uint32_t i = 0; i < conns_.capacity(); ++i) conns_.at(i).attach(&env_, i);
   posted_.reserve(conns_.capacity());
   // A boundary that cannot occur in the files: random per process.
@@ -120,6 +121,7 @@ int Worker::run() {
     expireTimers();
     stats_->oldestEvictableMs.store(eviction_.oldestSinceMs(), std::memory_order_relaxed);
     accessLog_.flushIfDue(clock_.nowSec());
+    refusals_.tick(clock_.nowSec());
   }
   for (uint32_t i = 0; i < conns_.capacity(); ++i) {
     if (conns_.at(i).active()) conns_.at(i).close();
@@ -143,7 +145,10 @@ int Worker::nextTimeoutMs() const {
     int64_t q = std::max<int64_t>(0, quitDeadlineMs_ - now);
     wait = wait < 0 ? q : std::min(wait, q);
   }
-  if (accessLog_.enabled()) wait = wait < 0 ? 1000 : std::min<int64_t>(wait, 1000);
+  // The 1 s tick: the access log's flush, the summary of refusal lines not logged.
+  if (accessLog_.enabled() || refusals_.pending()) {
+    wait = wait < 0 ? 1000 : std::min<int64_t>(wait, 1000);
+  }
   return static_cast<int>(wait);
 }
 

@@ -20,6 +20,7 @@
 #include "GatewayTargets.h"
 #include "HandlerTable.h"
 #include "Privileges.h"
+#include "RefusalLogger.h"
 #include "SharedState.h"
 #include "Sites.h"
 #include "SlotPool.h"
@@ -80,6 +81,7 @@ class Worker final : private ConnectionHost {
   Sites sites_;                             // the routes, and every root's fd and file cache
   std::unique_ptr<HandlerTable> handlers_;  // made once the sites are open
   AccessLog accessLog_;
+  RefusalLogger refusals_;
   ConnectionEnv env_;
   std::vector<Posted> posted_;  // connections to drive before the next wait (capacity reserved)
   Lifecycle lifecycle_ = Lifecycle::kServing;

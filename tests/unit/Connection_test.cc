@@ -20,6 +20,7 @@
 #include "ErrorPages.h"
 #include "EvictionList.h"
 #include "FreeListPool.h"
+#include "RefusalLogger.h"
 #include "SharedState.h"
 #include "WorkerClock.h"
 
@@ -110,6 +111,7 @@ class ConnectionTest : public ::testing::Test {
     env_ = ConnectionEnv{&cfg_,   &clock_,     &lifecycle_, &timers_, &eviction_, &ios_,
                          &stats_, &accessLog_, nullptr,     &errors_, &host_};
     env_.responses = &responses_;
+    env_.refusals = &refusals_;
     conn_.attach(&env_, 0);
   }
   void TearDown() override {
@@ -176,6 +178,7 @@ class ConnectionTest : public ::testing::Test {
   FreeListPool<IoState> ios_{1};
   WorkerStats stats_{};
   ResponseStats responses_{};
+  RefusalLogger refusals_;
   AccessLog accessLog_;
   ErrorPages errors_{cfg_.errorPages, nullptr};
   TestHost host_;

@@ -8,10 +8,12 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "FileCache.h"
 #include "Handler.h"
 #include "HttpParser.h"
+#include "RefusalLog.h"
 #include "RequestTarget.h"
 
 namespace hs::test {
@@ -28,6 +30,16 @@ class NoSink final : public ResponseSink {
   }
   void end() override { ADD_FAILURE() << "a synchronous handler called end()"; }
   void fail(int) override { ADD_FAILURE() << "a synchronous handler called fail()"; }
+  void refuse(const RefusalDetail& d) override {
+    refusals.push_back({d.kind, d.err, std::string(d.root), std::string(d.path)});
+  }
+
+  struct Refused {
+    Refusal kind;
+    int err;
+    std::string root, path;  // copies: the views die with the handler
+  };
+  std::vector<Refused> refusals;  // what the handler refused, in order
 
  private:
   RequestContext ctx_;

@@ -134,6 +134,7 @@ class RoutingTest : public ::testing::Test {
     ResponsePlan plan;
     test::NoSink sink;
     EXPECT_EQ(h->start(ex.ctx(), plan, sink), Reply::kReady);
+    refusals_ = sink.refusals;
     if (seen != nullptr) *seen = ex.ctx();
     return test::render(plan);
   }
@@ -154,6 +155,7 @@ class RoutingTest : public ::testing::Test {
   }
 
   std::string root_;
+  std::vector<test::NoSink::Refused> refusals_;  // what the last answer() refused
   Config cfg_;
   Sites sites_;
   std::unique_ptr<SharedState> shared_ = std::make_unique<SharedState>();
@@ -223,6 +225,35 @@ TEST_F(RoutingTest, RootAliasAndTheirEscapes) {
        {}},
       {"a longer URI under a short alias prefix", get("/files"), false, 404, "", {}, {}},
   });
+}
+
+// A file the workers will not open is reported for the error log with the path under the root or
+// alias that was tried; a missing file is not reported.
+TEST_F(RoutingTest, RefusalsNameTheRootOrAliasTried) {
+  ASSERT_EQ(::symlink("/etc/hostname", (root_ + "/site/out").c_str()), 0);
+  ASSERT_EQ(::mkfifo((root_ + "/shared/fifo").c_str(), 0644), 0);
+  struct Refusing {
+    const char* name;
+    std::string request;
+    int status;
+    bool refused;
+    std::string root, path;
+  };
+  const Refusing cases[] = {
+      {"symlink out of the root", get("/out"), 403, true, root_ + "/site", "out"},
+      {"a FIFO under an alias", get("/files/fifo"), 403, true, root_ + "/shared", "fifo"},
+      {"the same FIFO by the other alias", get("/f/fifo"), 403, true, root_ + "/shared", "fifo"},
+      {"missing: not a refusal", get("/files/missing"), 404, false, "", ""},
+      {"served: not a refusal", get("/files/f.txt"), 200, false, "", ""},
+  };
+  for (const Refusing& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(answer(c.request + "\r\n", false).status, c.status);
+    ASSERT_EQ(refusals_.size(), c.refused ? 1u : 0u);
+    if (!c.refused) continue;
+    EXPECT_EQ(refusals_[0].root, c.root);
+    EXPECT_EQ(refusals_[0].path, c.path);
+  }
 }
 
 TEST_F(RoutingTest, IndexAndAutoindex) {

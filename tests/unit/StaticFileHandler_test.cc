@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -59,16 +60,19 @@ class StaticFileHandlerTest : public ::testing::Test {
   Answer answer(const std::string& raw, StaticFileOptions options = {},
                 std::map<int, std::string> pages = {}) {
     options.boundary = kBoundary;
+    options.root = root_;
     ErrorPages errors(pages, cache_.get());
     StaticFileHandler handler(options, cache_.get(), &errors);
     Exchange ex(raw, test::loopbackPeer(), 1000);
     ResponsePlan plan;
     test::NoSink sink;
     EXPECT_EQ(handler.start(ex.ctx(), plan, sink), Reply::kReady);
+    refusals_ = sink.refusals;
     return test::render(plan);
   }
 
   std::string root_;
+  std::vector<test::NoSink::Refused> refusals_;  // what the last answer() refused
   std::string big_;
   UniqueFd rootFd_;
   std::unique_ptr<FileCache> cache_;
@@ -221,6 +225,40 @@ TEST_F(StaticFileHandlerTest, ListingWhenAutoindexIsOn) {
   ASSERT_EQ(a.status, 200);
   EXPECT_NE(a.body.find("<a href=\"x.txt\">x.txt</a>"), std::string::npos) << a.body;
   EXPECT_NE(a.body.find("Index of /dir/"), std::string::npos);
+}
+
+// A file the server may not or will not open is refused with one error-log line (through the
+// sink); a missing file is not.
+TEST_F(StaticFileHandlerTest, RefusalsAreReportedForTheErrorLog) {
+  ASSERT_EQ(::symlink("/etc/hostname", (root_ + "/out").c_str()), 0);
+  ASSERT_EQ(::mkfifo((root_ + "/fifo").c_str(), 0644), 0);
+  struct Case {
+    const char* name;
+    std::string target;
+    int status;
+    bool refused;
+    Refusal kind;
+    std::string path;
+  };
+  const Case cases[] = {
+      {"symlink out of the root", "/out", 403, true, Refusal::kOpenFailed, "out"},
+      {"a FIFO", "/fifo", 403, true, Refusal::kNotRegular, "fifo"},
+      {"missing: not a refusal", "/missing", 404, false, Refusal::kOpenFailed, ""},
+      {"served: not a refusal", "/a.txt", 200, false, Refusal::kOpenFailed, ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Answer a = answer(get(c.target));
+    EXPECT_EQ(a.status, c.status);
+    ASSERT_EQ(refusals_.size(), c.refused ? 1u : 0u);
+    if (!c.refused) continue;
+    EXPECT_EQ(refusals_[0].kind, c.kind);
+    EXPECT_EQ(refusals_[0].path, c.path);
+    EXPECT_EQ(refusals_[0].root, root_);
+    if (c.kind == Refusal::kOpenFailed) {
+      EXPECT_TRUE(refusals_[0].err == EXDEV || refusals_[0].err == ELOOP) << refusals_[0].err;
+    }
+  }
 }
 
 TEST_F(StaticFileHandlerTest, MaxAgeAddsCacheControl) {
