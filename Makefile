@@ -66,7 +66,7 @@ MAIN_OBJ  ?= $(BUILD)/src/main.o
 SUBST := sed -e 's|/usr/local/etc/HttpServer|$(SYSCONFDIR)/HttpServer|g' \
              -e 's|/usr/local/var/log/HttpServer|$(LOG_DIR)|g' -e 's|/usr/local/|$(PREFIX)/|g'
 
-.PHONY: FORCE all test unit integration alloc replay run clean bench fuzz soak memcheck install \
+.PHONY: FORCE all test unit integration alloc replay scripts run clean bench fuzz soak memcheck install \
         uninstall format format-check test-tsan
 
 all: $(BIN)
@@ -121,6 +121,7 @@ RUN_alloc := env HTTPSERVER_WWW=$(abspath www) $(BUILD)/alloc_tests --gtest_brie
 RUN_integration := env HTTPSERVER_BIN=$(abspath $(BIN)) HTTPSERVER_WWW=$(abspath www) \
   HTTPSERVER_LOG_DIR=$(abspath $(LOGS))/servers HTTPSERVER_SANITIZE=$(SANITIZE) \
   $(BUILD)/integration_tests --gtest_brief=1
+RUN_scripts := tests/scripts/summary_test.sh
 RUN_replay := bash -c 'for t in $(FUZZ_NAMES); do $(BUILD)/replay/$$t tests/fuzz/corpus/$$t || exit 1; done'
 
 # Each suite alone: its output goes to $(LOGS)/<suite>.log, the terminal gets its line and the
@@ -140,13 +141,18 @@ alloc: $(BUILD)/alloc_tests
 	@$(SUITE) alloc $(LOGS) $(RUN_alloc) || true
 	@tests/summary.sh $(LOGS) alloc
 
+# The scripts that report on the suites (run_suite.sh, summary.sh), checked on canned logs.
+scripts:
+	@$(SUITE) scripts $(LOGS) $(RUN_scripts) || true
+	@tests/summary.sh $(LOGS) scripts
+
 replay: $(REPLAYS)
 	@rm -rf $(SAN_LOGS) && $(SAN_DIR)
 	@$(SUITE) replay $(LOGS) $(RUN_replay) || true
 	@tests/summary.sh $(LOGS) replay
 
 # The allocation-counting suite replaces malloc, which the sanitizers also do: release builds only.
-TEST_SUITES := unit replay $(if $(and $(ALLOC_SRCS),$(if $(SANITIZE),,yes)),alloc) integration
+TEST_SUITES := scripts unit replay $(if $(and $(ALLOC_SRCS),$(if $(SANITIZE),,yes)),alloc) integration
 
 # Builds everything first (in parallel with -j), then runs the suites one after another, each
 # even after another failed; tests/summary.sh adds them up and fails the run on any failure.
