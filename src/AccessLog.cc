@@ -9,6 +9,7 @@
 
 #include "HttpLexical.h"
 #include "HttpResponse.h"
+#include "LogFormat.h"
 #include "Socket.h"
 
 namespace hs {
@@ -29,6 +30,8 @@ namespace {
 
 constexpr size_t kMaxRequestLine = 2048;  // longer request lines are cut in the log
 constexpr size_t kMaxField = 1024;        // so are the user name, Referer and User-Agent
+
+}  // namespace
 
 // The user name of an "Authorization: Basic" value, decoded into out (at most cap bytes), as nginx
 // fills $remote_user: the scheme is case-insensitive, the credentials are base64 up to the first
@@ -59,6 +62,8 @@ size_t basicAuthUser(std::string_view authorization, char* out, size_t cap) {
   }
   return 0;  // no ':': not user:password
 }
+
+namespace {
 
 void appendTime(FixedWriter& w, time_t now) {
   struct tm tm;
@@ -145,6 +150,14 @@ void AccessLog::record(const AccessRecord& r, time_t now) {
   constexpr size_t kLongestLine = 4 * (kMaxRequestLine + 3 * kMaxField) + 256;
   if (kBufferSize - len_ < kLongestLine) flush();
   len_ += format(r, now, buf_.get() + len_, kBufferSize - len_);
+}
+
+void AccessLog::record(const LogFormat& format, const LogFields& fields) {
+  if (!fd_) return;
+  // LogFormat cuts values rather than overflow: a line never takes more than this.
+  constexpr size_t kLongestLine = 16 * 1024;
+  if (kBufferSize - len_ < kLongestLine) flush();
+  len_ += format.render(fields, buf_.get() + len_, kLongestLine);
 }
 
 void AccessLog::flush() {

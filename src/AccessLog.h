@@ -32,6 +32,12 @@ struct AccessRecord {
 };
 
 class FixedWriter;
+class LogFormat;
+struct LogFields;
+
+// The user name of an "Authorization: Basic" value, decoded into out (at most cap bytes), as nginx
+// fills $remote_user. Returns its length; 0 for no user.
+size_t basicAuthUser(std::string_view authorization, char* out, size_t cap);
 
 // Writes `s` with '"', '\\' and bytes outside printable ASCII escaped as \xHH (as nginx does), so a
 // hostile request line cannot forge log lines or break a parser. Each byte is written whole or not
@@ -53,6 +59,8 @@ class AccessLog {
   bool enabled() const { return fd_.valid(); }
 
   void record(const AccessRecord& r, time_t now);
+  // One line in a log_format of the configuration.
+  void record(const LogFormat& format, const LogFields& fields);
   void flush();
   void flushIfDue(time_t now) {
     if (len_ > 0 && now != lastFlush_) flush();

@@ -198,7 +198,13 @@ void checkRoutes(const Config& cfg, Targets* t, Problems* out, Problems* warning
   RouteConfig routes;
   ListenTable listens;
   std::string problem;
-  if (!compileRoutes(cfg, &routes, &problem) || !listenTable(cfg, &listens, &problem)) {
+  std::vector<std::string> all;  // every invalid regex and unreadable htpasswd file, one line each
+  if (!compileRoutes(cfg, &routes, &problem, &all)) {
+    out->insert(out->end(), all.begin(), all.end());
+    if (std::find(all.begin(), all.end(), problem) == all.end()) out->push_back(problem);
+    return;
+  }
+  if (!listenTable(cfg, &listens, &problem)) {
     out->push_back(problem);
     return;
   }

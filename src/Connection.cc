@@ -8,8 +8,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 #include "AccessLog.h"
+#include "AccessLogs.h"
 #include "Clock.h"
 #include "Config.h"
 #include "ErrorPages.h"
@@ -17,6 +19,7 @@
 #include "FileCache.h"
 #include "FreeListPool.h"
 #include "Log.h"
+#include "LogFormat.h"
 #include "LogLimiter.h"
 #include "RealIp.h"
 #include "RefusalLog.h"
@@ -33,6 +36,13 @@ constexpr int kLingerMs = 2000;  // how long a closing connection may keep sendi
 constexpr uint64_t kMinDrainBytes = 1024;   // see drainingSinceStall: about 2 KB/s over 500 ms
 constexpr int kMaxGather = 8;               // memory parts sent by one sendmsg
 constexpr uint32_t kProxyLogPerSecond = 5;  // error-log lines about refused PROXY headers
+
+uint64_t gConnections = 0;  // connections opened by this worker process ($connection)
+
+// $http_NAME over the request's head (LogFields::header).
+bool headerOf(const void* head, std::string_view name, std::string_view* value) {
+  return findHeaderVar(*static_cast<const std::string_view*>(head), name, value);
+}
 
 // One budget per worker process (each has a single thread): a flood of bad headers costs a few
 // log lines a second and a count.
@@ -52,6 +62,8 @@ void Connection::open(int fd, bool lookUpPeer, uint16_t listenIndex) {
   fd_.reset(fd);
   listenIndex_ = listenIndex;
   registered_ = false;
+  serial_ = ++gConnections;
+  requests_ = 0;
   peer_ = {};
   if (lookUpPeer) {
     socklen_t len = sizeof peer_;
@@ -635,7 +647,8 @@ void Connection::finishResponse() {
   const IoState* io = io_;
   recordResponse(*env_->responses, io->plan.status, io->sentBytes,
                  static_cast<uint64_t>(monotonicUs() - io->startUs));
-  if (env_->accessLog->enabled()) logAccess();
+  ++requests_;
+  if (env_->accessLog != nullptr || env_->accessLogs != nullptr) logAccess();
   io_->plan.release();
   if (!keepAlive_) {
     if (readable_ || io_->inStart != io_->inEnd) {
@@ -648,12 +661,62 @@ void Connection::finishResponse() {
   goIdle();
 }
 
+// To the access_log of the request's location (or server) in its format; without one (a head
+// that did not parse, the status page), to the top-level log.
 void Connection::logAccess() {
   const IoState* io = io_;
+  const RequestContext& ctx = io->ctx;
+  AccessLog* log = env_->accessLog;
+  const LogFormat* format = env_->defaultLogFormat;
+  const Location* at = ctx.location != nullptr ? ctx.location
+                       : ctx.server != nullptr ? &ctx.server->root
+                                               : nullptr;
+  if (at != nullptr && env_->accessLogs != nullptr) {
+    log = env_->accessLogs->at(at->settings.accessLogId);
+    format = at->settings.customLogFormat;
+  }
+  if (log == nullptr || !log->enabled()) return;
   const std::string_view received(io->in + io->reqStart, io->inEnd - io->reqStart);
-  env_->accessLog->record(AccessRecord::fromRequest(io->ctx.peer, received, io->req,
-                                                    io->plan.status, io->plan.bodyBytes),
-                          env_->clock->nowSec());
+  if (format != nullptr) {
+    logFormatted(*log, *format, received);
+    return;
+  }
+  log->record(
+      AccessRecord::fromRequest(ctx.peer, received, io->req, io->plan.status, io->plan.bodyBytes),
+      env_->clock->nowSec());
+}
+
+void Connection::logFormatted(AccessLog& log, const LogFormat& format, std::string_view received) {
+  const IoState* io = io_;
+  const RequestContext& ctx = io->ctx;
+  const AccessRecord r =
+      AccessRecord::fromRequest(ctx.peer, received, io->req, io->plan.status, io->plan.bodyBytes);
+  const bool parsed = !ctx.target.empty();  // respondError() clears it: the rest is not this one's
+  const std::string_view head = received.substr(0, parsed ? io->parser.consumed() : 0);
+  char user[256];
+  LogFields f;
+  f.peer = reinterpret_cast<const sockaddr*>(ctx.peer);
+  f.remoteUser = {user, basicAuthUser(r.authorization, user, sizeof user)};
+  f.request = r.requestLine;
+  f.method = r.requestLine.substr(0, r.requestLine.find(' '));
+  if (parsed) {
+    f.uri = ctx.uri;
+    f.host = ctx.host;
+    f.args = ctx.query;
+    f.hasArgs = ctx.target.find('?') != std::string_view::npos;
+  }
+  if (ctx.server != nullptr && !ctx.server->names.empty()) f.serverName = ctx.server->names[0];
+  f.status = io->plan.status;
+  f.bytesSent = io->sentBytes;
+  f.bodyBytesSent = io->plan.bodyBytes;
+  ::clock_gettime(CLOCK_REALTIME, &f.now);
+  f.requestTimeUs = static_cast<uint64_t>(monotonicUs() - io->startUs);
+  f.connection = serial_;
+  f.connectionRequests = requests_;
+  f.pid = static_cast<long>(env_->pid);
+  f.header = &headerOf;
+  f.headerCtx = &head;
+  log.record(format, f);
 }
 
 void Connection::goIdle() {

@@ -136,6 +136,7 @@ class Connection final : public ResponseSink {
   bool writeDone();
   void finishResponse();
   void logAccess();
+  void logFormatted(AccessLog& log, const LogFormat& format, std::string_view received);
   void goIdle();
   void linger();
   void drainLingering();
@@ -145,6 +146,8 @@ class Connection final : public ResponseSink {
 
   const ConnectionEnv* env_ = nullptr;
   uint32_t slot_ = 0;
+  uint64_t serial_ = 0;    // nginx's $connection: this connection's number in the worker
+  uint64_t requests_ = 0;  // $connection_requests: requests answered on it so far
   UniqueFd fd_;
   ConnState state_ = ConnState::kFree;
   bool readable_ = false;    // EPOLLIN seen and not yet drained

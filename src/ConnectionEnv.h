@@ -10,10 +10,12 @@
 namespace hs {
 
 class AccessLog;
+class AccessLogs;
 class Connection;
 class ErrorPages;
 class EvictionList;
 class HandlerSelector;
+class LogFormat;
 class RefusalLogger;
 class TimerHeap;
 class WorkerClock;
@@ -52,12 +54,15 @@ struct ConnectionEnv {
   EvictionList* eviction = nullptr;
   FreeListPool<IoState>* ios = nullptr;
   WorkerStats* stats = nullptr;
-  AccessLog* accessLog = nullptr;
+  AccessLog* accessLog = nullptr;  // the top-level access log (may be null: off)
   HandlerSelector* handlers = nullptr;
   const ErrorPages* errors = nullptr;
   ConnectionHost* host = nullptr;
   ResponseStats* responses = nullptr;  // the worker's metrics slot
   RefusalLogger* refusals = nullptr;   // error-log lines for refused requests (may be null)
+  AccessLogs* accessLogs = nullptr;    // every access_log file, by id (null without routing)
+  const LogFormat* defaultLogFormat = nullptr;  // accessLog's format; null: combined
+  int pid = 0;                                  // the worker's ($pid)
 };
 
 }  // namespace hs

@@ -198,6 +198,31 @@ bool valueOf(LogVar var, std::string_view headerName, const LogFields& f, char* 
 
 }  // namespace
 
+bool findHeaderVar(std::string_view head, std::string_view name, std::string_view* value) {
+  size_t at = head.find('\n');
+  while (at != std::string_view::npos && at + 1 < head.size()) {
+    const size_t start = at + 1;
+    at = head.find('\n', start);
+    std::string_view line = head.substr(start, at == std::string_view::npos ? at : at - start);
+    const size_t colon = line.find(':');
+    if (colon != name.size()) continue;
+    bool same = true;
+    for (size_t i = 0; i < colon && same; ++i) {
+      const char c = line[i] == '-' ? '_' : toLowerAscii(line[i]);
+      same = c == name[i];
+    }
+    if (!same) continue;
+    line.remove_prefix(colon + 1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) {
+      line.remove_suffix(1);
+    }
+    *value = line;
+    return true;
+  }
+  return false;
+}
+
 bool LogFormat::compile(std::string_view text, LogEscape escape, std::string* err) {
   pieces_.clear();
   escape_ = escape;

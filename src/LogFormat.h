@@ -59,6 +59,11 @@ struct LogFields {
   const void* headerCtx = nullptr;
 };
 
+// $http_NAME: the first header line of `head` (a request head, its request line first) whose name
+// matches `name` (lowercase, '_' for '-'); its value with the surrounding whitespace trimmed.
+// Returns false when there is none.
+bool findHeaderVar(std::string_view head, std::string_view name, std::string_view* value);
+
 class LogFormat {
  public:
   // Compiles `text` (nginx's log_format strings, already joined). Returns false with *err naming

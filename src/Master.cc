@@ -14,6 +14,7 @@
 #include "ConfigCheck.h"
 #include "Log.h"
 #include "ProcTitle.h"
+#include "RouteConfig.h"
 #include "Socket.h"
 #include "Systemd.h"
 
@@ -327,7 +328,10 @@ void Master::upgradeBinary() {
 // them to the workers' user first (as nginx's master does).
 void Master::prepareLogFiles() {
   if (!info_.privileges.drop) return;
-  for (const std::string& path : {cfg_.errorLog, cfg_.accessLog}) {
+  std::vector<std::string> paths = accessLogPaths(cfg_);
+  paths.push_back(cfg_.errorLog);
+  paths.push_back(cfg_.accessLog);
+  for (const std::string& path : paths) {
     if (path.empty() || path == "off") continue;
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
     if (!fd || ::fchown(fd.get(), info_.privileges.uid, info_.privileges.gid) != 0) {

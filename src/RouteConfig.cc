@@ -66,7 +66,9 @@ bool isRegex(LocationMatch m) {
 }
 
 // "= /x", "^~ /x", "~ re", "~* re", "/x", and the glued forms "=/x", "^~/x", "~re", "~*re".
-std::string parseLocationHead(const ConfNode& n, Location* loc) {
+// An invalid regex is listed in `deferred` when it is given, else returned.
+std::string parseLocationHead(const ConfNode& n, Location* loc,
+                              std::vector<std::string>* deferred) {
   std::string mod = n.args.size() == 2 ? n.args[0] : "";
   std::string pattern = n.args.back();
   if (n.args.size() == 1) {
@@ -85,7 +87,9 @@ std::string parseLocationHead(const ConfNode& n, Location* loc) {
   } else if (mod == "~" || mod == "~*") {
     loc->match = mod == "~" ? LocationMatch::kRegex : LocationMatch::kRegexNoCase;
     const std::string why = loc->regex.compile(pattern, mod == "~*");
-    if (!why.empty()) return "invalid regex " + quoted(pattern) + ": " + why;
+    if (!why.empty() && deferred == nullptr) return "invalid regex " + quoted(pattern) + ": " + why;
+    if (!why.empty())
+      deferred->push_back(where(n) + "invalid regex " + quoted(pattern) + ": " + why);
   } else if (mod.empty()) {
     loc->match = LocationMatch::kPrefix;
   } else {
@@ -124,7 +128,7 @@ std::string compileLocation(const ConfNode& n, Location* parent, Compiler* c) {
   auto loc = std::make_unique<Location>();
   loc->file = n.file;
   loc->line = n.line;
-  std::string why = parseLocationHead(n, loc.get());
+  std::string why = parseLocationHead(n, loc.get(), c->ctx.deferred);
   if (why.empty()) why = checkNesting(*parent, *loc);
   std::vector<std::unique_ptr<Location>>* list = listFor(parent, loc->match);
   for (const auto& other : *list) {
@@ -287,10 +291,25 @@ std::string compileServer(const ConfNode& n, const LocationSettings& top, Compil
   return why;
 }
 
+// The id of access log `path` (each distinct file once), -1 for off.
+int accessLogId(const std::string& path, RouteConfig* out) {
+  if (path.empty()) return -1;
+  const auto it = std::find(out->accessLogs.begin(), out->accessLogs.end(), path);
+  if (it == out->accessLogs.end()) out->accessLogs.push_back(path);
+  return static_cast<int>(std::find(out->accessLogs.begin(), out->accessLogs.end(), path) -
+                          out->accessLogs.begin());
+}
+
+const LogFormat* customFormat(const LogFormat* f, const RouteConfig& out) {
+  return f == out.logFormats.at("combined").get() ? nullptr : f;
+}
+
 // The derived fields of one level and everything nested in it: the handler kind, the root's id,
-// the prebuilt header lines, the largest body limit.
+// the access log's id, the prebuilt header lines, the largest body limit.
 void finishLocation(Location* loc, RouteConfig* out) {
   LocationSettings& s = loc->settings;
+  s.accessLogId = accessLogId(s.accessLog, out);
+  s.customLogFormat = s.accessLogId < 0 ? nullptr : customFormat(s.accessLogFormat, *out);
   if (!s.fastcgiPass.empty()) s.handler = HandlerKind::kFastCgi;
   if (s.returnCode != 0) s.handler = HandlerKind::kReturn;  // the rewrite phase comes first
   const auto root = std::find(out->roots.begin(), out->roots.end(), s.root);
@@ -337,8 +356,29 @@ std::string compileTop(Compiler* c, LocationSettings* top) {
 
 }  // namespace
 
-bool compileRoutes(const Config& cfg, RouteConfig* out, std::string* err) {
-  Compiler c{cfg, out, {out, {}}, {}};
+namespace {
+
+void addAccessLogs(const std::vector<ConfNode>& nodes, std::vector<std::string>* out) {
+  for (const ConfNode& n : nodes) {
+    if (n.name == "access_log" && !n.args.empty() && n.args[0] != "off" &&
+        std::find(out->begin(), out->end(), n.args[0]) == out->end()) {
+      out->push_back(n.args[0]);
+    }
+    addAccessLogs(n.children, out);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> accessLogPaths(const Config& cfg) {
+  std::vector<std::string> out;
+  addAccessLogs(cfg.routing, &out);
+  return out;
+}
+
+bool compileRoutes(const Config& cfg, RouteConfig* out, std::string* err,
+                   std::vector<std::string>* all) {
+  Compiler c{cfg, out, {out, {}, all}, {}};
   out->logFormats["combined"] = std::make_unique<LogFormat>(LogFormat::combined());
   for (const ConfNode& n : cfg.routing) {
     if (n.name != "log_format") continue;
@@ -357,9 +397,12 @@ bool compileRoutes(const Config& cfg, RouteConfig* out, std::string* err) {
     ConfNode implicit{"server", {}, cfg.configFile, 0, true, {}};
     *err = compileServer(implicit, top, &c);
   }
+  if (err->empty() && all != nullptr && !all->empty()) *err = all->front();
   if (!err->empty()) return false;
   for (const auto& [path, users] : c.ctx.htpasswds) out->htpasswdFiles.push_back(path);
   finishListens(out);
+  out->defaultAccessLogId = accessLogId(top.accessLog, out);
+  out->defaultLogFormat = top.accessLog.empty() ? nullptr : customFormat(top.accessLogFormat, *out);
   for (auto& server : out->servers) finishLocation(&server->root, out);
   return true;
 }

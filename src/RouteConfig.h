@@ -63,8 +63,11 @@ struct LocationSettings {
   // Derived once the configuration is compiled (finishRoutes), for the hot path:
   uint32_t rootId = 0;       // index of `root` in RouteConfig::roots (its open fd and file cache)
   std::string successLines;  // "Cache-Control: max-age=N\r\n" and every add_header line
-  std::string alwaysLines;   // the add_header ... always lines (errors and `return` get these)
-  std::string fastcgiPass;   // "" : not a gateway; an app name, unix:PATH or HOST:PORT
+  int accessLogId = -1;      // accessLog's index in RouteConfig::accessLogs; -1: off
+  // accessLogFormat unless it is the predefined combined, which AccessLog writes itself.
+  const LogFormat* customLogFormat = nullptr;
+  std::string alwaysLines;  // the add_header ... always lines (errors and `return` get these)
+  std::string fastcgiPass;  // "" : not a gateway; an app name, unix:PATH or HOST:PORT
   int fastcgiConnectTimeoutMs = 60'000;
   int fastcgiSendTimeoutMs = 60'000;
   int fastcgiReadTimeoutMs = 60'000;
@@ -134,10 +137,22 @@ struct RouteConfig {
   uint64_t maxBody = 0;               // the largest client_max_body_size of any level
   bool needsPeer = false;             // some level has allow/deny: look up every client's address
   std::vector<std::string> htpasswdFiles;  // every auth_basic_user_file, as read
+  std::vector<std::string> accessLogs;     // every distinct access_log file, by accessLogId
+  // The top level's access log: requests answered before a server is chosen (a head that does not
+  // parse, the status and metrics pages).
+  int defaultAccessLogId = -1;
+  const LogFormat* defaultLogFormat = nullptr;  // as customLogFormat
 };
+
+// Every file an access_log directive of cfg's block configuration names, without compiling it
+// (the master creates them for the workers' user).
+std::vector<std::string> accessLogPaths(const Config& cfg);
 
 // Compiles cfg (its command-line-settable defaults and its block directives) into *out. Returns
 // false with *err = "FILE:LINE: reason" at the first error. Reads htpasswd files; nothing else.
-bool compileRoutes(const Config& cfg, RouteConfig* out, std::string* err);
+// With `all` (-t), every invalid regex and every htpasswd file that cannot be read is listed there
+// and compiling goes on past them; *err is then the first problem of all.
+bool compileRoutes(const Config& cfg, RouteConfig* out, std::string* err,
+                   std::vector<std::string>* all = nullptr);
 
 }  // namespace hs

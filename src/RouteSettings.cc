@@ -191,7 +191,12 @@ std::string applyAuthFile(const ConfNode& n, SettingsLevel* lv, SettingsContext*
   if (!users) {
     auto loaded = std::make_shared<Htpasswd>();
     std::string err;
-    if (!loaded->load(path, &err)) return "'auth_basic_user_file': " + err;
+    if (!loaded->load(path, &err)) {
+      if (ctx->deferred == nullptr) return "'auth_basic_user_file': " + err;
+      ctx->deferred->push_back(n.file + ":" + std::to_string(n.line) +
+                               ": 'auth_basic_user_file': " + err);
+      loaded = std::make_shared<Htpasswd>();  // reported once; nobody can log in with it
+    }
     users = std::move(loaded);
   }
   lv->settings->authUsers = users;

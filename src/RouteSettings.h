@@ -25,6 +25,9 @@ struct SettingsLevel {
 struct SettingsContext {
   const RouteConfig* routes;
   std::map<std::string, std::shared_ptr<const Htpasswd>> htpasswds;
+  // When set (-t), an htpasswd file that cannot be read is listed here ("FILE:LINE: reason") and
+  // compiling goes on, so that every such file is reported.
+  std::vector<std::string>* deferred = nullptr;
 };
 
 // Whether `name` is one of the directives applySetting handles.

@@ -42,8 +42,8 @@ Worker::Worker(const Config& cfg, UniqueFd channel, SharedState* shared, WorkerS
       ios_(static_cast<uint32_t>(cfg.conns)),
       upstreams_(&loop_, &timers_, &clock_, kTagUpstream, kUpstreamTimers,
                  static_cast<uint32_t>(cfg.conns)) {
-  env_ = ConnectionEnv{&cfg_,  &clock_,     &lifecycle_, &timers_, &eviction_, &ios_,
-                       stats_, &accessLog_, nullptr,     nullptr,  this};
+  env_ = ConnectionEnv{&cfg_,  &clock_, &lifecycle_, &timers_, &eviction_, &ios_,
+                       stats_, nullptr, nullptr,     nullptr,  this};
   env_.responses = &shared->responses[stats - shared->workers];  // the slot's metrics
   env_.refusals = &refusals_;
   for (uint32_t i = 0; i < conns_.capacity(); ++i) conns_.at(i).attach(&env_, i);
@@ -73,9 +73,15 @@ bool Worker::setup() {
     handlers_->fastcgi()->addTarget(location, std::move(target));
   env_.handlers = handlers_.get();
   env_.errors = &handlers_->errors();
-  if (!accessLog_.open(cfg_.accessLog)) {
-    LOG_SYSERR(errno, "open(\"%s\") of the access log failed", cfg_.accessLog.c_str());
+  const RouteConfig& routes = sites_.routes();
+  std::string failed;
+  if (!accessLogs_.open(routes.accessLogs, &failed)) {
+    LOG_SYSERR(errno, "open(\"%s\") of an access log failed", failed.c_str());
   }
+  env_.accessLog = accessLogs_.at(routes.defaultAccessLogId);
+  env_.accessLogs = accessLogs_.any() ? &accessLogs_ : nullptr;
+  env_.defaultLogFormat = routes.defaultLogFormat;
+  env_.pid = static_cast<int>(::getpid());
   sigset_t mask;
   sigemptyset(&mask);
   for (int s : {SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGHUP}) sigaddset(&mask, s);
@@ -120,13 +126,13 @@ int Worker::run() {
     if (!posted_.empty()) runPosted();
     expireTimers();
     stats_->oldestEvictableMs.store(eviction_.oldestSinceMs(), std::memory_order_relaxed);
-    accessLog_.flushIfDue(clock_.nowSec());
+    accessLogs_.flushIfDue(clock_.nowSec());
     refusals_.tick(clock_.nowSec());
   }
   for (uint32_t i = 0; i < conns_.capacity(); ++i) {
     if (conns_.at(i).active()) conns_.at(i).close();
   }
-  accessLog_.flush();
+  accessLogs_.flush();
   return 0;
 }
 
@@ -146,7 +152,7 @@ int Worker::nextTimeoutMs() const {
     wait = wait < 0 ? q : std::min(wait, q);
   }
   // The 1 s tick: the access log's flush, the summary of refusal lines not logged.
-  if (accessLog_.enabled() || refusals_.pending()) {
+  if (accessLogs_.any() || refusals_.pending()) {
     wait = wait < 0 ? 1000 : std::min<int64_t>(wait, 1000);
   }
   return static_cast<int>(wait);
@@ -198,7 +204,7 @@ void Worker::onSignal() {
         break;
       case SIGUSR1:
         log::reopen();
-        accessLog_.reopen();
+        accessLogs_.reopen();
         break;
       default:  // SIGHUP: reload is the master's business
         break;
@@ -222,7 +228,7 @@ void Worker::adopt(int fd, uint16_t listenIndex) {
   if (stats_->live.load(std::memory_order_relaxed) >= static_cast<uint32_t>(cfg_.conns))
     wasFull_ = true;
   c->open(client.release(),
-          accessLog_.enabled() || !cfg_.statusPath.empty() || !cfg_.metricsPath.empty() ||
+          accessLogs_.any() || !cfg_.statusPath.empty() || !cfg_.metricsPath.empty() ||
               sites_.routes().needsPeer || cfg_.proxyProtocol || !cfg_.realIpHeader.empty(),
           listenIndex);
   // The request usually arrives with the connection: read and answer it now. A connection that is

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "AccessLog.h"
+#include "AccessLogs.h"
 #include "Config.h"
 #include "Connection.h"
 #include "ConnectionEnv.h"
@@ -80,7 +81,7 @@ class Worker final : private ConnectionHost {
   GatewayTargets gateways_;                 // the roots of the fastcgi_pass locations
   Sites sites_;                             // the routes, and every root's fd and file cache
   std::unique_ptr<HandlerTable> handlers_;  // made once the sites are open
-  AccessLog accessLog_;
+  AccessLogs accessLogs_;  // every access_log file of the configuration, each opened once
   RefusalLogger refusals_;
   ConnectionEnv env_;
   std::vector<Posted> posted_;  // connections to drive before the next wait (capacity reserved)

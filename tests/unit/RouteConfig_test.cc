@@ -139,6 +139,70 @@ TEST(RouteConfigTest, LogFormatsAreCompiledOnceAndReferencedByName) {
   EXPECT_EQ(selectLocation(s, "/j/").settings.accessLogFormat, r.logFormats.at("j").get());
 }
 
+// Each distinct access_log file gets one id, whichever levels name it; `off` is -1; an inner block
+// inherits its parent's; the predefined combined needs no custom format.
+TEST(RouteConfigTest, AccessLogIdsOnePerFile) {
+  RouteConfig r;
+  std::string err;
+  ASSERT_TRUE(
+      compile("log_format brief '$uri';\n"
+              "server { access_log /tmp/s.log;\n"
+              "  location /a/ { access_log /tmp/a.log brief; }\n"
+              "  location /off/ { access_log off; }\n"
+              "  location /in/ { location /in/deep/ { } }\n"
+              "  location /same/ { access_log /tmp/s.log; } }\n"
+              "server { server_name b.test; access_log /tmp/a.log; }",
+              &r, &err))
+      << err;
+  ASSERT_EQ(r.accessLogs, (std::vector<std::string>{"/tmp/s.log", "/tmp/a.log"}));
+  EXPECT_EQ(r.defaultAccessLogId, -1);  // no top-level access log
+  const Server& s = *r.servers[0];
+  struct Case {
+    const char* uri;
+    int id;
+    const LogFormat* custom;
+  };
+  const Case cases[] = {
+      {"/", 0, nullptr},       {"/a/x", 1, r.logFormats.at("brief").get()},
+      {"/off/x", -1, nullptr}, {"/in/deep/x", 0, nullptr},
+      {"/same/x", 0, nullptr},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.uri);
+    const LocationSettings& ls = selectLocation(s, c.uri).settings;
+    EXPECT_EQ(ls.accessLogId, c.id);
+    EXPECT_EQ(ls.customLogFormat, c.custom);
+  }
+  EXPECT_EQ(r.servers[1]->root.settings.accessLogId, 1);
+  EXPECT_EQ(r.servers[1]->root.settings.customLogFormat, nullptr);
+}
+
+// With a list to fill (-t), every invalid regex and unreadable htpasswd file is reported, each
+// file once; without one, compiling stops at the first.
+TEST(RouteConfigTest, EveryBadRegexAndHtpasswdFileCanBeListed) {
+  const std::string text =
+      "server {\n"
+      "  location ~ a(b { }\n"
+      "  location /p/ { auth_basic x; auth_basic_user_file /nonexistent/p1; }\n"
+      "  location ~* [z { }\n"
+      "  location /q/ { auth_basic x; auth_basic_user_file /nonexistent/p1; }\n"
+      "}\n";
+  Config cfg;
+  std::string err;
+  ASSERT_TRUE(parseConfigText(text, "r.conf", &cfg, &err)) << err;
+  RouteConfig first;
+  EXPECT_FALSE(compileRoutes(cfg, &first, &err));
+  EXPECT_EQ(err.rfind("r.conf:2: invalid regex 'a(b'", 0), 0u) << err;
+  RouteConfig every;
+  std::vector<std::string> all;
+  EXPECT_FALSE(compileRoutes(cfg, &every, &err, &all));
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].rfind("r.conf:2: invalid regex 'a(b'", 0), 0u) << all[0];
+  EXPECT_EQ(all[1].rfind("r.conf:3: 'auth_basic_user_file': ", 0), 0u) << all[1];
+  EXPECT_EQ(all[2].rfind("r.conf:4: invalid regex '[z'", 0), 0u) << all[2];
+  EXPECT_EQ(err, all[0]);
+}
+
 TEST(RouteConfigTest, ErrorsNameFileLineAndReason) {
   struct Case {
     std::string text;
