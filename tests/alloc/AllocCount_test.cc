@@ -268,8 +268,14 @@ struct Step {
 };
 
 // What the worker serves: the flat configuration without and with the access log, and a block
-// configuration (several servers, prefix, exact and regex locations, return, allow/deny, headers).
-enum class Setup { kFlat, kFlatLogged, kBlocks };
+// configuration (several servers, prefix, exact and regex locations, return, allow/deny, headers),
+// also with an access_log in a log_format that uses every variable.
+enum class Setup { kFlat, kFlatLogged, kBlocks, kBlocksLogged };
+
+constexpr const char* kEveryVariable =
+    "log_format every '$remote_addr $remote_user [$time_local] $time_iso8601 $msec \"$request\" "
+    "$request_method $uri $args $host $server_name $status $bytes_sent $body_bytes_sent "
+    "$request_time \"$http_user_agent\" $http_x_none $connection $connection_requests $pid';\n";
 
 constexpr const char* kBlockConfig = R"(
 server {
@@ -298,11 +304,26 @@ class AllocCountTest : public ::testing::TestWithParam<Setup> {
 };
 
 TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
-  const bool accessLog = GetParam() == Setup::kFlatLogged;
+  const bool accessLog = GetParam() == Setup::kFlatLogged || GetParam() == Setup::kBlocksLogged;
+  std::string logPath;
+  if (accessLog) {
+    char tmpl[] = "/tmp/alloc_test.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    logDir_ = tmpl;
+    logPath = logDir_ + "/access.log";
+  }
   Config cfg;
-  if (GetParam() == Setup::kBlocks) {
+  if (GetParam() == Setup::kBlocks || GetParam() == Setup::kBlocksLogged) {
+    std::string text = kBlockConfig;
+    if (GetParam() == Setup::kBlocksLogged) {
+      // Both servers name the same file (one fd in the worker).
+      for (size_t at = 0; (at = text.find("server {", at)) != std::string::npos; at += 8) {
+        text.insert(at + 8, "\n  access_log " + logPath + " every;");
+      }
+      text = kEveryVariable + text;
+    }
     std::string err;
-    ASSERT_TRUE(parseConfigText(kBlockConfig, "alloc.conf", &cfg, &err)) << err;
+    ASSERT_TRUE(parseConfigText(text, "alloc.conf", &cfg, &err)) << err;
   }
   cfg.ip = "127.0.0.1";
   cfg.procs = 1;
@@ -310,12 +331,7 @@ TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
   cfg.root = siteRoot();
   ASSERT_TRUE(std::filesystem::exists(cfg.root + "/index.html"))
       << "document root " << cfg.root << " (set HTTPSERVER_WWW)";
-  if (accessLog) {
-    char tmpl[] = "/tmp/alloc_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    logDir_ = tmpl;
-    cfg.accessLog = logDir_ + "/access.log";
-  }
+  if (GetParam() == Setup::kFlatLogged) cfg.accessLog = logPath;
 
   void* mem = ::mmap(nullptr, sizeof(AllocShared), PROT_READ | PROT_WRITE,
                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -428,7 +444,7 @@ TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "worker wait status " << status;
   EXPECT_EQ(shared->workers[0].requests.load(), 12'001u);
   if (accessLog) {
-    UniqueFd log(::open(cfg.accessLog.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd log(::open(logPath.c_str(), O_RDONLY | O_CLOEXEC));
     ASSERT_TRUE(log.valid());
     size_t lines = 0;
     char buf[65536];
@@ -440,11 +456,14 @@ TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Config, AllocCountTest,
-                         ::testing::Values(Setup::kFlat, Setup::kFlatLogged, Setup::kBlocks),
+                         ::testing::Values(Setup::kFlat, Setup::kFlatLogged, Setup::kBlocks,
+                                           Setup::kBlocksLogged),
                          [](const ::testing::TestParamInfo<Setup>& p) {
                            return std::string(p.param == Setup::kFlat         ? "Flat"
                                               : p.param == Setup::kFlatLogged ? "FlatWithAccessLog"
-                                                                              : "Blocks");
+                                              : p.param == Setup::kBlocks
+                                                  ? "Blocks"
+                                                  : "BlocksWithEveryLogVariable");
                          });
 
 }  // namespace
