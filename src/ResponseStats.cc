@@ -1,6 +1,6 @@
 #include "ResponseStats.h"
 
-#include "SharedState.h"
+#include "SingleWriter.h"
 
 namespace hs {
 

@@ -143,7 +143,8 @@ std::string compileLocation(const ConfNode& n, Location* parent, Compiler* c) {
   // location is chosen, and a location's does not reach its nested locations.
   loc->settings.returnCode = 0;
   loc->settings.returnText.clear();
-  SettingsLevel level{&loc->settings, loc.get(), {}};
+  const bool regex = loc->match == LocationMatch::kRegex || loc->match == LocationMatch::kRegexNoCase;
+  SettingsLevel level{&loc->settings, regex, loc->pattern.size(), {}};
   why = applyLevel(n.children, &level, c);
   if (why.empty())
     why = checkSettings(loc->settings).empty() ? "" : where(n) + checkSettings(loc->settings);
@@ -281,7 +282,7 @@ std::string compileServer(const ConfNode& n, const LocationSettings& top, Compil
     if (d.name != "server_name") continue;
     for (const std::string& name : d.args) s->names.push_back(name);
   }
-  SettingsLevel level{&s->root.settings, nullptr, {}};
+  SettingsLevel level{&s->root.settings, false, 0, {}};
   std::string why = applyLevel(n.children, &level, c);
   const std::string incomplete = checkSettings(s->root.settings);
   if (why.empty() && !incomplete.empty()) why = where(n) + incomplete;
@@ -348,7 +349,7 @@ std::string compileTop(Compiler* c, LocationSettings* top) {
   top->maxBody = cfg.maxBody;
   top->accessLog = cfg.accessLog == "off" ? "" : cfg.accessLog;
   top->accessLogFormat = top->accessLog.empty() ? nullptr : c->out->logFormats["combined"].get();
-  SettingsLevel level{top, nullptr, {}};
+  SettingsLevel level{top, false, 0, {}};
   std::string why = applyLevel(cfg.routing, &level, c);
   if (why.empty() && !checkSettings(*top).empty()) why = "top level: " + checkSettings(*top);
   return why;
@@ -378,7 +379,7 @@ std::vector<std::string> accessLogPaths(const Config& cfg) {
 
 bool compileRoutes(const Config& cfg, RouteConfig* out, std::string* err,
                    std::vector<std::string>* all) {
-  Compiler c{cfg, out, {out, {}, all}, {}};
+  Compiler c{cfg, out, {&out->logFormats, {}, all}, {}};
   out->logFormats["combined"] = std::make_unique<LogFormat>(LogFormat::combined());
   for (const ConfNode& n : cfg.routing) {
     if (n.name != "log_format") continue;

@@ -43,11 +43,8 @@ std::string applyRoot(const ConfNode& n, SettingsLevel* lv, SettingsContext*) {
     s.aliasCut = 0;
     return "";
   }
-  const Location& loc = *lv->location;
-  if (loc.match == LocationMatch::kRegex || loc.match == LocationMatch::kRegexNoCase) {
-    return "'alias' is not supported in a regex location (use root)";
-  }
-  s.aliasCut = loc.pattern.size();
+  if (lv->regexLocation) return "'alias' is not supported in a regex location (use root)";
+  s.aliasCut = lv->prefixLength;
   return "";
 }
 
@@ -212,8 +209,8 @@ std::string applyAccessLog(const ConfNode& n, SettingsLevel* lv, SettingsContext
     return "";
   }
   const std::string name = n.args.size() > 1 ? n.args[1] : "combined";
-  const auto it = ctx->routes->logFormats.find(name);
-  if (it == ctx->routes->logFormats.end()) return "unknown log_format " + quoted(name);
+  const auto it = ctx->logFormats->find(name);
+  if (it == ctx->logFormats->end()) return "unknown log_format " + quoted(name);
   s.accessLog = n.args[0];
   s.accessLogFormat = it->second.get();
   return "";

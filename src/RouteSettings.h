@@ -7,23 +7,26 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ConfParser.h"
-#include "RouteConfig.h"
+#include "LocationSettings.h"
+#include "LogFormat.h"
 
 namespace hs {
 
 // Where directives are being applied: one server or location block.
 struct SettingsLevel {
   LocationSettings* settings;
-  const Location* location;  // nullptr at the top level and the server level
+  bool regexLocation = false;  // a `location ~` or `~*` block (alias is refused there)
+  size_t prefixLength = 0;     // the location's URI or prefix length (alias replaces it)
   std::map<std::string, std::string, std::less<>> seen;  // directive group -> "FILE:LINE" first set
 };
 
 // What directives refer to across levels: log formats by name, htpasswd files by path (each file
 // read once per configuration).
 struct SettingsContext {
-  const RouteConfig* routes;
+  const std::map<std::string, std::unique_ptr<LogFormat>, std::less<>>* logFormats;
   std::map<std::string, std::shared_ptr<const Htpasswd>> htpasswds;
   // When set (-t), an htpasswd file that cannot be read is listed here ("FILE:LINE: reason") and
   // compiling goes on, so that every such file is reported.

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "ResponseStats.h"
+#include "SingleWriter.h"
 
 namespace hs {
 
@@ -47,16 +48,6 @@ struct SharedState {
   ResponseStats responses[kMaxWorkerSlots];
   std::atomic<uint64_t> workerRestarts;  // workers replaced after they exited
 };
-
-// Single-writer increment: no lock prefix needed.
-template <typename T>
-inline void bump(std::atomic<T>& a, T by = 1) {
-  a.store(a.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
-}
-template <typename T>
-inline void drop(std::atomic<T>& a, T by = 1) {
-  a.store(a.load(std::memory_order_relaxed) - by, std::memory_order_relaxed);
-}
 
 // Maps a zeroed SharedState shared with future children. Returns nullptr on failure.
 SharedState* mapSharedState();
