@@ -143,7 +143,8 @@ std::string compileLocation(const ConfNode& n, Location* parent, Compiler* c) {
   // location is chosen, and a location's does not reach its nested locations.
   loc->settings.returnCode = 0;
   loc->settings.returnText.clear();
-  const bool regex = loc->match == LocationMatch::kRegex || loc->match == LocationMatch::kRegexNoCase;
+  const bool regex =
+      loc->match == LocationMatch::kRegex || loc->match == LocationMatch::kRegexNoCase;
   SettingsLevel level{&loc->settings, regex, loc->pattern.size(), {}};
   why = applyLevel(n.children, &level, c);
   if (why.empty())
