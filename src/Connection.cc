@@ -409,7 +409,7 @@ void Connection::route() {
   if (!env_->cfg->realIpHeader.empty()) applyRealIp();
   IoState* io = io_;
   describeTarget(io->ctx, TargetBuffers{io->path, sizeof io->path, io->uri, sizeof io->uri,
-                                        io->host, sizeof io->host});
+                                        io->host, sizeof io->host, env_->hosts});
   io->selected = env_->handlers->select(io->ctx);
 }
 

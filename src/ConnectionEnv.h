@@ -15,6 +15,7 @@ class Connection;
 class ErrorPages;
 class EvictionList;
 class HandlerSelector;
+class HostMemo;
 class LogFormat;
 class RefusalLogger;
 class TimerHeap;
@@ -63,6 +64,7 @@ struct ConnectionEnv {
   AccessLogs* accessLogs = nullptr;    // every access_log file, by id (null without routing)
   const LogFormat* defaultLogFormat = nullptr;  // accessLog's format; null: combined
   int pid = 0;                                  // the worker's ($pid)
+  const HostMemo* hosts = nullptr;     // recent Host values, normalized (RequestTarget)
 };
 
 }  // namespace hs

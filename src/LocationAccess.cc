@@ -4,7 +4,7 @@
 
 namespace hs {
 
-int checkAccess(const LocationSettings& s, const RequestContext& ctx) {
+int checkGate(const LocationSettings& s, const RequestContext& ctx) {
   if (!s.access.empty() && !s.access.allows(reinterpret_cast<const sockaddr*>(ctx.peer))) {
     return 403;
   }

@@ -10,6 +10,9 @@ namespace hs {
 // 0 when the request may proceed, else 403 (refused by allow/deny) or 401 (no or wrong
 // credentials). The password is compared in constant time and never copied anywhere but a stack
 // buffer, which is cleared.
-int checkAccess(const LocationSettings& s, const RequestContext& ctx);
+int checkGate(const LocationSettings& s, const RequestContext& ctx);
+inline int checkAccess(const LocationSettings& s, const RequestContext& ctx) {
+  return s.access.empty() && s.authRealm.empty() ? 0 : checkGate(s, ctx);
+}
 
 }  // namespace hs

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "HttpLexical.h"
 #include "Router.h"
 #include "UrlPath.h"
 
@@ -27,6 +28,27 @@ size_t uriFromPath(const RequestContext& ctx, std::string_view rawPath, const Ta
   return len;
 }
 
+// normalizeHost through the memo: a value seen before is copied (lowercased if need be) unchecked.
+size_t hostFor(std::string_view host, const TargetBuffers& bufs) {
+  if (bufs.hosts == nullptr || !bufs.hosts->enabled()) {
+    return normalizeHost(host, bufs.host, bufs.hostCap);
+  }
+  uint64_t hash = 0;
+  const HostForm* known = bufs.hosts->find(host, &hash);
+  if (known != nullptr && known->len <= bufs.hostCap) {
+    if (known->lowercase) {
+      if (known->len != 0) std::memcpy(bufs.host, host.data(), known->len);
+    } else {
+      for (size_t i = 0; i < known->len; ++i) bufs.host[i] = toLowerAscii(host[i]);
+    }
+    return known->len;
+  }
+  const size_t len = normalizeHost(host, bufs.host, bufs.hostCap);
+  const bool lowercase = len == 0 || std::memcmp(bufs.host, host.data(), len) == 0;
+  bufs.hosts->remember(host, hash, HostForm{static_cast<uint16_t>(len), lowercase});
+  return len;
+}
+
 }  // namespace
 
 void describeTarget(RequestContext& ctx, const TargetBuffers& bufs) {
@@ -40,13 +62,15 @@ void describeTarget(RequestContext& ctx, const TargetBuffers& bufs) {
   ctx.rawPath = parts.rawPath;
   ctx.query = parts.query;
   ctx.uri = {bufs.uri, uriFromPath(ctx, parts.rawPath, bufs)};
-  std::string_view host = targetAuthority(ctx.target);
   // An absolute-form target names its host (even an empty one, which is refused).
-  const bool present =
-      (!ctx.target.starts_with('/') && ctx.target.find("://") != std::string_view::npos) ||
-      !ctx.req->header(KnownHeader::kHost).empty();
+  std::string_view host;
+  bool present = !ctx.req->header(KnownHeader::kHost).empty();
+  if (!ctx.target.starts_with('/')) {
+    host = targetAuthority(ctx.target);
+    present = present || ctx.target.find("://") != std::string_view::npos;
+  }
   if (host.empty()) host = ctx.header(KnownHeader::kHost);
-  const size_t len = present ? normalizeHost(host, bufs.host, bufs.hostCap) : 0;
+  const size_t len = present ? hostFor(host, bufs) : 0;
   ctx.host = {bufs.host, len};
   ctx.hostStatus = present && len == 0 ? 400 : 0;
 }

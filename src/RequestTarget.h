@@ -6,8 +6,21 @@
 #include <cstddef>
 
 #include "Handler.h"
+#include "RouteMemo.h"
 
 namespace hs {
+
+// What a Host value normalizes to: its first `len` bytes (0: refused with 400), lowercased unless
+// they are lowercase already.
+struct HostForm {
+  uint16_t len = 0;
+  bool lowercase = false;
+};
+
+// Recent Host values (as sent) and their normalized form, which is always the value's lowercased
+// prefix. A keep-alive client repeats its Host on every request; the worker keeps one memo for all
+// its connections.
+class HostMemo : public RouteMemo<HostForm> {};
 
 // Caller-owned buffers the context's views point into; they must outlive the request.
 struct TargetBuffers {
@@ -17,6 +30,7 @@ struct TargetBuffers {
   size_t uriCap;
   char* host;
   size_t hostCap;
+  const HostMemo* hosts;  // nullptr: every host is normalized from scratch
 };
 
 // Fills ctx.target, rawPath, query, path, pathStatus, pathReason, trailingSlash, uri, host and

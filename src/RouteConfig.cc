@@ -242,7 +242,7 @@ ListenAddr* findListen(RouteConfig* out, const ListenSpec& spec) {
   for (ListenAddr& la : out->listens) {
     if (la.ip == spec.ip && la.port == spec.port) return &la;
   }
-  out->listens.push_back(ListenAddr{spec.ip, spec.port, nullptr, {}, {}});
+  out->listens.push_back(ListenAddr{spec.ip, spec.port, nullptr, {}, {}, {}});
   return &out->listens.back();
 }
 
@@ -332,6 +332,16 @@ void finishLocation(Location* loc, RouteConfig* out) {
   }
 }
 
+bool hasRegexes(const Location& loc) {
+  if (!loc.regexes.empty()) return true;
+  for (const auto* list : {&loc.exact, &loc.prefixes}) {
+    for (const auto& nested : *list) {
+      if (hasRegexes(*nested)) return true;
+    }
+  }
+  return false;
+}
+
 void finishListens(RouteConfig* out) {
   for (ListenAddr& la : out->listens) {
     std::sort(la.exactNames.begin(), la.exactNames.end());
@@ -405,7 +415,13 @@ bool compileRoutes(const Config& cfg, RouteConfig* out, std::string* err,
   finishListens(out);
   out->defaultAccessLogId = accessLogId(top.accessLog, out);
   out->defaultLogFormat = top.accessLog.empty() ? nullptr : customFormat(top.accessLogFormat, *out);
-  for (auto& server : out->servers) finishLocation(&server->root, out);
+  for (auto& server : out->servers) {
+    finishLocation(&server->root, out);
+    if (hasRegexes(server->root)) server->locationMemo.enable();
+  }
+  for (ListenAddr& la : out->listens) {
+    if (!la.exactNames.empty() || !la.wildcards.empty()) la.serverMemo.enable();
+  }
   return true;
 }
 

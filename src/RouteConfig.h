@@ -17,6 +17,7 @@
 #include "LocationSettings.h"
 #include "LogFormat.h"
 #include "Regex.h"
+#include "RouteMemo.h"
 
 namespace hs {
 
@@ -43,6 +44,7 @@ struct Location {
 struct Server {
   std::vector<std::string> names;  // lowercase, as configured ("*.example.test" kept as written)
   Location root;                   // the server level: its settings and its locations
+  RouteMemo<const Location*> locationMemo;  // recent URIs' locations; enabled when root has regexes
   std::string file;
   int line = 0;
 };
@@ -53,6 +55,7 @@ struct ListenAddr {
   const Server* defaultServer = nullptr;  // explicit default_server, else the first in file order
   std::vector<std::pair<std::string, const Server*>> exactNames;  // sorted by name
   std::vector<std::pair<std::string, const Server*>> wildcards;   // ".suffix", longest first
+  RouteMemo<const Server*> serverMemo;  // recent hosts' servers; enabled when there are names to search
 };
 
 struct RouteConfig {

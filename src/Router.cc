@@ -1,6 +1,7 @@
 #include "Router.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "HttpLexical.h"
@@ -46,6 +47,33 @@ const Location* findIn(const Location& level, std::string_view uri, bool* final)
   return found;
 }
 
+// What normalizeHost does with each byte: an ordinary one is copied lowercased (kHostLower holds
+// its lowercase form); the others are 0 there and looked at one by one.
+constexpr std::array<unsigned char, 256> kHostLower = [] {
+  std::array<unsigned char, 256> t{};
+  for (unsigned c = 0x21; c < 0x7F; ++c) t[c] = toLowerAscii(static_cast<unsigned char>(c));
+  for (unsigned c = 0x80; c < 0x100; ++c) t[c] = static_cast<unsigned char>(c);
+  for (unsigned char c : {'.', ':', '[', ']', '/'}) t[c] = 0;
+  return t;
+}();
+
+const Server& searchServer(const ListenAddr& la, std::string_view host) {
+  const auto it = std::lower_bound(la.exactNames.begin(), la.exactNames.end(), host,
+                                   [](const std::pair<std::string, const Server*>& e,
+                                      std::string_view h) { return e.first < h; });
+  if (it != la.exactNames.end() && it->first == host) return *it->second;
+  for (const auto& [suffix, server] : la.wildcards) {  // longest first
+    if (host.size() > suffix.size() && host.ends_with(suffix)) return *server;
+  }
+  return *la.defaultServer;
+}
+
+const Location& searchLocation(const Server& server, std::string_view uri) {
+  bool final = false;
+  const Location* l = findIn(server.root, uri, &final);
+  return l != nullptr ? *l : server.root;
+}
+
 }  // namespace
 
 std::string_view targetAuthority(std::string_view target) {
@@ -55,13 +83,19 @@ std::string_view targetAuthority(std::string_view target) {
   return target.substr(0, target.find_first_of("/?#"));
 }
 
-// ngx_http_validate_host, state for state.
+// ngx_http_validate_host, state for state: one pass that copies (lowercased) and checks at once.
 size_t normalizeHost(std::string_view host, char* out, size_t cap) {
   enum class State : uint8_t { kUsual, kLiteral, kRest } state = State::kUsual;
-  size_t dotPos = host.size();
-  size_t len = host.size();
-  for (size_t i = 0; i < host.size(); ++i) {
+  const size_t n = host.size();
+  size_t dotPos = n;
+  size_t len = n;
+  for (size_t i = 0; i < n; ++i) {
     const auto c = static_cast<unsigned char>(host[i]);
+    const unsigned char lower = kHostLower[c];
+    if (lower != 0) {
+      if (i < cap) out[i] = static_cast<char>(lower);
+      continue;
+    }
     if (c == '.') {
       if (i > 0 && dotPos == i - 1) return 0;
       dotPos = i;
@@ -77,31 +111,32 @@ size_t normalizeHost(std::string_view host, char* out, size_t cap) {
         len = i + 1;
         state = State::kRest;
       }
-    } else if (c <= 0x20 || c == 0x7F || c == '/') {
-      return 0;
+    } else {
+      return 0;  // a control or blank byte, DEL, '/'
     }
+    if (i < cap) out[i] = static_cast<char>(c);
   }
   if (len > 0 && dotPos == len - 1) --len;
   if (len == 0 || len > cap) return 0;
-  for (size_t i = 0; i < len; ++i) out[i] = toLowerAscii(host[i]);
   return len;
 }
 
-const Server& selectServer(const ListenAddr& la, std::string_view host) {
-  const auto it = std::lower_bound(la.exactNames.begin(), la.exactNames.end(), host,
-                                   [](const std::pair<std::string, const Server*>& e,
-                                      std::string_view h) { return e.first < h; });
-  if (it != la.exactNames.end() && it->first == host) return *it->second;
-  for (const auto& [suffix, server] : la.wildcards) {  // longest first
-    if (host.size() > suffix.size() && host.ends_with(suffix)) return *server;
-  }
-  return *la.defaultServer;
+const Server& selectNamedServer(const ListenAddr& la, std::string_view host) {
+  if (!la.serverMemo.enabled()) return searchServer(la, host);
+  uint64_t hash = 0;
+  if (const Server* const* known = la.serverMemo.find(host, &hash)) return **known;
+  const Server& s = searchServer(la, host);
+  la.serverMemo.remember(host, hash, &s);
+  return s;
 }
 
-const Location& selectLocation(const Server& server, std::string_view uri) {
-  bool final = false;
-  const Location* l = findIn(server.root, uri, &final);
-  return l != nullptr ? *l : server.root;
+const Location& selectNestedLocation(const Server& server, std::string_view uri) {
+  if (!server.locationMemo.enabled()) return searchLocation(server, uri);
+  uint64_t hash = 0;
+  if (const Location* const* known = server.locationMemo.find(uri, &hash)) return **known;
+  const Location& l = searchLocation(server, uri);
+  server.locationMemo.remember(uri, hash, &l);
+  return l;
 }
 
 FileMapping mapToFile(const Location& loc, std::string_view uri, char* out, size_t cap) {

@@ -23,13 +23,23 @@ size_t normalizeHost(std::string_view host, char* out, size_t cap);
 
 // The server for a request that arrived on listen address `la` with the normalized `host` ("" for
 // a request without one): exact name, longest leading wildcard, default_server, first in file
-// order. Never a server that is not on `la`.
-const Server& selectServer(const ListenAddr& la, std::string_view host);
+// order. Never a server that is not on `la`. An address without names costs no string work.
+const Server& selectNamedServer(const ListenAddr& la, std::string_view host);
+inline const Server& selectServer(const ListenAddr& la, std::string_view host) {
+  if (la.exactNames.empty() && la.wildcards.empty()) return *la.defaultServer;
+  return selectNamedServer(la, host);
+}
 
 // The location for `uri` (normalizeUri's output, NUL-terminated) in nginx's order: an equal '='
 // location; else the longest prefix, searched again among its nested locations, and final if it is
 // '^~'; else the first matching regex in file order; else that longest prefix; else the server.
-const Location& selectLocation(const Server& server, std::string_view uri);
+// A server without locations answers every URI itself, without looking at it.
+const Location& selectNestedLocation(const Server& server, std::string_view uri);
+inline const Location& selectLocation(const Server& server, std::string_view uri) {
+  const Location& root = server.root;
+  if (root.exact.empty() && root.prefixes.empty() && root.regexes.empty()) return root;
+  return selectNestedLocation(server, uri);
+}
 
 // Where a URI's file lives: `dir` (the root or alias directory, no trailing '/') and `rel` beneath
 // it (no leading '/', "" for the directory itself), written NUL-terminated to out[0..cap).

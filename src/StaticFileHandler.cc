@@ -140,7 +140,11 @@ void StaticFileHandler::serveUri(const RequestContext& ctx, ResponsePlan& plan, 
   char buf[kMaxPath];
   Target t;
   int status = 0;
-  if (!mapTarget(loc, uri, buf, sizeof buf, &t, &status)) {
+  if (depth == 0 && uri.data() == ctx.uri.data() && !loc.settings.alias) {
+    // The request's own URI under a root: its file is the normalized path, already checked for
+    // hidden segments and backslashes, so mapToFile's walk and copy would find what it holds.
+    t = targetFor(loc, ctx.path, uri);
+  } else if (!mapTarget(loc, uri, buf, sizeof buf, &t, &status)) {
     errors_->fill(ctx, status, plan);
     return;
   }
@@ -219,18 +223,23 @@ bool StaticFileHandler::mapTarget(const Location& loc, std::string_view uri, cha
   }
   std::string_view rel = m.rel;
   while (rel.ends_with('/')) rel.remove_suffix(1);
-  const LocationSettings& s = loc.settings;
-  *t = Target{sites_->cache(s.rootId),
-              rel,
-              uri.ends_with('/'),
-              uri.substr(1),
-              s.autoindex,
-              s.gzipStatic,
-              s.successLines,
-              &loc,
-              false,
-              m.dir};
+  *t = targetFor(loc, rel, uri);
   return true;
+}
+
+StaticFileHandler::Target StaticFileHandler::targetFor(const Location& loc, std::string_view rel,
+                                                       std::string_view uri) const {
+  const LocationSettings& s = loc.settings;
+  return Target{sites_->cache(s.rootId),
+                rel,
+                uri.ends_with('/'),
+                uri.substr(1),
+                s.autoindex,
+                s.gzipStatic,
+                s.successLines,
+                &loc,
+                false,
+                s.root};
 }
 
 void StaticFileHandler::serveTarget(const RequestContext& ctx, ResponsePlan& plan,

@@ -60,6 +60,8 @@ class StaticFileHandler final : public Handler {
                 const Location& loc, std::string_view uri, int depth);
   bool mapTarget(const Location& loc, std::string_view uri, char* buf, size_t cap, Target* t,
                  int* status) const;
+  // The target for file `rel` (no leading or trailing '/') beneath loc's directory, named by `uri`.
+  Target targetFor(const Location& loc, std::string_view rel, std::string_view uri) const;
   void serveTarget(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink,
                    const Target& t, std::string_view uri, int depth);
   void serveIndex(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink,

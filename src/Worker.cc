@@ -46,6 +46,8 @@ Worker::Worker(const Config& cfg, UniqueFd channel, SharedState* shared, WorkerS
                        stats_, nullptr, nullptr,     nullptr,  this};
   env_.responses = &shared->responses[stats - shared->workers];  // the slot's metrics
   env_.refusals = &refusals_;
+  hosts_.enable();
+  env_.hosts = &hosts_;
   for (uint32_t i = 0; i < conns_.capacity(); ++i) conns_.at(i).attach(&env_, i);
   posted_.reserve(conns_.capacity());
   // A boundary that cannot occur in the files: random per process.

@@ -22,6 +22,7 @@
 #include "HandlerTable.h"
 #include "Privileges.h"
 #include "RefusalLogger.h"
+#include "RequestTarget.h"
 #include "SharedState.h"
 #include "Sites.h"
 #include "SlotPool.h"
@@ -83,6 +84,7 @@ class Worker final : private ConnectionHost {
   std::unique_ptr<HandlerTable> handlers_;  // made once the sites are open
   AccessLogs accessLogs_;  // every access_log file of the configuration, each opened once
   RefusalLogger refusals_;
+  HostMemo hosts_;  // recent Host values and their normalized length, for every connection
   ConnectionEnv env_;
   std::vector<Posted> posted_;  // connections to drive before the next wait (capacity reserved)
   Lifecycle lifecycle_ = Lifecycle::kServing;

@@ -67,7 +67,7 @@ class Exchange {
     ctx_.req = &req_;
     ctx_.base = raw_.data();
     describeTarget(ctx_,
-                   TargetBuffers{path_, sizeof path_, uri_, sizeof uri_, host_, sizeof host_});
+                   TargetBuffers{path_, sizeof path_, uri_, sizeof uri_, host_, sizeof host_, nullptr});
     ctx_.peer = &peer_;
     ctx_.nowMs = nowMs;
     ctx_.nowSec = 1'700'000'000;

@@ -6,6 +6,7 @@
 
 #include <random>
 #include <string>
+#include <utility>
 
 #include "HttpParser.h"
 #include "UrlPath.h"
@@ -23,7 +24,8 @@ std::string describedUri(const std::string& target, size_t pathCap, size_t uriCa
   ctx.req = &req;
   ctx.base = raw.data();
   std::string path(pathCap, '\0'), uri(uriCap, '\0'), host(64, '\0');
-  describeTarget(ctx, TargetBuffers{path.data(), pathCap, uri.data(), uriCap, host.data(), 64});
+  describeTarget(ctx,
+                 TargetBuffers{path.data(), pathCap, uri.data(), uriCap, host.data(), 64, nullptr});
   EXPECT_EQ(ctx.uri.data(), uri.data());
   if (!ctx.uri.empty()) {
     EXPECT_EQ(ctx.uri.data()[ctx.uri.size()], '\0');
@@ -85,6 +87,56 @@ TEST(RequestTargetTest, UriEqualsNormalizeUriOnRandomTargets) {
     if (!want.empty()) ++nonEmpty;
   }
   EXPECT_GT(nonEmpty, 5000);  // the generator reaches accepted targets too
+}
+
+// The host a request is routed by, and its status, as describeTarget leaves them with `memo`
+// (nullptr: none) for a request with this target and Host header line ("" : none).
+std::pair<std::string, int> describedHost(const std::string& target, const std::string& hostLine,
+                                          const HostMemo* memo) {
+  const std::string version = hostLine.empty() ? "HTTP/1.0" : "HTTP/1.1";  // 1.1 needs a Host
+  const std::string raw = "GET " + target + " " + version + "\r\n" + hostLine + "\r\n";
+  HttpParser parser;
+  HttpRequest req;
+  EXPECT_EQ(parser.parse(raw.data(), raw.size(), &req), ParseStatus::kDone) << raw;
+  RequestContext ctx;
+  ctx.req = &req;
+  ctx.base = raw.data();
+  std::string path(256, '\0'), uri(256, '\0'), host(64, '\0');
+  describeTarget(ctx, TargetBuffers{path.data(), 256, uri.data(), 256, host.data(), 64, memo});
+  return {std::string(ctx.host), ctx.hostStatus};
+}
+
+// A host remembered by the worker's memo is described exactly as a fresh one, first time and
+// every time after, whatever case, port, dots or brackets it has, valid or not.
+TEST(RequestTargetTest, RememberedHostsAreDescribedAsFreshOnes) {
+  struct Case {
+    std::string target;
+    std::string hostLine;
+  };
+  const Case cases[] = {
+      {"/", "Host: example.test\r\n"},
+      {"/", "Host: Example.TEST:8080\r\n"},
+      {"/", "Host: a.example.test.:80\r\n"},
+      {"/", "Host: [::FFFF:1.2.3.4]:8080\r\n"},
+      {"/", "Host: 127.0.0.1:8080\r\n"},
+      {"/", "Host: a..b\r\n"},
+      {"/", "Host: :80\r\n"},
+      {"/", "Host: .\r\n"},
+      {"/", ""},
+      {"http://B.Test:81/x", "Host: other.test\r\n"},
+      {"http:///x", "Host: other.test\r\n"},
+      {"/", "Host: " + std::string(70, 'h') + "\r\n"},   // longer than the 64-byte buffer
+      {"/", "Host: " + std::string(120, 'H') + "\r\n"},  // longer than the memo keeps
+  };
+  HostMemo memo;
+  memo.enable();
+  for (int round = 0; round < 3; ++round) {
+    for (const Case& c : cases) {
+      SCOPED_TRACE(c.target + " " + c.hostLine);
+      EXPECT_EQ(describedHost(c.target, c.hostLine, &memo),
+                describedHost(c.target, c.hostLine, nullptr));
+    }
+  }
 }
 
 }  // namespace

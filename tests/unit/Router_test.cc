@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "Config.h"
 #include "UrlPath.h"
@@ -157,9 +158,12 @@ server { listen 127.0.0.1:9090; server_name first.test; root /other2; }
       {&other, "other.test", "/other"},       {&other, "first.test", "/other2"},
       {&other, "a.example.test", "/other"},  // no default_server: the first on the address
   };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.host);
-    EXPECT_EQ(selectServer(*c.la, c.host).root.settings.root, c.root);
+  for (const char* pass : {"searched", "remembered"}) {  // the second answer comes from the memo
+    SCOPED_TRACE(pass);
+    for (const Case& c : cases) {
+      SCOPED_TRACE(c.host);
+      EXPECT_EQ(selectServer(*c.la, c.host).root.settings.root, c.root);
+    }
   }
 }
 
@@ -249,14 +253,59 @@ server { server_name noroot.test; location /only/ {
       {"/a%2ephp", "line 8"},
       {"/b/%2e%2e/x.php", "line 6"},
   };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.target);
-    EXPECT_EQ(locationFor(s, c.target), c.want);
+  for (const char* pass : {"searched", "remembered"}) {  // the second answer comes from the memo
+    SCOPED_TRACE(pass);
+    for (const Case& c : cases) {
+      SCOPED_TRACE(c.target);
+      EXPECT_EQ(locationFor(s, c.target), c.want);
+    }
   }
   EXPECT_EQ(locationFor(*r.servers[1], "/elsewhere"), "server");
   EXPECT_EQ(locationFor(*r.servers[1], "/"), "server");
   EXPECT_EQ(locationFor(*r.servers[1], "/only/x"), "line 24");
   EXPECT_EQ(locationFor(*r.servers[1], "/only/in/x"), "line 25");
+}
+
+// Many URIs (more than the memo's slots, some longer than it remembers) and many hosts: every
+// answer, first or repeated, is the one the search gives.
+TEST(RouterTest, RememberedSelectionsStayTheSearchedOnes) {
+  RouteConfig r;
+  std::string err;
+  ASSERT_TRUE(compile(R"(
+server { server_name a.test "*.a.test"; location / { } location ~ 7$ { } location ~* X { } }
+server { server_name b.test; location /b/ { } location ~ \.php$ { } }
+)",
+                      &r, &err))
+      << err;
+  ASSERT_TRUE(r.servers[0]->locationMemo.enabled());
+  ASSERT_TRUE(r.listens[0].serverMemo.enabled());
+  std::vector<std::string> uris, hosts;
+  for (int i = 0; i < 300; ++i) {
+    uris.push_back("/" + std::string(static_cast<size_t>(i % 130), i % 3 == 0 ? 'x' : 'X') +
+                   std::to_string(i));
+    hosts.push_back(i % 4 == 0 ? "b.test" : "h" + std::to_string(i) + ".a.test");
+  }
+  const Server& s = *r.servers[0];
+  std::vector<int> first;
+  for (const std::string& u : uris) first.push_back(selectLocation(s, u).line);
+  for (int round = 0; round < 2; ++round) {
+    for (size_t i = 0; i < uris.size(); ++i) {
+      SCOPED_TRACE(uris[i]);
+      const Location& l = selectLocation(s, uris[i]);
+      EXPECT_EQ(l.line, first[i]);
+      const bool regex = uris[i].back() == '7' || uris[i].find_first_of("Xx") != std::string::npos;
+      EXPECT_EQ(l.match, regex ? (uris[i].back() == '7' ? LocationMatch::kRegex
+                                                        : LocationMatch::kRegexNoCase)
+                               : LocationMatch::kPrefix);
+    }
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (const std::string& h : hosts) {
+      SCOPED_TRACE(h);
+      EXPECT_EQ(&selectServer(r.listens[0], h),
+                h == "b.test" ? r.servers[1].get() : r.servers[0].get());
+    }
+  }
 }
 
 TEST(RouterTest, InnerBlocksInheritWhatTheyDontSet) {
