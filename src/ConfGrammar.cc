@@ -31,6 +31,8 @@ constexpr DirectiveSpec kSpecs[] = {
     {"proxy_protocol", kM, 1, 1, 0},
     {"set_real_ip_from", kM, 1, 1, 0},
     {"real_ip_header", kM, 1, 1, 0},
+    {"health_path", kM, 1, 1, 0},
+    {"drain_delay", kM, 1, 1, 0},
     {"server", kM, 0, 0, kS},
     {"location", kS | kL, 1, 2, kL},
     {"log_format", kM, 2, kAnyArgs, 0},

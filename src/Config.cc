@@ -116,6 +116,18 @@ bool setRealIpHeader(std::string_view v, Config* cfg, Problem* p) {
   cfg->realIpHeader = v;
   return true;
 }
+bool setHealthPath(std::string_view v, Config* cfg, Problem* p) {
+  if (!v.starts_with('/')) return fail(p, "a path starting with '/'");
+  cfg->healthPath = v;
+  return true;
+}
+bool setDrainDelay(std::string_view v, Config* cfg, Problem* p) {
+  if (v == "0") {
+    cfg->drainDelayMs = 0;
+    return true;
+  }
+  return parseTimeout(v, &cfg->drainDelayMs, p);
+}
 bool setPidFile(std::string_view v, Config* cfg, Problem*) {
   cfg->pidFile = v;
   return true;
@@ -171,6 +183,8 @@ constexpr Setting kSettings[] = {
     {"proxy-protocol", 0, "proxy_protocol", "on", setProxyProtocol},
     {"set-real-ip-from", 0, "set_real_ip_from", nullptr, setRealIpFrom},
     {"real-ip-header", 0, "real_ip_header", nullptr, setRealIpHeader},
+    {"health-path", 0, "health_path", nullptr, setHealthPath},
+    {"drain-delay", 0, "drain_delay", nullptr, setDrainDelay},
     {"pid-file", 0, "pid_file", nullptr, setPidFile},
     {"user", 0, "user", nullptr, setUser},
 };
@@ -488,6 +502,9 @@ Options (a value may also be given as --option=value):
   --proxy-protocol            every connection starts with a PROXY protocol header (v1 or v2)
   --set-real-ip-from CIDR     a trusted load balancer's address or network; may repeat
   --real-ip-header NAME       X-Forwarded-For or X-Real-IP: the client address from trusted peers
+  --health-path /path         answer 200 here while serving, 503 while draining (default off)
+  --drain-delay T             on QUIT or WINCH, keep serving this long with the health path
+                              at 503 before accepting stops (default 5 with a health path, else 0)
   --pid-file PATH             write the master's pid to PATH (default none)
   --user NAME                 workers' user when started as root (default nobody; 'root' keeps root)
   -h, --help                  show this text and exit
@@ -499,6 +516,7 @@ Signals to the master process:
   HUP         reload: re-read the config file (-c) and replace the workers
   USR1        reopen the log files (after rotation)
   USR2        binary upgrade: start a new master that inherits the listening socket
+  WINCH       drain: health path 503, stop accepting after --drain-delay, keep the master
   TTIN, TTOU  add or remove one worker
   CHLD        handled internally: exited workers are reaped and respawned
 )";

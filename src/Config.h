@@ -48,6 +48,8 @@ struct Config {
   bool proxyProtocol = false;  // --proxy-protocol: each connection starts with a PROXY header
   AccessRules realIpFrom;      // --set-real-ip-from CIDR (may repeat): the trusted balancers
   std::string realIpHeader;    // --real-ip-header NAME: the client address field ("" = off)
+  std::string healthPath;      // --health-path /healthz ("" = off)
+  int drainDelayMs = -1;       // --drain-delay T (-1: 5 s with a health path, else 0)
 
   std::string pidFile;      // --pid-file PATH
   std::string user;         // --user NAME (workers drop to it when started as root)
@@ -64,6 +66,12 @@ struct Config {
   std::map<std::string, std::string> appSockets;
   std::map<std::string, int> appProcesses;
 };
+
+// The drain delay in effect: the configured one, or its default.
+inline int drainDelayMs(const Config& cfg) {
+  if (cfg.drainDelayMs >= 0) return cfg.drainDelayMs;
+  return cfg.healthPath.empty() ? 0 : 5'000;
+}
 
 enum class ArgsResult : uint8_t { kOk, kHelp, kVersion, kError };
 

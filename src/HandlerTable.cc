@@ -18,6 +18,8 @@ HandlerTable::HandlerTable(const Config& cfg, FileCache* cache, const SharedStat
       statusOn_(!cfg.statusPath.empty()),
       metricsPath_(cfg.metricsPath.empty() ? std::string() : cfg.metricsPath.substr(1)),
       metricsOn_(!cfg.metricsPath.empty()),
+      healthPath_(cfg.healthPath.empty() ? std::string() : cfg.healthPath.substr(1)),
+      healthOn_(!cfg.healthPath.empty()),
       sites_(sites),
       errors_(cfg.errorPages, cache, sites),
       static_(StaticFileOptions{cfg.autoindex, cfg.maxAge, boundary, cfg.root}, cache, &errors_,
@@ -25,7 +27,8 @@ HandlerTable::HandlerTable(const Config& cfg, FileCache* cache, const SharedStat
       return_(&errors_),
       refusal_(&errors_),
       status_(shared, cfg.statusAllowRemote, &errors_),
-      metrics_(shared, cfg.metricsAllowRemote, &errors_) {
+      metrics_(shared, cfg.metricsAllowRemote, &errors_),
+      health_(shared, &errors_) {
   byKind_[static_cast<size_t>(HandlerKind::kStatic)] = &static_;
   byKind_[static_cast<size_t>(HandlerKind::kReturn)] = &return_;
   byKind_[static_cast<size_t>(HandlerKind::kFastCgi)] = &static_;  // answers 500 without a pool
@@ -41,6 +44,7 @@ Handler* HandlerTable::select(RequestContext& ctx) {
   ctx.location = nullptr;
   ctx.routeStatus = 0;
   ctx.maxBody = 0;
+  if (healthOn_ && ctx.pathStatus == 0 && ctx.path == healthPath_) return &health_;
   if (statusOn_ && ctx.pathStatus == 0 && ctx.path == statusPath_) return &status_;
   if (metricsOn_ && ctx.pathStatus == 0 && ctx.path == metricsPath_) return &metrics_;
   if (sites_ == nullptr) return &static_;

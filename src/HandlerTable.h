@@ -12,6 +12,7 @@
 #include "ErrorPages.h"
 #include "FastCgiHandler.h"
 #include "Handler.h"
+#include "HealthHandler.h"
 #include "MetricsHandler.h"
 #include "ReturnHandler.h"
 #include "RouteConfig.h"
@@ -61,6 +62,8 @@ class HandlerTable final : public HandlerSelector {
   bool statusOn_;
   std::string metricsPath_;  // the same for the metrics endpoint
   bool metricsOn_;
+  std::string healthPath_;  // the same for the health path
+  bool healthOn_;
   const Sites* sites_;
   ErrorPages errors_;
   StaticFileHandler static_;
@@ -69,6 +72,7 @@ class HandlerTable final : public HandlerSelector {
   std::unique_ptr<FastCgiHandler> fastcgi_;
   StatusHandler status_;
   MetricsHandler metrics_;
+  HealthHandler health_;
   Handler* byKind_[static_cast<size_t>(HandlerKind::kCount)];
 };
 

@@ -69,6 +69,7 @@ bool Master::setup() {
   shared_->masterPid = ::getpid();
   shared_->startTime = ::time(nullptr);
   shared_->generation = supervisor_.generation();
+  shared_->workersWanted = cfg_.procs;
   dispatcher_.start();
   setProcTitle("HttpServer: master", "HttpServer");
   writePidFile(cfg_.pidFile);
@@ -126,6 +127,7 @@ int Master::nextTimeoutMs() const {
   int64_t next =
       std::min({supervisor_.nextRespawnMs(), apps_.nextRespawnMs(), dispatcher_.nextWakeMs(t)});
   if (stop_ != Stop::kNone && !killed_) next = std::min(next, stopDeadlineMs_);
+  if (drainUntilMs_ >= 0) next = std::min(next, drainUntilMs_);
   if (next == INT64_MAX) return -1;
   return static_cast<int>(std::clamp<int64_t>(next - t, 0, INT32_MAX));
 }
@@ -150,7 +152,10 @@ void Master::onSignal() {
         startStop(Stop::kFast);
         break;
       case SIGQUIT:
-        startStop(Stop::kGraceful);
+        beginDrain(true);
+        break;
+      case SIGWINCH:
+        beginDrain(false);
         break;
       case SIGHUP:
         reload();
@@ -191,7 +196,9 @@ void Master::reap() {
 void Master::checkDeadlines() {
   int64_t t = monotonicMs();
   supervisor_.respawnDue(t, cfg_.procs);
+  if (drainUntilMs_ >= 0 && t >= drainUntilMs_) finishDrain();
   apps_.respawnDue(t);
+  publishAppHealth();
   // A graceful stop lets the workers finish the requests they passed to apps before the apps go.
   if (stop_ == Stop::kGraceful && supervisor_.workers().empty() && !apps_.stopping()) {
     apps_.stop(SIGTERM);
@@ -208,6 +215,14 @@ void Master::checkDeadlines() {
   dispatcher_.onTick(t);  // also the safety-net poll while paused for capacity
 }
 
+// For the health path: how many app processes the configuration wants but are not running.
+void Master::publishAppHealth() {
+  int wanted = 0;
+  for (const auto& [name, processes] : cfg_.appProcesses) wanted += processes;
+  const int missing = wanted - static_cast<int>(apps_.running());
+  shared_->appsMissing.store(missing > 0 ? missing : 0, std::memory_order_relaxed);
+}
+
 void Master::startStop(Stop how) {
   if (stop_ == Stop::kFast || stop_ == how) return;
   dispatcher_.closeListeners();  // the port is free as soon as no process holds the socket
@@ -222,6 +237,40 @@ void Master::startStop(Stop how) {
   }
   supervisor_.stop(how == Stop::kFast);
   if (how == Stop::kFast) apps_.stop(SIGTERM);
+}
+
+// QUIT and WINCH: the health path turns 503 first, and accepting stops drain_delay later, so a
+// load balancer's checks take the instance out of rotation while it still serves. After QUIT the
+// master then stops gracefully; after WINCH it stays, serving the connections it has.
+void Master::beginDrain(bool quit) {
+  if (stop_ != Stop::kNone) return;
+  if (quit && upgrade_.inProgress()) {
+    startStop(Stop::kGraceful);  // the new master serves the same sockets: nothing to drain
+    return;
+  }
+  quitAfterDrain_ = quitAfterDrain_ || quit;
+  if (draining_) {
+    if (quit && drainUntilMs_ < 0) startStop(Stop::kGraceful);  // drained already (WINCH)
+    return;
+  }
+  draining_ = true;
+  shared_->draining = 1;
+  const int delay = drainDelayMs(cfg_);
+  if (delay > 0) {
+    LOG_INFO("draining: the health path answers 503; accepting stops in %d ms", delay);
+  }
+  drainUntilMs_ = monotonicMs() + delay;
+  if (delay == 0) finishDrain();
+}
+
+void Master::finishDrain() {
+  drainUntilMs_ = -1;
+  if (quitAfterDrain_) {
+    startStop(Stop::kGraceful);
+    return;
+  }
+  dispatcher_.closeListeners();
+  LOG_INFO("drained: no longer accepting; QUIT or TERM stops the server");
 }
 
 // With a config file, re-reads the original command line (the file, then the command line over
@@ -298,6 +347,7 @@ void Master::reload() {
     LOG_INFO("reload: starting generation %u with %d %s", supervisor_.generation() + 1, cfg_.procs,
              plural(cfg_.procs, "worker", "workers"));
     supervisor_.newGeneration(cfg_.procs);
+    shared_->workersWanted = cfg_.procs;
   }
   notifySystemd("READY=1");
 }
@@ -313,6 +363,7 @@ void Master::resize(int delta) {
              delta < 0 ? "least one always stays" : "most 256", delta < 0 ? "TTOU" : "TTIN");
     return;
   }
+  shared_->workersWanted = cfg_.procs;
   LOG_INFO("workers: %d", cfg_.procs);
 }
 

@@ -49,6 +49,9 @@ class Master {
   void reap();
   void checkDeadlines();
   void startStop(Stop how);
+  void beginDrain(bool quit);
+  void finishDrain();
+  void publishAppHealth();
   void reload();
   bool reloadConfig();
   bool reloadListeners(const Config& next, std::vector<ListenSocket>* sockets,
@@ -70,7 +73,10 @@ class Master {
   AppPool apps_;
   Stop stop_ = Stop::kNone;
   int64_t stopDeadlineMs_ = 0;
-  bool killed_ = false;  // SIGKILL sent at the stop deadline
+  bool killed_ = false;          // SIGKILL sent at the stop deadline
+  bool draining_ = false;        // QUIT or WINCH began a drain (the health path answers 503)
+  bool quitAfterDrain_ = false;  // it was QUIT: stop gracefully once drained
+  int64_t drainUntilMs_ = -1;    // when accepting stops; -1: not pending
 };
 
 }  // namespace hs

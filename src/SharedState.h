@@ -47,6 +47,11 @@ struct SharedState {
   // slot, written by the slot's worker; workerRestarts by the master.
   ResponseStats responses[kMaxWorkerSlots];
   std::atomic<uint64_t> workerRestarts;  // workers replaced after they exited
+  // For the health path (HealthHandler.h), written by the master: the workers it wants running,
+  // the app processes it wants but has not running, and 1 once it began to drain (QUIT or WINCH).
+  std::atomic<int32_t> workersWanted;
+  std::atomic<int32_t> appsMissing;
+  std::atomic<uint32_t> draining;
 };
 
 // Maps a zeroed SharedState shared with future children. Returns nullptr on failure.

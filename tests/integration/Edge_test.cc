@@ -1,6 +1,8 @@
 // Behind a load balancer: the PROXY protocol header (v1 and v2) and its trust list, the address it
 // carries in the access log and the status page's loopback check, refusals with rate-limited
-// error-log lines, and real_ip_header X-Forwarded-For.
+// error-log lines, real_ip_header X-Forwarded-For, and the health path with the drain on QUIT and
+// WINCH.
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <string>
@@ -161,6 +163,52 @@ TEST_F(EdgeTest, RealIpHeaderIgnoredFromUntrustedPeers) {
   EXPECT_EQ(fetch(port(), closeRequest("/robots.txt", "X-Forwarded-For: 192.0.2.9\r\n")).status,
             200);
   EXPECT_EQ(clients(1), std::vector<std::string>{"127.0.0.1"});
+}
+
+// ---- health and drain ----
+
+bool refused(uint16_t port) {
+  TestFd fd = connectTo(port);
+  return !fd.valid();
+}
+
+TEST_F(EdgeTest, QuitTurnsHealthTo503ThenServesForTheDelayThenStops) {
+  ASSERT_NO_FATAL_FAILURE(start({"--health-path", "/healthz", "--drain-delay", "1500ms"}));
+  Response ok = fetch(port(), closeRequest("/healthz"));
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, "ok\n");
+  EXPECT_EQ(ok.header("cache-control"), "no-store");
+  const auto t0 = Clock::now();
+  ASSERT_EQ(::kill(server_.pid(), SIGQUIT), 0);
+  ASSERT_TRUE(waitFor([&] { return fetch(port(), closeRequest("/healthz")).status == 503; }, 2000));
+  // Still serving normally while the balancer notices.
+  EXPECT_EQ(fetch(port(), closeRequest("/robots.txt")).status, 200);
+  EXPECT_TRUE(waitFor([&] { return refused(port()); }, 5000)) << "still accepting";
+  const int64_t ms = msSince(t0);
+  EXPECT_GE(ms, 1500) << "accepting stopped before the drain delay";
+  EXPECT_TRUE(server_.waitExit(scaled(5000))) << server_.log();
+  EXPECT_NE(server_.log().find("draining: the health path answers 503"), std::string::npos);
+}
+
+TEST_F(EdgeTest, WinchDrainsAndKeepsTheMasterUntilQuit) {
+  ASSERT_NO_FATAL_FAILURE(start({"--health-path", "/healthz", "--drain-delay", "500ms"}));
+  const auto t0 = Clock::now();
+  ASSERT_EQ(::kill(server_.pid(), SIGWINCH), 0);
+  ASSERT_TRUE(waitFor([&] { return fetch(port(), closeRequest("/healthz")).status == 503; }, 2000));
+  EXPECT_TRUE(waitFor([&] { return refused(port()); }, 5000)) << "still accepting";
+  EXPECT_GE(msSince(t0), 500);
+  EXPECT_TRUE(holdsFor([&] { return server_.running(); }, 300)) << "WINCH stopped the master";
+  ASSERT_EQ(::kill(server_.pid(), SIGQUIT), 0);
+  EXPECT_TRUE(server_.waitExit(scaled(3000))) << server_.log();
+}
+
+TEST_F(EdgeTest, QuitWithoutHealthPathStopsAtOnce) {
+  ASSERT_NO_FATAL_FAILURE(start({}));
+  EXPECT_EQ(fetch(port(), closeRequest("/healthz")).status, 404);  // no health path configured
+  const auto t0 = Clock::now();
+  ASSERT_EQ(::kill(server_.pid(), SIGQUIT), 0);
+  EXPECT_TRUE(server_.waitExit(scaled(3000))) << server_.log();
+  EXPECT_LT(msSince(t0), scaled(1500)) << "a drain delay without a health path";
 }
 
 }  // namespace

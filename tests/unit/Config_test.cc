@@ -695,6 +695,8 @@ const char* const kDirectives[] = {
     "proxy_protocol",
     "set_real_ip_from",
     "real_ip_header",
+    "health_path",
+    "drain_delay",
 };
 
 TEST(ConfigTest, ExampleConfigParsesAndShowsDefaults) {
@@ -803,8 +805,27 @@ TEST(ConfigTest, LoadBalancerSettings) {
   struct {
     const char* name;
     std::vector<std::string> args;
+    int drainMs;
+  } drains[] = {
+      {"no health path: no delay", {}, 0},
+      {"a health path: 5 s", {"--health-path", "/healthz"}, 5000},
+      {"explicit zero", {"--health-path", "/healthz", "--drain-delay", "0"}, 0},
+      {"explicit delay", {"--drain-delay", "1500ms"}, 1500},
+  };
+  for (const auto& d : drains) {
+    SCOPED_TRACE(d.name);
+    Config cfg;
+    ASSERT_EQ(parse(withPositional(d.args), &cfg, &err), ArgsResult::kOk) << err;
+    EXPECT_EQ(drainDelayMs(cfg), d.drainMs);
+  }
+
+  struct {
+    const char* name;
+    std::vector<std::string> args;
     const char* error;
   } bad[] = {
+      {"health path without a slash", {"--health-path", "healthz"}, "a path starting with '/'"},
+      {"negative drain", {"--drain-delay", "-1"}, "--drain-delay"},
       {"not a network", {"--set-real-ip-from", "ten"}, "expected an address or ADDRESS/PREFIX"},
       {"all is not a network", {"--set-real-ip-from", "all"}, "ADDRESS/PREFIX"},
       {"prefix too long", {"--set-real-ip-from", "10.0.0.0/33"}, "ADDRESS/PREFIX"},
