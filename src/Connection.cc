@@ -21,7 +21,6 @@
 #include "Log.h"
 #include "LogFormat.h"
 #include "LogLimiter.h"
-#include "RealIp.h"
 #include "RefusalLog.h"
 #include "RefusalLogger.h"
 #include "RequestTarget.h"
@@ -69,7 +68,10 @@ void Connection::open(int fd, bool lookUpPeer, uint16_t listenIndex) {
     socklen_t len = sizeof peer_;
     if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer_), &len) != 0) peer_ = {};
   }
-  proxyPending_ = env_->cfg->proxyProtocol;
+  const RouteConfig* routes = env_->routes;
+  proxyPending_ = env_->cfg->proxyProtocol ||
+                  (routes != nullptr && listenIndex < routes->listens.size() &&
+                   routes->listens[listenIndex].proxyProtocol);
   setState(ConnState::kIdle);
   setDeadline(env_->cfg->headerTimeoutMs);
   // The listen socket defers accepts until data is there: assume the request has arrived.
@@ -272,7 +274,7 @@ bool Connection::processInput() {
 // Returns false when the connection was refused (and closed).
 bool Connection::readProxyHeader() {
   IoState* io = io_;
-  if (!env_->cfg->realIpFrom.matches(reinterpret_cast<const sockaddr*>(&peer_))) {
+  if (!proxyTrust().matches(reinterpret_cast<const sockaddr*>(&peer_))) {
     refuseProxy("PROXY protocol expected from an address not in set_real_ip_from");
     return false;
   }
@@ -291,6 +293,15 @@ bool Connection::readProxyHeader() {
   io->reqStart += static_cast<uint32_t>(io->proxy.consumed());
   io->inStart = io->reqStart;
   return true;
+}
+
+// Who may send a PROXY header: before any Host is known, the set_real_ip_from list of the listen
+// address's default server (the top level's unless that server has its own).
+const AccessRules& Connection::proxyTrust() const {
+  const RouteConfig* routes = env_->routes;
+  if (routes == nullptr || listenIndex_ >= routes->listens.size()) return env_->cfg->realIpFrom;
+  const Server* s = routes->listens[listenIndex_].defaultServer;
+  return s != nullptr ? s->realIpFrom : env_->cfg->realIpFrom;
 }
 
 void Connection::refuseProxy(const char* why) {
@@ -406,8 +417,8 @@ inline void Connection::prepareContext() {
 // (and location).
 void Connection::route() {
   prepareContext();
-  if (!env_->cfg->realIpHeader.empty()) applyRealIp();
   IoState* io = io_;
+  io->ctx.head = std::string_view(io->ctx.base, io->parser.consumed());
   describeTarget(io->ctx, TargetBuffers{io->path, sizeof io->path, io->uri, sizeof io->uri,
                                         io->host, sizeof io->host, env_->hosts});
   io->selected = env_->handlers->select(io->ctx);
@@ -429,14 +440,6 @@ void Connection::dispatch() {
     setState(ConnState::kHandling);
     setDeadline(env_->cfg->sendTimeoutMs);  // bounds the wait for the handler's head
   }
-}
-
-// real_ip_header: a trusted peer (an HTTP load balancer) names the client in a header.
-void Connection::applyRealIp() {
-  const Config& cfg = *env_->cfg;
-  if (!cfg.realIpFrom.matches(reinterpret_cast<const sockaddr*>(&peer_))) return;
-  const std::string_view head(io_->ctx.base, io_->parser.consumed());
-  forwardedClient(head, cfg.realIpHeader, cfg.realIpFrom, &client_);
 }
 
 // A request-target normalizeTarget refused: a 400 is always the answer; a hidden segment's 404 only
@@ -475,8 +478,10 @@ void Connection::refuse(const RefusalDetail& d) {
   if (env_->refusals == nullptr) return;
   sockaddr_storage peer{};
   socklen_t len = sizeof peer;
-  if (client_.sin6_family != 0) {
-    std::memcpy(&peer, &client_, sizeof client_);
+  // The request's client (a trusted real_ip_header's), else the connection's.
+  const sockaddr_in6* client = io_->ctx.peer != nullptr ? io_->ctx.peer : &client_;
+  if (client->sin6_family != 0) {
+    std::memcpy(&peer, client, sizeof *client);
   } else if (::getpeername(fd_.get(), reinterpret_cast<sockaddr*>(&peer), &len) != 0) {
     peer = {};  // looked up only now: refusals are rare, a lookup per connection is not
   }

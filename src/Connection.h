@@ -28,6 +28,8 @@
 
 namespace hs {
 
+class AccessRules;
+
 struct IoState {
   static constexpr uint32_t kInCap = 17 * 1024;  // > the 16 KiB head limit, so the parser decides
   static constexpr uint32_t kMaxPath = 4096;
@@ -118,11 +120,11 @@ class Connection final : public ResponseSink {
   bool processInput();
   bool readProxyHeader();
   void refuseProxy(const char* why);
+  const AccessRules& proxyTrust() const;
   bool parseHead();
   bool discardBody();
   void prepareContext();
   void route();
-  void applyRealIp();
   void dispatch();
   void respondError(int status);
   void refuseTarget();

@@ -21,6 +21,7 @@ class RefusalLogger;
 class TimerHeap;
 class WorkerClock;
 struct Config;
+struct RouteConfig;
 struct IoState;
 struct ResponseStats;
 struct WorkerStats;
@@ -65,6 +66,8 @@ struct ConnectionEnv {
   const LogFormat* defaultLogFormat = nullptr;  // accessLog's format; null: combined
   int pid = 0;                                  // the worker's ($pid)
   const HostMemo* hosts = nullptr;     // recent Host values, normalized (RequestTarget)
+  // The listen addresses and servers (nullptr: cfg alone).
+  const RouteConfig* routes = nullptr;
 };
 
 }  // namespace hs

@@ -37,6 +37,8 @@ struct RequestContext {
   std::string_view host;  // normalized: the absolute-form target's host, else Host; "" if none
   int hostStatus = 0;     // 400: the host is invalid, answered before any routing
   const sockaddr_in6* peer = nullptr;  // the client (zeroed when not looked up)
+  std::string_view head;               // the request head as received (real_ip_header reads it)
+  sockaddr_in6 forwarded{};  // the client a trusted real_ip_header names (peer then points here)
   uint16_t listenIndex = 0;            // the listen address it arrived on: RouteConfig::listens
   bool quitting = false;               // the server is stopping: answer, then close
   int64_t nowMs = 0;                   // monotonic clock of the worker

@@ -1,10 +1,23 @@
 #include "HandlerTable.h"
 
 #include "LocationAccess.h"
+#include "RealIp.h"
 #include "Router.h"
 #include "Sites.h"
 
 namespace hs {
+namespace {
+
+// real_ip_header: a request from a trusted peer (an HTTP load balancer) names its client in a
+// header; ctx.peer then points at that address.
+void resolveClient(const AccessRules& trusted, std::string_view header, RequestContext& ctx) {
+  if (header.empty() || ctx.peer == nullptr) return;
+  if (!trusted.matches(reinterpret_cast<const sockaddr*>(ctx.peer))) return;
+  ctx.forwarded = *ctx.peer;
+  if (forwardedClient(ctx.head, header, trusted, &ctx.forwarded)) ctx.peer = &ctx.forwarded;
+}
+
+}  // namespace
 
 Reply RefusalHandler::start(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) {
   (void)sink;  // always answers at once
@@ -20,6 +33,7 @@ HandlerTable::HandlerTable(const Config& cfg, FileCache* cache, const SharedStat
       metricsOn_(!cfg.metricsPath.empty()),
       healthPath_(cfg.healthPath.empty() ? std::string() : cfg.healthPath.substr(1)),
       healthOn_(!cfg.healthPath.empty()),
+      cfg_(&cfg),
       sites_(sites),
       errors_(cfg.errorPages, cache, sites),
       static_(StaticFileOptions{cfg.autoindex, cfg.maxAge, boundary, cfg.root}, cache, &errors_,
@@ -44,11 +58,20 @@ Handler* HandlerTable::select(RequestContext& ctx) {
   ctx.location = nullptr;
   ctx.routeStatus = 0;
   ctx.maxBody = 0;
-  if (healthOn_ && ctx.pathStatus == 0 && ctx.path == healthPath_) return &health_;
-  if (statusOn_ && ctx.pathStatus == 0 && ctx.path == statusPath_) return &status_;
-  if (metricsOn_ && ctx.pathStatus == 0 && ctx.path == metricsPath_) return &metrics_;
-  if (sites_ == nullptr) return &static_;
+  if (Handler* h = monitoring(ctx); h != nullptr || sites_ == nullptr) {
+    resolveClient(cfg_->realIpFrom, cfg_->realIpHeader, ctx);
+    return h != nullptr ? h : &static_;
+  }
   return route(ctx);
+}
+
+// The health path, the status page and the metrics endpoint, answered before any routing.
+Handler* HandlerTable::monitoring(const RequestContext& ctx) {
+  if (ctx.pathStatus != 0) return nullptr;
+  if (healthOn_ && ctx.path == healthPath_) return &health_;
+  if (statusOn_ && ctx.path == statusPath_) return &status_;
+  if (metricsOn_ && ctx.path == metricsPath_) return &metrics_;
+  return nullptr;
 }
 
 // Host, then server, then location, then the location's gate, then its handler.
@@ -58,6 +81,9 @@ Handler* HandlerTable::route(RequestContext& ctx) {
   const ListenAddr& la =
       routes.listens[ctx.listenIndex < routes.listens.size() ? ctx.listenIndex : 0];
   ctx.server = &selectServer(la, ctx.host);
+  resolveClient(ctx.server->realIpFrom, ctx.server->realIpHeader, ctx);
+  if (!ctx.server->healthPath.empty() && ctx.pathStatus == 0 && ctx.path == ctx.server->healthPath)
+    return &health_;
   // A target without a URI ("OPTIONS *", or one refused with 400) is the server's to answer.
   ctx.location = ctx.uri.empty() ? &ctx.server->root : &selectLocation(*ctx.server, ctx.uri);
   const LocationSettings& s = ctx.location->settings;

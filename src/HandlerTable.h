@@ -53,6 +53,7 @@ class HandlerTable final : public HandlerSelector {
 
  private:
   Handler* route(RequestContext& ctx);
+  Handler* monitoring(const RequestContext& ctx);
   Handler* refuse(RequestContext& ctx, int status) {
     ctx.routeStatus = status;
     return &refusal_;
@@ -64,6 +65,7 @@ class HandlerTable final : public HandlerSelector {
   bool metricsOn_;
   std::string healthPath_;  // the same for the health path
   bool healthOn_;
+  const Config* cfg_;  // the top level's set_real_ip_from and real_ip_header
   const Sites* sites_;
   ErrorPages errors_;
   StaticFileHandler static_;

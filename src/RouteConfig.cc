@@ -172,6 +172,7 @@ struct ListenSpec {
   std::string ip;
   uint16_t port = 0;
   bool isDefault = false;
+  bool proxyProtocol = false;
 };
 
 // The same address always compares equal, however it was written (::1 and 0:0::1).
@@ -183,7 +184,7 @@ std::string canonicalIp(const std::string& ip) {
   return ::inet_ntop(family, bin, text, sizeof text) != nullptr ? text : ip;
 }
 
-// listen ADDRESS:PORT | PORT [default_server]
+// listen ADDRESS:PORT | PORT [default_server] [proxy_protocol]
 std::string parseListen(const ConfNode& n, ListenSpec* out) {
   const std::string& a = n.args[0];
   Problem p;
@@ -194,11 +195,16 @@ std::string parseListen(const ConfNode& n, ListenSpec* out) {
     return "'listen' expects " + p.expect + " or a port, got " + quoted(a);
   }
   out->ip = canonicalIp(out->ip);
-  if (n.args.size() == 2) {
-    if (n.args[1] != "default_server") {
-      return "unsupported 'listen' parameter " + quoted(n.args[1]) + " (only default_server)";
+  for (size_t i = 1; i < n.args.size(); ++i) {
+    bool* flag = n.args[i] == "default_server"   ? &out->isDefault
+                 : n.args[i] == "proxy_protocol" ? &out->proxyProtocol
+                                                 : nullptr;
+    if (flag == nullptr) {
+      return "unsupported 'listen' parameter " + quoted(n.args[i]) +
+             " (default_server or proxy_protocol)";
     }
-    out->isDefault = true;
+    if (*flag) return "duplicate 'listen' parameter " + quoted(n.args[i]);
+    *flag = true;
   }
   return "";
 }
@@ -242,7 +248,7 @@ ListenAddr* findListen(RouteConfig* out, const ListenSpec& spec) {
   for (ListenAddr& la : out->listens) {
     if (la.ip == spec.ip && la.port == spec.port) return &la;
   }
-  out->listens.push_back(ListenAddr{spec.ip, spec.port, nullptr, {}, {}, {}});
+  out->listens.push_back(ListenAddr{spec.ip, spec.port, false, nullptr, {}, {}, {}});
   return &out->listens.back();
 }
 
@@ -262,6 +268,7 @@ std::string registerServer(const ConfNode& n, const Server* s, Compiler* c) {
       return where(n) + "duplicate default server for " + addressText(*la);
     }
     if (spec.isDefault) c->explicitDefaults.insert(addressText(*la));
+    la->proxyProtocol = la->proxyProtocol || spec.proxyProtocol;
     if (spec.isDefault || la->defaultServer == nullptr) la->defaultServer = s;
     for (const ConfNode& d : n.children) {
       if (d.name != "server_name") continue;
@@ -270,6 +277,44 @@ std::string registerServer(const ConfNode& n, const Server* s, Compiler* c) {
         if (!why.empty()) return where(d) + why;
       }
     }
+  }
+  return "";
+}
+
+// set_real_ip_from, real_ip_header and health_path in a server block: the top level's unless set
+// here; the server's first set_real_ip_from replaces the inherited list.
+std::string applyServerEdge(const ConfNode& n, Server* s, bool* ownList) {
+  const std::string& v = n.args[0];
+  if (n.name == "set_real_ip_from") {
+    AccessRule r;
+    std::string why;
+    if (v == "all" || !AccessRules::parse(v, true, &r, &why)) {
+      return "'set_real_ip_from' expects an address or ADDRESS/PREFIX, got " + quoted(v);
+    }
+    if (!*ownList) s->realIpFrom.clear();
+    *ownList = true;
+    s->realIpFrom.add(r);
+  } else if (n.name == "real_ip_header") {
+    if (!equalsIgnoreCase(v, "X-Forwarded-For") && !equalsIgnoreCase(v, "X-Real-IP")) {
+      return "'real_ip_header' expects X-Forwarded-For or X-Real-IP, got " + quoted(v);
+    }
+    s->realIpHeader = v;
+  } else if (n.name == "health_path") {
+    if (!v.starts_with('/'))
+      return "'health_path' expects a path starting with '/', got " + quoted(v);
+    s->healthPath = v.substr(1);
+  }
+  return "";
+}
+
+std::string compileServerEdge(const ConfNode& n, Server* s, const Config& cfg) {
+  s->realIpFrom = cfg.realIpFrom;
+  s->realIpHeader = cfg.realIpHeader;
+  s->healthPath = cfg.healthPath.empty() ? "" : cfg.healthPath.substr(1);
+  bool ownList = false;
+  for (const ConfNode& d : n.children) {
+    const std::string why = applyServerEdge(d, s, &ownList);
+    if (!why.empty()) return where(d) + why;
   }
   return "";
 }
@@ -285,6 +330,7 @@ std::string compileServer(const ConfNode& n, const LocationSettings& top, Compil
   }
   SettingsLevel level{&s->root.settings, false, 0, {}};
   std::string why = applyLevel(n.children, &level, c);
+  if (why.empty()) why = compileServerEdge(n, s.get(), c->cfg);
   const std::string incomplete = checkSettings(s->root.settings);
   if (why.empty() && !incomplete.empty()) why = where(n) + incomplete;
   if (why.empty()) why = compileLocations(n.children, &s->root, c);
@@ -342,8 +388,10 @@ bool hasRegexes(const Location& loc) {
   return false;
 }
 
-void finishListens(RouteConfig* out) {
+void finishListens(const Config& cfg, RouteConfig* out) {
   for (ListenAddr& la : out->listens) {
+    la.proxyProtocol = la.proxyProtocol || cfg.proxyProtocol;
+    out->needsPeer = out->needsPeer || la.proxyProtocol;
     std::sort(la.exactNames.begin(), la.exactNames.end());
     std::stable_sort(la.wildcards.begin(), la.wildcards.end(),
                      [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
@@ -412,11 +460,12 @@ bool compileRoutes(const Config& cfg, RouteConfig* out, std::string* err,
   if (err->empty() && all != nullptr && !all->empty()) *err = all->front();
   if (!err->empty()) return false;
   for (const auto& [path, users] : c.ctx.htpasswds) out->htpasswdFiles.push_back(path);
-  finishListens(out);
+  finishListens(cfg, out);
   out->defaultAccessLogId = accessLogId(top.accessLog, out);
   out->defaultLogFormat = top.accessLog.empty() ? nullptr : customFormat(top.accessLogFormat, *out);
   for (auto& server : out->servers) {
     finishLocation(&server->root, out);
+    out->needsPeer = out->needsPeer || !server->realIpHeader.empty();
     if (hasRegexes(server->root)) server->locationMemo.enable();
   }
   for (ListenAddr& la : out->listens) {

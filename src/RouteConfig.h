@@ -45,6 +45,13 @@ struct Server {
   std::vector<std::string> names;  // lowercase, as configured ("*.example.test" kept as written)
   Location root;                   // the server level: its settings and its locations
   RouteMemo<const Location*> locationMemo;  // recent URIs' locations; enabled when root has regexes
+  // Behind a load balancer: the top level's set_real_ip_from list, real_ip_header and health_path
+  // unless the server sets its own (a server's set_real_ip_from lines replace the whole list).
+  // The PROXY protocol header, read before any Host is known, is trusted by the list of its
+  // address's default server.
+  AccessRules realIpFrom;
+  std::string realIpHeader;  // "" : off
+  std::string healthPath;    // without its leading '/', as RequestContext::path; "" : none
   std::string file;
   int line = 0;
 };
@@ -52,6 +59,7 @@ struct Server {
 struct ListenAddr {
   std::string ip;  // without brackets
   uint16_t port = 0;
+  bool proxyProtocol = false;  // `listen ... proxy_protocol` (or the top-level proxy_protocol on)
   const Server* defaultServer = nullptr;  // explicit default_server, else the first in file order
   std::vector<std::pair<std::string, const Server*>> exactNames;  // sorted by name
   std::vector<std::pair<std::string, const Server*>> wildcards;   // ".suffix", longest first
@@ -65,7 +73,9 @@ struct RouteConfig {
   std::vector<std::string> warnings;  // "FILE:LINE: conflicting server name ..." (first one wins)
   std::vector<std::string> roots;     // every distinct root or alias directory, by rootId
   uint64_t maxBody = 0;               // the largest client_max_body_size of any level
-  bool needsPeer = false;             // some level has allow/deny: look up every client's address
+  // Some level has allow/deny, a real_ip_header or a PROXY protocol address: look up every
+  // client's address.
+  bool needsPeer = false;
   std::vector<std::string> htpasswdFiles;  // every auth_basic_user_file, as read
   std::vector<std::string> accessLogs;     // every distinct access_log file, by accessLogId
   // The top level's access log: requests answered before a server is chosen (a head that does not

@@ -74,6 +74,7 @@ bool Worker::setup() {
   for (auto& [location, target] : targets)
     handlers_->fastcgi()->addTarget(location, std::move(target));
   env_.handlers = handlers_.get();
+  env_.routes = &sites_.routes();
   env_.errors = &handlers_->errors();
   const RouteConfig& routes = sites_.routes();
   std::string failed;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "LifecycleUtil.h"
 #include "TestServer.h"
 #include "Wait.h"
 
@@ -209,6 +210,110 @@ TEST_F(EdgeTest, QuitWithoutHealthPathStopsAtOnce) {
   ASSERT_EQ(::kill(server_.pid(), SIGQUIT), 0);
   EXPECT_TRUE(server_.waitExit(scaled(3000))) << server_.log();
   EXPECT_LT(msSince(t0), scaled(1500)) << "a drain delay without a health path";
+}
+
+// ---- block configs: proxy_protocol per listen address, the real-IP settings per server ----
+
+class EdgeBlockTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);  // workers may run as another user
+    file_ = dir_.path() + "/HttpServer.conf";
+    for (uint16_t& p : ports_) {
+      p = pickFreePort();
+      ASSERT_NE(p, 0);
+    }
+  }
+  // Starts the server on `servers` (server blocks, with PORT_A and PORT_B replaced by the two
+  // ports) under `top` (top-level directives).
+  void start(const std::string& top, std::string servers) {
+    for (const auto& [mark, value] :
+         {std::pair<std::string, std::string>{"PORT_A", std::to_string(ports_[0])},
+          {"PORT_B", std::to_string(ports_[1])}}) {
+      for (size_t at = servers.find(mark); at != std::string::npos; at = servers.find(mark))
+        servers.replace(at, mark.size(), value);
+    }
+    // The top-level access log: the master prepares it for workers that run as another user.
+    const std::string log = "access_log " + dir_.path() + "/access.log;\n";
+    ASSERT_TRUE(writeFile(
+        file_, "workers 1;\nconnections 100;\nroot " + siteRoot() + ";\n" + log + top + servers));
+    ASSERT_TRUE(server_.start({"-c", file_}, ports_[1], 1)) << server_.error() << server_.log();
+  }
+  // The access log's client addresses, once `n` lines are there.
+  std::vector<std::string> clients(size_t n) {
+    std::vector<std::string> out;
+    waitFor(
+        [&] {
+          out.clear();
+          const std::string text = readFile(dir_.path() + "/access.log").value_or("");
+          for (size_t at = 0; at < text.size();) {
+            const size_t nl = text.find('\n', at);
+            if (nl == std::string::npos) break;
+            out.push_back(text.substr(at, text.find(' ', at) - at));
+            at = nl + 1;
+          }
+          return out.size() >= n;
+        },
+        3000);
+    return out;
+  }
+
+  TempDir dir_;
+  std::string file_;
+  uint16_t ports_[2] = {0, 0};
+  LaunchedServer server_;
+};
+
+// `listen ... proxy_protocol` applies to that address only; the server's own set_real_ip_from
+// list (replacing the top level's) decides who may send the header.
+TEST_F(EdgeBlockTest, ProxyProtocolIsPerListenAddress) {
+  ASSERT_NO_FATAL_FAILURE(start("set_real_ip_from 10.0.0.0/8;\n",
+                                "server {\n listen 127.0.0.1:PORT_A proxy_protocol;\n"
+                                " listen 127.0.0.1:PORT_B;\n set_real_ip_from 127.0.0.1;\n"
+                                "}\n"));
+  const uint16_t a = ports_[0], b = ports_[1];
+  EXPECT_EQ(rawExchange(a, closeRequest("/robots.txt")), "") << "A expects a PROXY header";
+  EXPECT_EQ(fetch(a, kV1 + closeRequest("/robots.txt")).status, 200);
+  EXPECT_EQ(fetch(b, closeRequest("/robots.txt")).status, 200) << "B takes plain HTTP";
+  EXPECT_EQ(clients(2), (std::vector<std::string>{"192.0.2.7", "127.0.0.1"})) << server_.log();
+  EXPECT_EQ(rawExchange(b, kV1 + closeRequest("/robots.txt")).find("HTTP/1.1 200"),
+            std::string::npos)
+      << "B does not read a PROXY header";
+  EXPECT_TRUE(waitFor(
+      [&] { return server_.log().find("no PROXY protocol header") != std::string::npos; }, 2000))
+      << server_.log();
+}
+
+// The top level's list does not trust loopback; a server without its own list inherits that.
+TEST_F(EdgeBlockTest, InheritedListRefusesTheProxyHeader) {
+  ASSERT_NO_FATAL_FAILURE(start("set_real_ip_from 10.0.0.0/8;\n",
+                                "server {\n listen 127.0.0.1:PORT_A proxy_protocol;\n"
+                                " listen 127.0.0.1:PORT_B;\n}\n"));
+  EXPECT_EQ(rawExchange(ports_[0], kV1 + closeRequest("/robots.txt")), "");
+  EXPECT_TRUE(waitFor(
+      [&] { return server_.log().find("not in set_real_ip_from") != std::string::npos; }, 2000))
+      << server_.log();
+}
+
+// real_ip_header, set_real_ip_from and health_path per server: each server uses its own or,
+// without one, the top level's.
+TEST_F(EdgeBlockTest, RealIpAndHealthPathPerServer) {
+  ASSERT_NO_FATAL_FAILURE(
+      start("set_real_ip_from 10.0.0.0/8;\nreal_ip_header X-Forwarded-For;\n",
+            "server {\n listen 127.0.0.1:PORT_A;\n set_real_ip_from 127.0.0.1;\n health_path /hz;\n"
+            "}\n"
+            "server {\n listen 127.0.0.1:PORT_B;\n}\n"));
+  const std::string xff = "X-Forwarded-For: 198.51.100.9\r\n";
+  EXPECT_EQ(fetch(ports_[0], closeRequest("/robots.txt", xff)).status, 200);
+  ASSERT_EQ(clients(1), std::vector<std::string>{"198.51.100.9"}) << "A trusts loopback\n"
+                                                                  << server_.log();
+  EXPECT_EQ(fetch(ports_[1], closeRequest("/robots.txt", xff)).status, 200);
+  EXPECT_EQ(clients(2), (std::vector<std::string>{"198.51.100.9", "127.0.0.1"}))
+      << "B inherits the top level's list, which does not trust loopback";
+  Response hz = fetch(ports_[0], closeRequest("/hz"));
+  EXPECT_EQ(hz.status, 200);
+  EXPECT_EQ(hz.body, "ok\n");
+  EXPECT_EQ(fetch(ports_[1], closeRequest("/hz")).status, 404) << "B has no health path";
 }
 
 }  // namespace

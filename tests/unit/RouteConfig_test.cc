@@ -1,5 +1,6 @@
 #include "RouteConfig.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -243,7 +244,17 @@ TEST(RouteConfigTest, ErrorsNameFileLineAndReason) {
        "r.conf:1: 'listen' expects ADDRESS:PORT (e.g. 127.0.0.1:8080 or [::1]:8080) or a port, got "
        "'localhost:80'"},
       {"server { listen 80 ssl; }",
-       "r.conf:1: unsupported 'listen' parameter 'ssl' (only default_server)"},
+       "r.conf:1: unsupported 'listen' parameter 'ssl' (default_server or proxy_protocol)"},
+      {"server { listen 80 proxy_protocol proxy_protocol; }",
+       "r.conf:1: duplicate 'listen' parameter 'proxy_protocol'"},
+      {"server { set_real_ip_from all; }",
+       "r.conf:1: 'set_real_ip_from' expects an address or ADDRESS/PREFIX, got 'all'"},
+      {"server { real_ip_header X-Client; }",
+       "r.conf:1: 'real_ip_header' expects X-Forwarded-For or X-Real-IP, got 'X-Client'"},
+      {"server { health_path healthz; }",
+       "r.conf:1: 'health_path' expects a path starting with '/', got 'healthz'"},
+      {"server { location / { health_path /h; } }",
+       "r.conf:1: 'health_path' is not allowed in a location block"},
       {"server { server_name www.*; }",
        "r.conf:1: server_name 'www.*': only a leading '*.' wildcard is supported"},
       {"server { server_name ~^w; }",
@@ -322,6 +333,59 @@ TEST(RouteConfigTest, CommandLineSetsTheTopLevelDefaults) {
   EXPECT_EQ(r.servers[0]->root.settings.maxAge, 30);
   EXPECT_EQ(r.servers[1]->root.settings.root, "/b");
   EXPECT_FALSE(r.servers[1]->root.settings.autoindex);
+}
+
+// Behind a load balancer: proxy_protocol per listen address (the top-level flag on every one), and
+// set_real_ip_from / real_ip_header / health_path per server, where a server's own
+// set_real_ip_from lines replace the inherited list.
+TEST(RouteConfigTest, LoadBalancerSettingsPerListenAndServer) {
+  auto trusts = [](const Server& s, const char* ip) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    ::inet_pton(AF_INET, ip, &a.sin_addr);
+    return s.realIpFrom.matches(reinterpret_cast<const sockaddr*>(&a));
+  };
+  RouteConfig r;
+  std::string err;
+  ASSERT_TRUE(
+      compile("set_real_ip_from 10.0.0.0/8;\nreal_ip_header X-Forwarded-For;\n"
+              "health_path /healthz;\n"
+              "server { listen 127.0.0.1:81 proxy_protocol; listen 127.0.0.1:82; }\n"
+              "server { listen 127.0.0.1:82 default_server proxy_protocol;\n"
+              "  set_real_ip_from 192.0.2.1; set_real_ip_from 192.0.2.2;\n"
+              "  real_ip_header X-Real-IP; health_path /up; }\n",
+              &r, &err))
+      << err;
+  ASSERT_EQ(r.listens.size(), 2u);
+  EXPECT_TRUE(r.listens[0].proxyProtocol);
+  EXPECT_TRUE(r.listens[1].proxyProtocol) << "one server's listen sets it for the address";
+  EXPECT_TRUE(r.needsPeer);
+  const Server& inherits = *r.servers[0];
+  const Server& own = *r.servers[1];
+  EXPECT_TRUE(trusts(inherits, "10.1.2.3"));
+  EXPECT_FALSE(trusts(inherits, "192.0.2.1"));
+  EXPECT_EQ(inherits.realIpHeader, "X-Forwarded-For");
+  EXPECT_EQ(inherits.healthPath, "healthz");
+  EXPECT_FALSE(trusts(own, "10.1.2.3")) << "the server's list replaces the top level's";
+  EXPECT_TRUE(trusts(own, "192.0.2.1"));
+  EXPECT_TRUE(trusts(own, "192.0.2.2"));
+  EXPECT_EQ(own.realIpHeader, "X-Real-IP");
+  EXPECT_EQ(own.healthPath, "up");
+
+  RouteConfig plain;
+  ASSERT_TRUE(compile("server { listen 127.0.0.1:81; }", &plain, &err)) << err;
+  EXPECT_FALSE(plain.listens[0].proxyProtocol);
+  EXPECT_FALSE(plain.needsPeer);
+
+  Config cfg;  // the top-level (flat) proxy_protocol on covers every address
+  cfg.ip = "127.0.0.1";
+  cfg.port = 8080;
+  ASSERT_TRUE(parseConfigText("proxy_protocol on;\nserver { listen 127.0.0.1:81; }\n", "r.conf",
+                              &cfg, &err))
+      << err;
+  RouteConfig flat;
+  ASSERT_TRUE(compileRoutes(cfg, &flat, &err)) << err;
+  EXPECT_TRUE(flat.listens[0].proxyProtocol);
 }
 
 }  // namespace
