@@ -67,7 +67,7 @@ SUBST := sed -e 's|/usr/local/etc/HttpServer|$(SYSCONFDIR)/HttpServer|g' \
              -e 's|/usr/local/var/log/HttpServer|$(LOG_DIR)|g' -e 's|/usr/local/|$(PREFIX)/|g'
 
 .PHONY: FORCE all test unit integration alloc replay scripts run clean bench fuzz soak memcheck install \
-        uninstall format format-check test-tsan
+        uninstall format format-check cluster test-tsan
 
 all: $(BIN)
 
@@ -225,6 +225,12 @@ soak: $(BIN)
 memcheck: $(BUILD)/integration_tests $(BIN)
 	HTTPSERVER_BIN=$(abspath $(BIN)) HTTPSERVER_WWW=$(abspath www) HTTPSERVER_VALGRIND=1 \
 	  $(BUILD)/integration_tests --gtest_filter='HardeningValgrindTest.*' $(MEMCHECK_ARGS)
+
+# Three backends behind HAProxy with TLS in network namespaces (docs/DEPLOYMENT.md); needs root,
+# skips in one line without netns/veth or a tool. Bounded: stopped (and cleaned up) after 5 min.
+CLUSTER_TIMEOUT ?= 300
+cluster: $(BIN)
+	HTTPSERVER_BIN=$(abspath $(BIN)) timeout -s TERM $(CLUSTER_TIMEOUT) tests/cluster/cluster.sh
 
 # clang-format 14 with the checked-in .clang-format, over src/ and tests/.
 CLANG_FORMAT ?= clang-format-14
