@@ -69,9 +69,9 @@ void Connection::open(int fd, bool lookUpPeer, uint16_t listenIndex) {
     if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer_), &len) != 0) peer_ = {};
   }
   const RouteConfig* routes = env_->routes;
-  proxyPending_ = env_->cfg->proxyProtocol ||
-                  (routes != nullptr && listenIndex < routes->listens.size() &&
-                   routes->listens[listenIndex].proxyProtocol);
+  proxyPending_ =
+      env_->cfg->proxyProtocol || (routes != nullptr && listenIndex < routes->listens.size() &&
+                                   routes->listens[listenIndex].proxyProtocol);
   setState(ConnState::kIdle);
   setDeadline(env_->cfg->headerTimeoutMs);
   // The listen socket defers accepts until data is there: assume the request has arrived.

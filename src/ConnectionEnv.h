@@ -65,7 +65,7 @@ struct ConnectionEnv {
   AccessLogs* accessLogs = nullptr;    // every access_log file, by id (null without routing)
   const LogFormat* defaultLogFormat = nullptr;  // accessLog's format; null: combined
   int pid = 0;                                  // the worker's ($pid)
-  const HostMemo* hosts = nullptr;     // recent Host values, normalized (RequestTarget)
+  const HostMemo* hosts = nullptr;              // recent Host values, normalized (RequestTarget)
   // The listen addresses and servers (nullptr: cfg alone).
   const RouteConfig* routes = nullptr;
 };

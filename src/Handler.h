@@ -38,12 +38,12 @@ struct RequestContext {
   int hostStatus = 0;     // 400: the host is invalid, answered before any routing
   const sockaddr_in6* peer = nullptr;  // the client (zeroed when not looked up)
   std::string_view head;               // the request head as received (real_ip_header reads it)
-  sockaddr_in6 forwarded{};  // the client a trusted real_ip_header names (peer then points here)
-  uint16_t listenIndex = 0;            // the listen address it arrived on: RouteConfig::listens
-  bool quitting = false;               // the server is stopping: answer, then close
-  int64_t nowMs = 0;                   // monotonic clock of the worker
-  time_t nowSec = 0;                   // wall clock, seconds
-  std::string_view commonHead;         // "Server: ...\r\nDate: ...\r\n"
+  sockaddr_in6 forwarded{};     // the client a trusted real_ip_header names (peer then points here)
+  uint16_t listenIndex = 0;     // the listen address it arrived on: RouteConfig::listens
+  bool quitting = false;        // the server is stopping: answer, then close
+  int64_t nowMs = 0;            // monotonic clock of the worker
+  time_t nowSec = 0;            // wall clock, seconds
+  std::string_view commonHead;  // "Server: ...\r\nDate: ...\r\n"
   // Set by the selector: the server and location that answer (nullptr without routing), or the
   // status that refuses the request before any handler runs (400, 401, 403, 413).
   const Server* server = nullptr;

@@ -63,7 +63,8 @@ struct ListenAddr {
   const Server* defaultServer = nullptr;  // explicit default_server, else the first in file order
   std::vector<std::pair<std::string, const Server*>> exactNames;  // sorted by name
   std::vector<std::pair<std::string, const Server*>> wildcards;   // ".suffix", longest first
-  RouteMemo<const Server*> serverMemo;  // recent hosts' servers; enabled when there are names to search
+  RouteMemo<const Server*>
+      serverMemo;  // recent hosts' servers; enabled when there are names to search
 };
 
 struct RouteConfig {

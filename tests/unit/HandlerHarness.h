@@ -66,8 +66,8 @@ class Exchange {
     EXPECT_EQ(parser_.parse(raw_.data(), raw_.size(), &req_), ParseStatus::kDone) << raw_;
     ctx_.req = &req_;
     ctx_.base = raw_.data();
-    describeTarget(ctx_,
-                   TargetBuffers{path_, sizeof path_, uri_, sizeof uri_, host_, sizeof host_, nullptr});
+    describeTarget(
+        ctx_, TargetBuffers{path_, sizeof path_, uri_, sizeof uri_, host_, sizeof host_, nullptr});
     ctx_.peer = &peer_;
     ctx_.nowMs = nowMs;
     ctx_.nowSec = 1'700'000'000;
