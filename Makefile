@@ -162,13 +162,15 @@ test: $(BUILD)/unit_tests $(REPLAYS) $(if $(filter alloc,$(TEST_SUITES)),$(BUILD
 	@$(foreach s,$(TEST_SUITES),$(SUITE) $(s) $(LOGS) $(RUN_$(s)) || true;)
 	@tests/summary.sh $(LOGS) $(TEST_SUITES)
 
-# The worker's thread pool under ThreadSanitizer: its own small binary (the pool and its unit tests,
-# nothing else), so it builds in seconds; any race report fails it.
+# The worker's thread pool under ThreadSanitizer: its own small binary (the pool, its file tasks
+# and their unit tests, nothing else), so it builds in seconds; any race report fails it.
 TSAN_DIR := build/tsan
-$(TSAN_DIR)/threadpool_tests: src/ThreadPool.cc tests/unit/ThreadPool_test.cc src/ThreadPool.h
+TSAN_SRCS := src/ThreadPool.cc src/FileTask.cc src/FileCache.cc src/MimeTypes.cc src/HttpDate.cc \
+	tests/unit/ThreadPool_test.cc tests/unit/FileTask_test.cc
+$(TSAN_DIR)/threadpool_tests: $(TSAN_SRCS) src/ThreadPool.h src/FileTask.h src/FileCache.h
 	@mkdir -p $(dir $@)
-	$(CXX) $(STD) -Isrc -O1 -g -fsanitize=thread $(WARN) -o $@ src/ThreadPool.cc \
-	  tests/unit/ThreadPool_test.cc -lgtest -lgtest_main -lpthread
+	$(CXX) $(STD) -Isrc -O1 -g -fsanitize=thread $(WARN) -o $@ $(TSAN_SRCS) \
+	  -lgtest -lgtest_main -lpthread
 
 test-tsan: $(TSAN_DIR)/threadpool_tests
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(TSAN_DIR)/threadpool_tests --gtest_brief=1

@@ -20,6 +20,7 @@ constexpr DirectiveSpec kSpecs[] = {
     {"send_timeout", kM, 1, 1, 0},
     {"quit_timeout", kM, 1, 1, 0},
     {"max_body", kM, 1, 1, 0},
+    {"thread_pool", kM, 1, 1, 0},
     {"error_log", kM, 1, 1, 0},
     {"log_level", kM, 1, 1, 0},
     {"status_path", kM, 1, 1, 0},

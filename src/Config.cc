@@ -49,6 +49,9 @@ bool setQuitTimeout(std::string_view v, Config* cfg, Problem* p) {
 bool setMaxBody(std::string_view v, Config* cfg, Problem* p) {
   return parseSize(v, &cfg->maxBody, p);
 }
+bool setThreadPool(std::string_view v, Config* cfg, Problem* p) {
+  return parseInto(v, 0, 64, &cfg->threadPool, p);
+}
 bool setAutoindex(std::string_view v, Config* cfg, Problem* p) {
   return parseOnOff(v, &cfg->autoindex, p);
 }
@@ -169,6 +172,7 @@ constexpr Setting kSettings[] = {
     {"send-timeout", 0, "send_timeout", nullptr, setSendTimeout},
     {"quit-timeout", 0, "quit_timeout", nullptr, setQuitTimeout},
     {"max-body", 0, "max_body", nullptr, setMaxBody},
+    {"thread-pool", 0, "thread_pool", nullptr, setThreadPool},
     {"autoindex", 0, "autoindex", "on", setAutoindex},
     {"no-autoindex", 0, nullptr, "off", setAutoindex},
     {"max-age", 0, "max_age", nullptr, setMaxAge},
@@ -489,6 +493,8 @@ Options (a value may also be given as --option=value):
                               T is whole seconds (10 or 10s) or milliseconds (500ms), above 0
   --max-body SIZE             largest request body read and discarded; more gets 413
                               (default 1m; bytes, or with a k, m or g suffix, 1024-based)
+  --thread-pool N             threads per worker (0..64) that open, stat and read uncached files,
+                              so a slow disk never stalls a worker; 0 does it inline (default 4)
   --autoindex, --no-autoindex list directories without an index.html (default off)
   --max-age N                 send Cache-Control: max-age=N, N >= 0 seconds (default: no header)
   --error-page CODE=/path     page under the root for status CODE (400..599); may repeat

@@ -31,6 +31,10 @@ struct Config {
 
   uint64_t maxBody = 1 << 20;  // --max-body: request bodies are read and discarded up to this (413)
 
+  // --thread-pool N: threads per worker for blocking file work (opens, stats, small-file reads of
+  // cache misses, read-ahead of large bodies); 0 does that work on the worker's own thread.
+  int threadPool = 4;
+
   bool autoindex = false;                 // --autoindex
   int maxAge = -1;                        // --max-age N: Cache-Control: max-age=N (-1: no header)
   std::map<int, std::string> errorPages;  // --error-page CODE=/path (path under the root)

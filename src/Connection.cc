@@ -17,6 +17,7 @@
 #include "ErrorPages.h"
 #include "EvictionList.h"
 #include "FileCache.h"
+#include "FileTask.h"
 #include "FreeListPool.h"
 #include "Log.h"
 #include "LogFormat.h"
@@ -27,6 +28,7 @@
 #include "ResponseStats.h"
 #include "RouteConfig.h"
 #include "SharedState.h"
+#include "ThreadPool.h"
 #include "WorkerClock.h"
 
 namespace hs {
@@ -410,6 +412,8 @@ inline void Connection::prepareContext() {
   ctx.location = nullptr;
   ctx.routeStatus = 0;
   ctx.maxBody = 0;
+  ctx.slot = slot_;
+  ctx.generation = generation_;
   handlerState = nullptr;
 }
 
@@ -534,6 +538,7 @@ void Connection::startWriting(bool bodyOpen) {
   plan.part = 0;
   plan.partSent = 0;
   io_->sentBytes = 0;
+  residentFrom_ = residentUntil_ = 0;
   bodyOpen_ = bodyOpen;
   pushed_ = bodyOpen;  // an asynchronous handler is resumed once its head is sent
   failed_ = false;
@@ -626,6 +631,12 @@ bool Connection::sendFilePart(const BodyPart& p, uint64_t* asked, ssize_t* sent)
   const ResponsePlan& plan = io_->plan;
   off_t off = static_cast<off_t>(p.off + plan.partSent);
   size_t chunk = static_cast<size_t>(std::min<uint64_t>(p.len - plan.partSent, 1u << 30));
+  if (env_->pool != nullptr) {
+    if (!readyToSend(static_cast<uint64_t>(off), chunk)) return false;
+    // Not past what is known to be in memory: the rest is checked (or read ahead) first.
+    chunk =
+        static_cast<size_t>(std::min<uint64_t>(chunk, residentUntil_ - static_cast<uint64_t>(off)));
+  }
   *asked = chunk;
   *sent = ::sendfile(fd_.get(), plan.file()->fd.get(), &off, chunk);
   if (*sent == 0) {  // the file shrank under us: the promised length cannot be kept
@@ -634,6 +645,32 @@ bool Connection::sendFilePart(const BodyPart& p, uint64_t* asked, ssize_t* sent)
     return false;
   }
   return true;
+}
+
+// With a thread pool, sendfile must not wait for the disk: before the data at `off` is sent, a
+// window of it is checked to be in the page cache (once per window; never for bodies served from
+// memory). If it is not, a pool task reads it in and the connection waits (false) until
+// diskReady(). A full pool sends at once, as without one.
+bool Connection::readyToSend(uint64_t off, uint64_t len) {
+  constexpr uint64_t kWindow = 512 * 1024;
+  if (diskWait_) return false;
+  if (off >= residentFrom_ && off < residentUntil_) return true;
+  const uint64_t window = std::min<uint64_t>(len, kWindow);
+  FileEntry* file = io_->plan.file();
+  residentFrom_ = off;
+  residentUntil_ = off + window;
+  if (pagesResident(file->fd.get(), off, window)) return true;
+  PoolTask* t = env_->pool->acquire();
+  if (t == nullptr) return true;
+  prepareReadAhead(t, io_->plan.fileCache(), file, off, window, slot_, generation_);
+  env_->pool->submit(t);
+  diskWait_ = true;
+  return false;
+}
+
+void Connection::diskReady() {
+  diskWait_ = false;
+  post();
 }
 
 // The client stopped taking bytes: wait for EPOLLOUT, bounded by the send timeout. A stalled
@@ -798,7 +835,7 @@ void Connection::close() {
   fd_.reset();  // closing the fd also removes it from the epoll set
   readable_ = false;
   posted_ = false;
-  bodyOpen_ = pushed_ = failed_ = false;
+  bodyOpen_ = pushed_ = failed_ = diskWait_ = false;
   ++generation_;
   env_->host->released(this);
 }

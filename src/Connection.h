@@ -93,6 +93,12 @@ class Connection final : public ResponseSink {
   bool active() const { return state_ != ConnState::kFree; }
   ConnState state() const { return state_; }
   uint32_t generation() const { return generation_; }
+  // The asynchronous handler still answering (kHandling, kWriting), or nullptr.
+  Handler* asyncHandler() const { return handler_; }
+  // The file body's next window is being read by the worker's thread pool (see readyToSend).
+  bool diskWaiting() const { return diskWait_; }
+  // That read is done: the window is resident; sending goes on.
+  void diskReady();
   int fd() const { return fd_.get(); }
   uint16_t listenIndex() const { return listenIndex_; }
   bool registered() const { return registered_; }
@@ -134,6 +140,7 @@ class Connection final : public ResponseSink {
   bool flush();
   ssize_t sendMemoryParts(uint64_t* asked);
   bool sendFilePart(const BodyPart& p, uint64_t* asked, ssize_t* sent);
+  bool readyToSend(uint64_t off, uint64_t len);
   void blockedWriting();
   bool writeDone();
   void finishResponse();
@@ -160,12 +167,15 @@ class Connection final : public ResponseSink {
   bool bodyOpen_ = false;    // an asynchronous handler has not ended its body yet
   bool pushed_ = false;      // it pushed since it was last resumed
   bool failed_ = false;      // it failed after its head was sent: close
+  bool diskWait_ = false;    // a pool task is reading the file body's next window
   uint32_t generation_ = 0;  // bumped on close, so stale epoll events and posts are recognised
   TimerNode timer_;
   int64_t deadlineMs_ = 0;  // the real deadline; the heap entry may be earlier (lazy update)
   IoState* io_ = nullptr;
   Handler* handler_ = nullptr;   // an asynchronous handler still answering, or nullptr
   uint32_t unackedAtStall_ = 0;  // SIOCOUTQ when a response stalled (see drainingSinceStall)
+  uint64_t residentFrom_ = 0;    // the response's file is known to be in memory in
+  uint64_t residentUntil_ = 0;   // [residentFrom_, residentUntil_)
   bool proxyPending_ = false;    // the PROXY protocol header has not been read yet
   // The client (sockaddr_in fits too), when looked up: the socket's peer, or the address a PROXY
   // protocol header carried. client_ is the request's: peer_, or what a trusted real_ip_header

@@ -18,6 +18,7 @@ class HandlerSelector;
 class HostMemo;
 class LogFormat;
 class RefusalLogger;
+class ThreadPool;
 class TimerHeap;
 class WorkerClock;
 struct Config;
@@ -68,6 +69,7 @@ struct ConnectionEnv {
   const HostMemo* hosts = nullptr;              // recent Host values, normalized (RequestTarget)
   // The listen addresses and servers (nullptr: cfg alone).
   const RouteConfig* routes = nullptr;
+  ThreadPool* pool = nullptr;  // reads of a file body not in the page cache (may be null)
 };
 
 }  // namespace hs

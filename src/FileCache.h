@@ -18,6 +18,23 @@
 
 namespace hs {
 
+// The blocking half of loading an entry: the file opened beneath the root, its stat, and the bytes
+// of a small file. probeFile() fills it on any thread; FileCache::install() takes it over on the
+// worker's thread. Trivially destructible, so it can travel in a thread-pool task: whoever holds it
+// owns `fd` and `data` until discardProbe() or install().
+struct FileProbe {
+  int fd = -1;
+  int err = 0;     // errno of the failed open or fstat
+  int status = 0;  // 0: opened; otherwise 403/404/500
+  struct stat st {};
+  char* data = nullptr;  // new[]: the whole file when it is small (size <= FileCache::kSmallFile)
+};
+
+// Opens `path` (normalized, relative, NUL-terminated; "" is the root) beneath `rootFd` and fills
+// *out. Blocks on the disk; safe on any thread.
+void probeFile(int rootFd, const char* path, FileProbe* out);
+void discardProbe(FileProbe* p);
+
 struct FileEntry {
   std::string path;  // relative to the root ("" is the root)
   int status = 0;    // 0: opened; otherwise 403/404/500 for this path
@@ -58,7 +75,17 @@ class FileCache {
   // Never returns nullptr; check entry->status.
   FileEntry* acquire(std::string_view path, int64_t nowMs);
   void release(FileEntry* e);
+  // One more reference on an entry already held (a read-ahead task keeps the fd open).
+  static void retain(FileEntry* e) { ++e->refs; }
+  // With a worker thread pool: the entry for `path` with a reference if it is cached and still
+  // valid (the once-a-second revalidation stat is made here, as in acquire()); nullptr when it must
+  // be loaded (probe it off the reactor and install() the result).
+  FileEntry* tryAcquire(std::string_view path, int64_t nowMs);
+  // Makes the probe the entry for `path` (replacing an older one, which lives on while in use),
+  // checked at nowMs. Takes over the probe's fd and data.
+  void install(std::string_view path, FileProbe* probe, int64_t nowMs);
 
+  int rootFd() const { return rootFd_; }
   size_t size() const { return map_.size(); }
 
  private:
@@ -69,6 +96,8 @@ class FileCache {
   using Map = std::unordered_map<std::string, std::unique_ptr<FileEntry>, Hash, std::equal_to<>>;
 
   void load(FileEntry* e, int64_t nowMs);
+  void apply(FileEntry* e, FileProbe* probe, int64_t nowMs);
+  FileEntry* fresh(Map::iterator it, std::string_view path);
   bool stillValid(FileEntry* e, int64_t nowMs);
   void evictUnused();
 

@@ -18,6 +18,7 @@
 namespace hs {
 
 struct Location;
+struct PoolTask;
 struct RefusalDetail;
 struct Server;
 
@@ -49,7 +50,9 @@ struct RequestContext {
   const Server* server = nullptr;
   const Location* location = nullptr;
   int routeStatus = 0;
-  uint64_t maxBody = 0;  // the location's client_max_body_size (0: the server-wide --max-body)
+  uint64_t maxBody = 0;     // the location's client_max_body_size (0: the server-wide --max-body)
+  uint32_t slot = 0;        // the connection's pool slot and its generation, which a thread-pool
+  uint32_t generation = 0;  // task carries (see ThreadPool.h)
 
   std::string_view header(KnownHeader h) const { return req->header(h).in(base); }
   bool headOnly() const { return req->method == Method::kHead; }
@@ -100,6 +103,12 @@ class Handler {
   // Asynchronous handlers: the connection is going away before end() or fail(); drop the
   // request's state. The sink must not be used after this.
   virtual void cancel(ResponseSink& sink) { (void)sink; }
+  // A task this handler gave the worker's thread pool is done (on the reactor thread, at nowMs).
+  // `sink` is the connection that asked if it still waits for this handler; nullptr when it went
+  // away meanwhile (the task's slot generation no longer matches) or the worker is exiting.
+  virtual void taskDone(PoolTask& task, ResponseSink* sink, int64_t nowMs) {
+    (void)task, (void)sink, (void)nowMs;
+  }
 };
 
 // Chooses the handler for a request; sets ctx.server, ctx.location and ctx.routeStatus. Never

@@ -48,6 +48,8 @@ class HandlerTable final : public HandlerSelector {
 
   Handler* select(RequestContext& ctx) override;
   const ErrorPages& errors() const { return errors_; }
+  // Gives the static-file handler the worker's thread pool for its cache misses.
+  void usePool(ThreadPool* pool) { static_.usePool(pool); }
   // The gateway, when the table was given an upstream pool (its targets are added by the worker).
   FastCgiHandler* fastcgi() { return fastcgi_.get(); }
 

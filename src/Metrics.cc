@@ -150,6 +150,44 @@ void workerLabels(TextOut& o, const WorkerSnapshot& w) {
   o.put("\"");
 }
 
+// One family per thread-pool figure, a sample per worker.
+void renderPools(TextOut& o, const MetricsSnapshot& s) {
+  struct Figure {
+    const char* name;
+    const char* type;
+    const char* help;
+    uint64_t (*value)(const WorkerSnapshot&);
+    bool seconds;
+  };
+  static constexpr Figure kFigures[] = {
+      {"httpserver_worker_pool_queue", "gauge",
+       "Tasks in each worker's thread pool: queued, running or not yet collected.",
+       [](const WorkerSnapshot& w) -> uint64_t { return w.poolQueue; }, false},
+      {"httpserver_worker_pool_tasks_total", "counter", "Tasks each worker's thread pool did.",
+       [](const WorkerSnapshot& w) { return w.poolDone; }, false},
+      {"httpserver_worker_pool_wait_seconds_total", "counter",
+       "Time the pool's tasks waited in its queue.",
+       [](const WorkerSnapshot& w) { return w.poolWaitUs; }, true},
+      {"httpserver_worker_pool_run_seconds_total", "counter", "Time the pool's tasks ran.",
+       [](const WorkerSnapshot& w) { return w.poolRunUs; }, true},
+  };
+  for (const Figure& f : kFigures) {
+    family(o, f.name, f.type, f.help);
+    for (uint32_t i = 0; i < s.nworkers; ++i) {
+      o.put(f.name);
+      workerLabels(o, s.workers[i]);
+      o.put("} ");
+      const uint64_t v = f.value(s.workers[i]);
+      if (f.seconds) {
+        o.putSeconds(v);
+      } else {
+        o.putUnsigned(v);
+      }
+      o.put("\n");
+    }
+  }
+}
+
 void renderWorkers(TextOut& o, const MetricsSnapshot& s) {
   family(o, "httpserver_worker_connections", "gauge",
          "Connections each worker holds, by state (waiting: idle keep-alive).");
@@ -175,6 +213,7 @@ void renderWorkers(TextOut& o, const MetricsSnapshot& s) {
     o.putUnsigned(s.workers[i].requests);
     o.put("\n");
   }
+  renderPools(o, s);
 }
 
 }  // namespace
@@ -207,6 +246,11 @@ void takeSnapshot(const SharedState& shared, MetricsSnapshot* out) {
     w.restarts = load(ws.restarts);
     w.taken = load(ws.taken);
     w.requests = load(ws.requests);
+    w.poolThreads = load(ws.poolThreads);
+    w.poolQueue = load(ws.poolQueue);
+    w.poolDone = load(ws.poolDone);
+    w.poolWaitUs = load(ws.poolWaitUs);
+    w.poolRunUs = load(ws.poolRunUs);
     out->active += w.live;
     out->reading += w.reading;
     out->writing += w.writing;

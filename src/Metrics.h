@@ -1,8 +1,8 @@
 // The metrics endpoint's content: a snapshot that sums the counters in SharedState (the status
 // page's figures, responses by status class, bytes sent, the request-duration histogram, worker
-// restarts, each worker's connections by state), and a renderer for the Prometheus text
-// exposition format, version 0.0.4. Pure: reads memory, writes into the caller's buffer, allocates
-// nothing.
+// restarts, each worker's connections by state and its thread pool), and a renderer for the
+// Prometheus text exposition format, version 0.0.4. Pure: reads memory, writes into the caller's
+// buffer, allocates nothing.
 #pragma once
 
 #include <cstddef>
@@ -27,6 +27,12 @@ struct WorkerSnapshot {
   uint32_t restarts = 0;
   uint64_t taken = 0;
   uint64_t requests = 0;
+  // The worker's thread pool (see SharedState.h): threads, tasks in flight, done, summed times.
+  uint32_t poolThreads = 0;
+  uint32_t poolQueue = 0;
+  uint64_t poolDone = 0;
+  uint64_t poolWaitUs = 0;
+  uint64_t poolRunUs = 0;
 
   // Open connections that are neither reading a request nor sending a response.
   uint32_t waiting() const { return live >= reading + writing ? live - reading - writing : 0; }

@@ -57,6 +57,7 @@ class ResponsePlan {
     file_ = e;
   }
   FileEntry* file() const { return file_; }
+  FileCache* fileCache() const { return cache_; }
 
   // Gives back the file reference and forgets the parts: the response's resources are released.
   void release() {

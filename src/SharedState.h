@@ -28,6 +28,13 @@ struct alignas(64) WorkerStats {
   // client stopped reading) began waiting,
   // for the oldest one, in CLOCK_MONOTONIC ms; 0 when there is none. See kEvictAfterMs.
   std::atomic<int64_t> oldestEvictableMs;
+  // The worker's thread pool (see ThreadPool.h): threads (0: none), tasks in flight (queued,
+  // running or not yet collected), tasks done, and the summed time they waited and ran.
+  std::atomic<uint32_t> poolThreads;
+  std::atomic<uint32_t> poolQueue;
+  std::atomic<uint64_t> poolDone;
+  std::atomic<uint64_t> poolWaitUs;
+  std::atomic<uint64_t> poolRunUs;
 };
 
 // A full worker may take one more connection by closing the connection that has been idle in

@@ -4,6 +4,7 @@
 
 #include "DirectoryListing.h"
 #include "FileCache.h"
+#include "FileTask.h"
 #include "HttpConditional.h"
 #include "HttpLexical.h"
 #include "HttpRange.h"
@@ -13,6 +14,7 @@
 #include "ReturnHandler.h"
 #include "Router.h"
 #include "Sites.h"
+#include "ThreadPool.h"
 
 namespace hs {
 namespace {
@@ -102,32 +104,59 @@ StaticFileHandler::StaticFileHandler(const StaticFileOptions& options, FileCache
     cacheControl_ = "Cache-Control: max-age=" + std::to_string(options.maxAge) + "\r\n";
 }
 
+// The connection is found again by slot and generation when a task is done.
 Reply StaticFileHandler::start(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) {
   Method m = ctx.req->method;
   if (m == Method::kGet || m == Method::kHead) {
-    serve(ctx, plan, sink);
+    if (!serve(ctx, plan, sink)) return Reply::kLater;
   } else {
     planOtherMethods(ctx, *errors_, plan);
   }
   return Reply::kReady;
 }
 
-void StaticFileHandler::serve(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) {
+// The probe is installed whether or not its connection still waits: the next request for the path
+// finds it cached. A waiting request is served again from the start; it may miss again (an index
+// file, a try_files candidate, a precompressed variant) and wait for another task.
+void StaticFileHandler::taskDone(PoolTask& task, ResponseSink* sink, int64_t nowMs) {
+  FileTask& f = task.as<FileTask>();
+  f.cache->install(f.pathView(), &f.probe, nowMs);
+  if (sink != nullptr && serve(sink->request(), sink->plan(), *sink)) sink->end();
+}
+
+// The entry for `path` in `cache`, with a reference. With a pool, a lookup that would open the
+// file goes to the pool instead and returns nullptr (waiting_ is set; the caller plans nothing and
+// returns); when the pool is full, or the path does not fit a task, it is done here, as without.
+FileEntry* StaticFileHandler::lookup(const RequestContext& ctx, FileCache* cache,
+                                     std::string_view path) {
+  if (pool_ == nullptr) return cache->acquire(path, ctx.nowMs);
+  if (FileEntry* e = cache->tryAcquire(path, ctx.nowMs)) return e;
+  PoolTask* task = pool_->acquire();
+  if (task == nullptr) return cache->acquire(path, ctx.nowMs);
+  if (!prepareFileTask(task, static_cast<Handler*>(this), cache, path, ctx.slot, ctx.generation)) {
+    pool_->abandon(task);
+    return cache->acquire(path, ctx.nowMs);
+  }
+  pool_->submit(task);
+  waiting_ = true;
+  return nullptr;
+}
+
+// False when a lookup went to the pool: nothing is planned yet (taskDone() serves it again).
+bool StaticFileHandler::serve(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) {
+  waiting_ = false;
   if (ctx.pathStatus != 0) {
     errors_->fill(ctx, ctx.pathStatus, plan);
-    return;
-  }
-  if (ctx.location == nullptr || sites_ == nullptr) {
+  } else if (ctx.location == nullptr || sites_ == nullptr) {
     const Target t{cache_, ctx.path,      ctx.trailingSlash, ctx.path, autoindex_,
                    true,   cacheControl_, nullptr,           false,    root_};
     serveTarget(ctx, plan, sink, t, {}, 0);
-    return;
-  }
-  if (ctx.uri.empty()) {
+  } else if (ctx.uri.empty()) {
     errors_->fill(ctx, 400, plan);
-    return;
+  } else {
+    serveUri(ctx, plan, sink, *ctx.location, ctx.uri, 0);
   }
-  serveUri(ctx, plan, sink, *ctx.location, ctx.uri, 0);
+  return !waiting_;
 }
 
 // The URI's file beneath loc's root or alias, or try_files' first candidate that exists.
@@ -188,7 +217,8 @@ void StaticFileHandler::tryFiles(const RequestContext& ctx, ResponsePlan& plan, 
     Target t;
     int status = 0;
     if (c.empty() || !mapTarget(loc, c, mapped, sizeof mapped, &t, &status)) continue;
-    FileEntry* e = t.cache->acquire(t.path, ctx.nowMs);
+    FileEntry* e = lookup(ctx, t.cache, t.path);
+    if (e == nullptr) return;
     const bool found = e->status == 0 && e->isDir == t.dirSlash;
     t.cache->release(e);
     if (found) {
@@ -247,7 +277,8 @@ void StaticFileHandler::serveTarget(const RequestContext& ctx, ResponsePlan& pla
                                     int depth) {
   std::string_view path = t.path;
   char index[kMaxPath];
-  FileEntry* e = t.cache->acquire(path, ctx.nowMs);
+  FileEntry* e = lookup(ctx, t.cache, path);
+  if (e == nullptr) return;
   if (e->status == 0 && e->isDir) {
     t.cache->release(e);
     if (!t.dirSlash) {
@@ -302,7 +333,8 @@ void StaticFileHandler::serveIndex(const RequestContext& ctx, ResponsePlan& plan
       errors_->fill(ctx, 414, plan);
       return;
     }
-    FileEntry* e = t.cache->acquire(p, ctx.nowMs);
+    FileEntry* e = lookup(ctx, t.cache, p);
+    if (e == nullptr) return;
     if (e->status == 404) {
       t.cache->release(e);
       continue;
@@ -331,22 +363,27 @@ void StaticFileHandler::serveIndex(const RequestContext& ctx, ResponsePlan& plan
 void StaticFileHandler::sendEntry(const RequestContext& ctx, ResponsePlan& plan, const Target& t,
                                   std::string_view path, FileEntry* e) {
   std::string_view encoding;
-  const bool vary = t.variants && hasVariant(t.cache, e, ctx.nowMs);
-  if (vary && !ctx.req->header(KnownHeader::kAcceptEncoding).empty()) {
+  const bool vary = t.variants && hasVariant(ctx, t.cache, e);
+  if (!waiting_ && vary && !ctx.req->header(KnownHeader::kAcceptEncoding).empty()) {
     if (FileEntry* v = findVariant(ctx, t.cache, path, &encoding)) {
       t.cache->release(e);
       e = v;  // described with the original's type (see respondFile)
     }
+  }
+  if (waiting_) {
+    t.cache->release(e);
+    return;
   }
   respondFile(ctx, plan, t, e, encoding, vary);
 }
 
 // The index file of the directory t names (*path is "DIR/index.html"), without routing. Returns
 // nullptr when the answer is already planned: a listing, or 403 for a directory without an index
-// (as nginx).
+// (as nginx); or when the lookup went to the pool (waiting_).
 FileEntry* StaticFileHandler::openIndex(const RequestContext& ctx, ResponsePlan& plan,
                                         const Target& t, std::string_view* path) {
-  FileEntry* e = t.cache->acquire(*path, ctx.nowMs);
+  FileEntry* e = lookup(ctx, t.cache, *path);
+  if (e == nullptr) return nullptr;
   if (e->status == 404 && t.autoindex) {
     t.cache->release(e);
     listDirectory(ctx, plan, t);
@@ -362,17 +399,21 @@ FileEntry* StaticFileHandler::openIndex(const RequestContext& ctx, ResponsePlan&
 
 // Whether a precompressed sibling (.br or .gz) exists, remembered on the entry for a second so the
 // common request pays one comparison; responses for such a file carry Vary: Accept-Encoding.
-bool StaticFileHandler::hasVariant(FileCache* cache, FileEntry* e, int64_t nowMs) {
+// With a pool, a sibling's lookup may go to the pool: the answer is then not known yet (waiting_).
+bool StaticFileHandler::hasVariant(const RequestContext& ctx, FileCache* cache, FileEntry* e) {
+  const int64_t nowMs = ctx.nowMs;
   if (e->variantCheckedMs != 0 && nowMs - e->variantCheckedMs < 1000) return e->hasVariant;
-  e->hasVariant = false;
+  bool found = false;
   char buf[kMaxPath];
   for (std::string_view suffix : {".br", ".gz"}) {
     std::string_view name = withSuffix(e->path, suffix, buf, sizeof buf);
     if (name.empty()) break;
-    FileEntry* v = cache->acquire(name, nowMs);
-    e->hasVariant = e->hasVariant || (v->status == 0 && !v->isDir);
+    FileEntry* v = lookup(ctx, cache, name);
+    if (v == nullptr) return false;
+    found = found || (v->status == 0 && !v->isDir);
     cache->release(v);
   }
+  e->hasVariant = found;
   e->variantCheckedMs = nowMs > 0 ? nowMs : 1;
   return e->hasVariant;
 }
@@ -386,7 +427,8 @@ FileEntry* StaticFileHandler::findVariant(const RequestContext& ctx, FileCache* 
     if (!acceptsCoding(accept, coding[0])) continue;
     std::string_view name = withSuffix(path, coding[1], buf, sizeof buf);
     if (name.empty()) return nullptr;
-    FileEntry* v = cache->acquire(name, ctx.nowMs);
+    FileEntry* v = lookup(ctx, cache, name);
+    if (v == nullptr) return nullptr;
     if (v->status == 0 && !v->isDir) {
       *encoding = coding[0];
       return v;
@@ -520,7 +562,8 @@ void StaticFileHandler::redirectToDirectory(const RequestContext& ctx, ResponseP
 void StaticFileHandler::listDirectory(const RequestContext& ctx, ResponsePlan& plan,
                                       const Target& t) {
   // The directory is opened beneath the root by the cache; it is listed through that fd.
-  FileEntry* dir = t.cache->acquire(t.path, ctx.nowMs);
+  FileEntry* dir = lookup(ctx, t.cache, t.path);
+  if (dir == nullptr) return;
   std::string_view shown = t.shown;
   while (shown.ends_with('/')) shown.remove_suffix(1);
   bool listed =

@@ -2,8 +2,10 @@
 // worker's FileCache: directories (redirect, index files, listing), precompressed variants,
 // validators and conditional requests, single and multipart ranges. With routing, the request's
 // location decides: root or alias, index (re-routed as nginx's internal redirect), try_files,
-// autoindex, gzip_static, max_age and add_header. Synchronous: every request is answered at once,
-// with files sent from the cache's memory or by range of the cached fd.
+// autoindex, gzip_static, max_age and add_header. Files are sent from the cache's memory or by
+// range of the cached fd. Synchronous when everything it looks up is cached; with a thread pool, a
+// lookup that would open a file becomes a pool task and the request is answered when it is done
+// (taskDone), looked up again from the start.
 #pragma once
 
 #include <string>
@@ -17,6 +19,7 @@ namespace hs {
 
 class FileCache;
 class Sites;
+class ThreadPool;
 struct FileEntry;
 struct Location;
 
@@ -35,6 +38,9 @@ class StaticFileHandler final : public Handler {
                     const Sites* sites = nullptr);
 
   Reply start(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) override;
+  void taskDone(PoolTask& task, ResponseSink* sink, int64_t nowMs) override;
+  // Cache misses become tasks of `pool` (nullptr: looked up inline). Borrowed.
+  void usePool(ThreadPool* pool) { pool_ = pool; }
 
   // Where a request's file is looked up, and how it is answered.
   struct Target {
@@ -51,7 +57,8 @@ class StaticFileHandler final : public Handler {
   };
 
  private:
-  void serve(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink);
+  bool serve(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink);
+  FileEntry* lookup(const RequestContext& ctx, FileCache* cache, std::string_view path);
   void serveUri(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink,
                 const Location& loc, std::string_view uri, int depth);
   void serveRedirected(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink,
@@ -77,7 +84,7 @@ class StaticFileHandler final : public Handler {
   void addBody(const RequestContext& ctx, ResponsePlan& plan, BodyPart part);
   void planMultipart(const RequestContext& ctx, ResponsePlan& plan, std::string_view mime,
                      const ByteRange* ranges, int count);
-  bool hasVariant(FileCache* cache, FileEntry* e, int64_t nowMs);
+  bool hasVariant(const RequestContext& ctx, FileCache* cache, FileEntry* e);
   FileEntry* findVariant(const RequestContext& ctx, FileCache* cache, std::string_view path,
                          std::string_view* encoding);
   void redirectToDirectory(const RequestContext& ctx, ResponsePlan& plan, const Target& t);
@@ -90,6 +97,8 @@ class StaticFileHandler final : public Handler {
   FileCache* cache_;
   const ErrorPages* errors_;
   const Sites* sites_;
+  ThreadPool* pool_ = nullptr;
+  bool waiting_ = false;  // during serve(): a lookup went to the pool
 };
 
 }  // namespace hs

@@ -28,6 +28,9 @@ void writeText(const MetricsSnapshot& s, long long uptime, std::string& out) {
     const WorkerSnapshot& w = s.workers[i];
     appendf(out, "Worker %u: pid %d, generation %u, connections %u, requests %llu, restarts %u\n",
             w.index, w.pid, w.generation, w.live, u(w.requests), w.restarts);
+    appendf(out,
+            "Worker %u pool: threads %u, queue %u, tasks done %llu, wait_us %llu, run_us %llu\n",
+            w.index, w.poolThreads, w.poolQueue, u(w.poolDone), u(w.poolWaitUs), u(w.poolRunUs));
   }
 }
 
@@ -44,8 +47,12 @@ void writeJson(const MetricsSnapshot& s, long long uptime, std::string& out) {
     const WorkerSnapshot& w = s.workers[i];
     appendf(out,
             "%s{\"worker\":%u,\"pid\":%d,\"generation\":%u,\"connections\":%u,\"requests\":%llu,"
-            "\"restarts\":%u}",
+            "\"restarts\":%u,",
             i == 0 ? "" : ",", w.index, w.pid, w.generation, w.live, u(w.requests), w.restarts);
+    appendf(out,
+            "\"pool\":{\"threads\":%u,\"queue\":%u,\"done\":%llu,\"wait_us\":%llu,"
+            "\"run_us\":%llu}}",
+            w.poolThreads, w.poolQueue, u(w.poolDone), u(w.poolWaitUs), u(w.poolRunUs));
   }
   out += "]}\n";
 }

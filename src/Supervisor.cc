@@ -40,6 +40,11 @@ void resetStats(WorkerStats& s, int index, uint32_t generation, uint32_t restart
   s.index = static_cast<uint32_t>(index);
   s.generation = generation;
   s.restarts = restarts;
+  s.poolThreads = 0;
+  s.poolQueue = 0;
+  s.poolDone = 0;
+  s.poolWaitUs = 0;
+  s.poolRunUs = 0;
 }
 
 }  // namespace

@@ -30,13 +30,25 @@ ThreadPool::ThreadPool(int threads, uint32_t capacity)
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stop(); }
+
+void ThreadPool::stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
   wake_.notify_all();
-  for (std::thread& t : threads_) t.join();
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+uint32_t ThreadPool::takeAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint32_t n = 0;
+  while (done_.count > 0) batch_[n++] = pop(done_);
+  while (pending_.count > 0) batch_[n++] = pop(pending_);
+  return n;
 }
 
 PoolTask* ThreadPool::acquire() {

@@ -27,6 +27,7 @@ struct PoolTask {
   using Fn = void (*)(PoolTask& task);
 
   Fn run = nullptr;         // called on a pool thread
+  void* owner = nullptr;    // the caller's: who takes the finished task back
   uint32_t slot = 0;        // the connection that asked: pool slot
   uint32_t generation = 0;  // and the slot's generation when it asked
   uint32_t kind = 0;        // the caller's tag (what the payload holds)
@@ -89,6 +90,20 @@ class ThreadPool {
     return n;
   }
 
+  // Stops the threads (a running task finishes; queued ones are never run) and hands every record
+  // still in flight, run or not, to onEach, so that the caller can free what its payload holds.
+  // The pool takes no more work. Reactor thread only.
+  template <typename F>
+  void shutdown(F&& onEach) {
+    stop();
+    uint32_t n = takeAll();
+    for (uint32_t i = 0; i < n; ++i) {
+      onEach(*batch_[i]);
+      freeList_.push_back(batch_[i]);
+    }
+    inFlight_ = 0;
+  }
+
   // Submitted and not yet started.
   uint32_t queued() const;
   // Submitted and not yet collected (queued, running or finished).
@@ -101,6 +116,9 @@ class ThreadPool {
   // Reads the eventfd and moves the finished records into batch_; returns how many.
   uint32_t takeFinished();
   void recycle(PoolTask* t);
+  void stop();
+  // After stop(): moves every queued and finished record into batch_; returns how many.
+  uint32_t takeAll();
   void threadMain();
   static int64_t nowNs();
 

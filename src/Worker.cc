@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "Channel.h"
+#include "FileTask.h"
 #include "Log.h"
 
 namespace hs {
@@ -22,6 +23,11 @@ constexpr uint64_t kTagSignal = 2ull << 62;
 constexpr uint64_t kTagUpstream = 3ull << 62;      // UpstreamPool's sockets
 constexpr uint32_t kUpstreamTimers = 0x80000000u;  // timer owners above this are the pool's
 constexpr uint64_t kTagMask = 3ull << 62;
+constexpr uint64_t kTagPool = kTagSignal | 1;  // the thread pool's completions (an eventfd)
+
+// Task records per worker: at most this many cache misses and read-aheads wait for the pool at
+// once; more are done inline (a full queue degrades to the behaviour without a pool).
+constexpr uint32_t kPoolTasks = 64;
 
 uint64_t connectionTag(uint32_t slot, uint32_t generation) {
   return slot | (static_cast<uint64_t>(generation & 0x3fffffff) << 32);
@@ -100,6 +106,17 @@ bool Worker::setup() {
                static_cast<unsigned>(privileges_.uid));
     return false;
   }
+  // The threads start as the workers' user, with every signal blocked (the signalfd stays ours).
+  if (cfg_.threadPool > 0) {
+    pool_ = std::make_unique<ThreadPool>(cfg_.threadPool, kPoolTasks);
+    if (!pool_->valid() || loop_.add(pool_->eventFd(), EPOLLIN, kTagPool) != 0) {
+      LOG_SYSERR(errno, "thread pool setup failed");
+      return false;
+    }
+    handlers_->usePool(pool_.get());
+    env_.pool = pool_.get();
+  }
+  stats_->poolThreads.store(static_cast<uint32_t>(cfg_.threadPool), std::memory_order_relaxed);
   clock_.update();
   return true;
 }
@@ -115,6 +132,8 @@ int Worker::run() {
       uint64_t tag = ev.data.u64;
       if ((tag & kTagMask) == kTagChannel) {
         onChannel();
+      } else if (tag == kTagPool) {
+        onPoolDone();
       } else if ((tag & kTagMask) == kTagSignal) {
         onSignal();
       } else if ((tag & kTagMask) == kTagUpstream) {
@@ -127,6 +146,7 @@ int Worker::run() {
       }
     }
     if (!posted_.empty()) runPosted();
+    if (pool_) publishPool();
     expireTimers();
     stats_->oldestEvictableMs.store(eviction_.oldestSinceMs(), std::memory_order_relaxed);
     accessLogs_.flushIfDue(clock_.nowSec());
@@ -135,8 +155,47 @@ int Worker::run() {
   for (uint32_t i = 0; i < conns_.capacity(); ++i) {
     if (conns_.at(i).active()) conns_.at(i).close();
   }
+  if (pool_) {
+    // A read-ahead gives its file reference back, run or not; an open that ran hands its result
+    // to its handler (which installs it); one never run holds nothing.
+    pool_->shutdown([this](PoolTask& t) {
+      if (t.kind == kReadAheadTask) {
+        finishReadAhead(t);
+      } else if (t.finishedNs != 0) {
+        static_cast<Handler*>(t.owner)->taskDone(t, nullptr, clock_.nowMs());
+      }
+    });
+  }
   accessLogs_.flush();
   return 0;
+}
+
+// Finished tasks come back to the handlers that gave them; a task whose connection closed (or
+// whose slot holds another connection now) is handed back without it.
+void Worker::onPoolDone() {
+  pool_->collect([this](PoolTask& t) {
+    Connection& c = conns_.at(t.slot);
+    const bool same = c.active() && c.generation() == t.generation;
+    if (t.kind == kReadAheadTask) {
+      finishReadAhead(t);
+      if (same && c.diskWaiting()) c.diskReady();
+      return;
+    }
+    Handler* h = static_cast<Handler*>(t.owner);
+    const bool waiting = same && c.state() == ConnState::kHandling && c.asyncHandler() == h;
+    h->taskDone(t, waiting ? &c : nullptr, clock_.nowMs());
+  });
+}
+
+// Copies the pool's counters to the shared stats when they moved: one comparison per wakeup.
+void Worker::publishPool() {
+  const ThreadPoolStats& s = pool_->stats();
+  if (s.submitted + s.done == poolPublished_) return;
+  poolPublished_ = s.submitted + s.done;
+  stats_->poolQueue.store(pool_->inFlight(), std::memory_order_relaxed);
+  stats_->poolDone.store(s.done, std::memory_order_relaxed);
+  stats_->poolWaitUs.store(s.waitNs / 1000, std::memory_order_relaxed);
+  stats_->poolRunUs.store(s.runNs / 1000, std::memory_order_relaxed);
 }
 
 bool Worker::done() const {

@@ -1,7 +1,8 @@
 // A worker process: one epoll reactor serving the connections the master passes over its channel.
 // The worker is the reactor only: it owns the event loop, the channel and signal fds, the timer
 // heap, the connection pool and its eviction list, the I/O-state pool, the file cache, the access
-// log and the handlers, and it runs the serve -> retire | quit lifecycle. What happens on one
+// log, the handlers and the thread pool for blocking file work, and it runs the serve -> retire |
+// quit lifecycle. What happens on one
 // connection is Connection's business; what to answer is the handlers'.
 #pragma once
 
@@ -26,6 +27,7 @@
 #include "SharedState.h"
 #include "Sites.h"
 #include "SlotPool.h"
+#include "ThreadPool.h"
 #include "TimerHeap.h"
 #include "UniqueFd.h"
 #include "UpstreamPool.h"
@@ -52,6 +54,8 @@ class Worker final : private ConnectionHost {
   bool evictOldest();
   void expireTimers();
   void runPosted();
+  void onPoolDone();
+  void publishPool();
   int nextTimeoutMs() const;
   void beginRetire(Lifecycle next);
   bool done() const;
@@ -82,6 +86,8 @@ class Worker final : private ConnectionHost {
   GatewayTargets gateways_;                 // the roots of the fastcgi_pass locations
   Sites sites_;                             // the routes, and every root's fd and file cache
   std::unique_ptr<HandlerTable> handlers_;  // made once the sites are open
+  std::unique_ptr<ThreadPool> pool_;        // --thread-pool N > 0: made after dropping privileges
+  uint64_t poolPublished_ = 0;              // pool_->stats().submitted + done when last published
   AccessLogs accessLogs_;  // every access_log file of the configuration, each opened once
   RefusalLogger refusals_;
   HostMemo hosts_;  // recent Host values and their normalized length, for every connection

@@ -136,6 +136,8 @@ const ValueCase kValueCases[] = {
     {"--quit-timeout", "2147483647ms",
      [](const Config& c) { EXPECT_EQ(c.quitTimeoutMs, 2147483647); }},
     {"--max-body", "0", [](const Config& c) { EXPECT_EQ(c.maxBody, 0u); }},
+    {"--thread-pool", "0", [](const Config& c) { EXPECT_EQ(c.threadPool, 0); }},
+    {"--thread-pool", "64", [](const Config& c) { EXPECT_EQ(c.threadPool, 64); }},
     {"--max-body", "12345", [](const Config& c) { EXPECT_EQ(c.maxBody, 12345u); }},
     {"--max-body", "64k", [](const Config& c) { EXPECT_EQ(c.maxBody, 64u << 10); }},
     {"--max-body", "64K", [](const Config& c) { EXPECT_EQ(c.maxBody, 64u << 10); }},
@@ -315,6 +317,7 @@ TEST(ConfigTest, RejectsBadCommandLinesWithOneClearLine) {
        "--quit-timeout must be at most 2147483 seconds (got 2147484)"},
       {withPositional({"--quit-timeout=2147483648ms"}),
        "--quit-timeout must be at most 2147483 seconds (got 2147483648ms)"},
+      {withPositional({"--thread-pool", "65"}), "--thread-pool must be at most 64 (got 65)"},
       {withPositional({"--max-body", "1t"}),
        "invalid value '1t' for --max-body: expected a size in bytes, optionally with a k, m or g "
        "suffix (e.g. 1m)"},
@@ -670,33 +673,20 @@ TEST(ConfigTest, LoadConfigFileReadsFromDisk) {
 // ---- Shipped example and usage text -------------------------------------------------------------
 
 const char* const kDirectives[] = {
-    "listen",
-    "workers",
-    "connections",
-    "root",
-    "header_timeout",
-    "keepalive_timeout",
-    "send_timeout",
-    "quit_timeout",
-    "max_body",
-    "autoindex",
-    "max_age",
-    "error_page",
-    "access_log",
-    "error_log",
-    "log_level",
-    "status_path",
-    "status_allow_remote",
-    "metrics_path",
-    "metrics_allow_remote",
-    "pid_file",
-    "user",
-    "daemon",
-    "proxy_protocol",
-    "set_real_ip_from",
-    "real_ip_header",
-    "health_path",
-    "drain_delay",
+    "listen",           "workers",
+    "connections",      "root",
+    "header_timeout",   "keepalive_timeout",
+    "send_timeout",     "quit_timeout",
+    "max_body",         "thread_pool",
+    "autoindex",        "max_age",
+    "error_page",       "access_log",
+    "error_log",        "log_level",
+    "status_path",      "status_allow_remote",
+    "metrics_path",     "metrics_allow_remote",
+    "pid_file",         "user",
+    "daemon",           "proxy_protocol",
+    "set_real_ip_from", "real_ip_header",
+    "health_path",      "drain_delay",
 };
 
 TEST(ConfigTest, ExampleConfigParsesAndShowsDefaults) {
@@ -718,6 +708,7 @@ TEST(ConfigTest, ExampleConfigParsesAndShowsDefaults) {
   EXPECT_EQ(cfg.sendTimeoutMs, def.sendTimeoutMs);
   EXPECT_EQ(cfg.quitTimeoutMs, def.quitTimeoutMs);
   EXPECT_EQ(cfg.maxBody, def.maxBody);
+  EXPECT_EQ(cfg.threadPool, def.threadPool);
   EXPECT_EQ(cfg.autoindex, def.autoindex);
   EXPECT_EQ(cfg.maxAge, def.maxAge);
   EXPECT_EQ(cfg.errorPages, def.errorPages);
@@ -855,6 +846,7 @@ TEST(ConfigTest, UsageTextListsEveryOptionAndSignal) {
       "--send-timeout",
       "--quit-timeout",
       "--max-body",
+      "--thread-pool",
       "--autoindex",
       "--no-autoindex",
       "--max-age",

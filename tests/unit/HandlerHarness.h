@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -15,6 +16,7 @@
 #include "HttpParser.h"
 #include "RefusalLog.h"
 #include "RequestTarget.h"
+#include "ThreadPool.h"
 
 namespace hs::test {
 
@@ -45,6 +47,42 @@ class NoSink final : public ResponseSink {
   RequestContext ctx_;
   ResponsePlan plan_;
 };
+
+// The connection's side of an answer that comes later (a handler with a thread pool): counts
+// end(), after which plan() holds the whole answer.
+class LaterSink final : public ResponseSink {
+ public:
+  explicit LaterSink(const RequestContext& ctx) : ctx_(ctx) {}
+  const RequestContext& request() const override { return ctx_; }
+  ResponsePlan& plan() override { return plan_; }
+  void sendHead() override { ADD_FAILURE() << "the static handler sends whole answers"; }
+  bool push(const char*, size_t) override {
+    ADD_FAILURE() << "the static handler never pushes";
+    return false;
+  }
+  void end() override { ++ends; }
+  void fail(int) override { ADD_FAILURE() << "the static handler never fails"; }
+  void refuse(const RefusalDetail&) override { ++refusals; }
+  int ends = 0;
+  int refusals = 0;
+
+ private:
+  const RequestContext& ctx_;
+  ResponsePlan plan_;
+};
+
+// Hands the pool's completions back to their handlers, as the worker does, until the sink ended
+// (or about ten seconds passed). Returns how many tasks came back.
+inline size_t finishWithPool(ThreadPool& pool, LaterSink& sink) {
+  size_t tasks = 0;
+  for (int rounds = 0; sink.ends == 0 && rounds < 100; ++rounds) {
+    pollfd p{pool.eventFd(), POLLIN, 0};
+    if (::poll(&p, 1, 100) != 1) continue;
+    tasks += pool.collect(
+        [&](PoolTask& t) { static_cast<Handler*>(t.owner)->taskDone(t, &sink, 1000); });
+  }
+  return tasks;
+}
 
 struct Answer {
   int status = 0;

@@ -47,7 +47,12 @@ std::unique_ptr<MetricsSnapshot> smallSnapshot() {
                    .writing = 1,
                    .restarts = 0,
                    .taken = 6,
-                   .requests = 20};
+                   .requests = 20,
+                   .poolThreads = 4,
+                   .poolQueue = 1,
+                   .poolDone = 7,
+                   .poolWaitUs = 1500,
+                   .poolRunUs = 2'000'250};
   s->workers[1] = {.pid = 202,
                    .index = 1,
                    .generation = 2,
@@ -141,7 +146,24 @@ constexpr const char* kSmallText =
     "# HELP httpserver_worker_requests_total Requests each worker answered.\n"
     "# TYPE httpserver_worker_requests_total counter\n"
     "httpserver_worker_requests_total{worker=\"0\",pid=\"201\"} 20\n"
-    "httpserver_worker_requests_total{worker=\"1\",pid=\"202\"} 10\n";
+    "httpserver_worker_requests_total{worker=\"1\",pid=\"202\"} 10\n"
+    "# HELP httpserver_worker_pool_queue Tasks in each worker's thread pool: queued, running or "
+    "not yet collected.\n"
+    "# TYPE httpserver_worker_pool_queue gauge\n"
+    "httpserver_worker_pool_queue{worker=\"0\",pid=\"201\"} 1\n"
+    "httpserver_worker_pool_queue{worker=\"1\",pid=\"202\"} 0\n"
+    "# HELP httpserver_worker_pool_tasks_total Tasks each worker's thread pool did.\n"
+    "# TYPE httpserver_worker_pool_tasks_total counter\n"
+    "httpserver_worker_pool_tasks_total{worker=\"0\",pid=\"201\"} 7\n"
+    "httpserver_worker_pool_tasks_total{worker=\"1\",pid=\"202\"} 0\n"
+    "# HELP httpserver_worker_pool_wait_seconds_total Time the pool's tasks waited in its queue.\n"
+    "# TYPE httpserver_worker_pool_wait_seconds_total counter\n"
+    "httpserver_worker_pool_wait_seconds_total{worker=\"0\",pid=\"201\"} 0.0015\n"
+    "httpserver_worker_pool_wait_seconds_total{worker=\"1\",pid=\"202\"} 0\n"
+    "# HELP httpserver_worker_pool_run_seconds_total Time the pool's tasks ran.\n"
+    "# TYPE httpserver_worker_pool_run_seconds_total counter\n"
+    "httpserver_worker_pool_run_seconds_total{worker=\"0\",pid=\"201\"} 2.00025\n"
+    "httpserver_worker_pool_run_seconds_total{worker=\"1\",pid=\"202\"} 0\n";
 
 TEST(MetricsTest, RendersTheExpositionFormat) { EXPECT_EQ(render(*smallSnapshot()), kSmallText); }
 
@@ -270,7 +292,7 @@ TEST(MetricsTest, EverySlotInUseRendersEveryWorker) {
   std::string text = render(*s);
   size_t samples = 0;
   for (size_t at = 0; (at = text.find("{worker=\"", at)) != std::string::npos; ++at) ++samples;
-  EXPECT_EQ(samples, 4u * kMaxWorkerSlots);
+  EXPECT_EQ(samples, 8u * kMaxWorkerSlots);
   EXPECT_NE(text.find("{worker=\"255\",pid=\"100511\"}"), std::string::npos);
 }
 

@@ -17,6 +17,7 @@
 #include "RouteConfig.h"
 #include "Router.h"
 #include "Sites.h"
+#include "ThreadPool.h"
 
 namespace hs {
 namespace {
@@ -198,6 +199,58 @@ TEST_F(RoutingTest, SelectsTheServerByHost) {
       {"a Host that is only a dot", get("/a.txt", "."), false, 400, "", {}, {}},
       {"a Host that is only a port", get("/a.txt", ":8080"), false, 400, "", {}, {}},
   });
+}
+
+// With a thread pool and cold caches, each lookup that misses goes to the pool and the request is
+// served again from the start when it comes back (try_files candidates, index files, aliases,
+// precompressed siblings): the answer is the inline one.
+TEST_F(RoutingTest, WithAPoolEveryAnswerIsTheInlineOne) {
+  const std::string gz = "Accept-Encoding: gzip\r\n";
+  const std::vector<std::string> requests = {
+      get("/a.txt"),
+      get("/"),
+      get("/files/f.txt"),
+      get("/files/"),
+      get("/f"),
+      get("/app/x.js"),
+      get("/app/sub/"),
+      get("/app/sub"),
+      get("/app/deep/link"),
+      get("/strict/none"),
+      get("/strict/here.txt"),
+      get("/loop/x"),
+      get("/idx/"),
+      get("/list/"),
+      get("/g.txt", "a.test", gz),
+      get("/nogz/g.txt", "a.test", gz),
+      get("/index.html", "b.test"),
+      get("/missing.txt"),
+  };
+  size_t later = 0;
+  for (const std::string& raw : requests) {
+    SCOPED_TRACE(raw);
+    const Answer inlineAnswer = answer(raw + "\r\n", false);
+    Sites cold;
+    std::string err;
+    ASSERT_TRUE(cold.open(cfg_, &err)) << err;
+    HandlerTable table(cfg_, cold.cache(0), shared_.get(), "bnd", &cold);
+    ThreadPool pool(2, 8);
+    table.usePool(&pool);
+    Exchange ex(raw + "\r\n", test::loopbackPeer(), 1000);
+    Handler* h = table.select(ex.ctx());
+    test::LaterSink sink(ex.ctx());
+    if (h->start(ex.ctx(), sink.plan(), sink) == Reply::kLater) {
+      ++later;
+      EXPECT_GE(test::finishWithPool(pool, sink), 1u);
+      ASSERT_EQ(sink.ends, 1);
+    }
+    const Answer pooled = test::render(sink.plan());
+    EXPECT_EQ(pooled.status, inlineAnswer.status);
+    EXPECT_EQ(pooled.head, inlineAnswer.head);
+    EXPECT_EQ(pooled.body, inlineAnswer.body);
+    sink.plan().release();
+  }
+  EXPECT_GE(later, requests.size() - 1) << "cold lookups went to the pool";
 }
 
 TEST_F(RoutingTest, RootAliasAndTheirEscapes) {

@@ -15,6 +15,7 @@
 #include "ErrorPages.h"
 #include "FileCache.h"
 #include "HandlerHarness.h"
+#include "ThreadPool.h"
 
 namespace hs {
 namespace {
@@ -275,6 +276,95 @@ TEST_F(StaticFileHandlerTest, ConfiguredErrorPageKeepsTheStatus) {
   Answer head = answer("HEAD /missing HTTP/1.1\r\nHost: x\r\n\r\n", {}, {{404, "/404.html"}});
   EXPECT_EQ(head.body, "");
   EXPECT_TRUE(head.hasLine("Content-Length: 17"));
+}
+
+// With a pool, a cold cache answers later, and the answer is the one given inline; the same
+// request again is answered at once without a task (the hot path never touches the pool).
+TEST_F(StaticFileHandlerTest, WithAPoolMissesAnswerLaterWithTheInlineAnswer) {
+  struct Case {
+    const char* name;
+    std::string raw;
+    uint64_t minTasks;  // lookups that missed: the file, its siblings, an index
+  } cases[] = {
+      {"small file", get("/a.txt"), 3},
+      {"large file", get("/big.bin"), 3},
+      {"directory index", get("/"), 4},
+      {"directory without slash", get("/dir"), 1},
+      {"directory without index", get("/dir/"), 2},
+      {"missing", get("/nope.txt"), 1},
+      {"precompressed variant", get("/style.css", "Accept-Encoding: gzip\r\n"), 3},
+      {"head", "HEAD /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", 3},
+      {"range of a large file", get("/big.bin", "Range: bytes=5-9,100-\r\n"), 3},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Answer inlineAnswer = answer(c.raw);
+    cache_ = std::make_unique<FileCache>(rootFd_.get());  // cold again
+    ThreadPool pool(2, 8);
+    ErrorPages errors({}, cache_.get());
+    StaticFileOptions options;
+    options.boundary = kBoundary;
+    StaticFileHandler handler(options, cache_.get(), &errors);
+    handler.usePool(&pool);
+    Exchange ex(c.raw, test::loopbackPeer(), 1000);
+    test::LaterSink sink(ex.ctx());
+    ASSERT_EQ(handler.start(ex.ctx(), sink.plan(), sink), Reply::kLater);
+    EXPECT_EQ(test::finishWithPool(pool, sink), c.minTasks) << "one task per lookup that missed";
+    ASSERT_EQ(sink.ends, 1);
+    Answer later = test::render(sink.plan());
+    EXPECT_EQ(later.status, inlineAnswer.status);
+    EXPECT_EQ(later.head, inlineAnswer.head);
+    EXPECT_EQ(later.body, inlineAnswer.body);
+    sink.plan().release();
+
+    const uint64_t submitted = pool.stats().submitted;
+    Exchange again(c.raw, test::loopbackPeer(), 1000);
+    test::LaterSink hot(again.ctx());
+    EXPECT_EQ(handler.start(again.ctx(), hot.plan(), hot), Reply::kReady);
+    EXPECT_EQ(test::render(hot.plan()).body, inlineAnswer.body);
+    EXPECT_EQ(pool.stats().submitted, submitted) << "a cached answer touched the pool";
+    hot.plan().release();
+  }
+}
+
+// A full pool (every task record taken) degrades to the inline lookup.
+TEST_F(StaticFileHandlerTest, WithAFullPoolMissesAreLookedUpInline) {
+  ThreadPool pool(1, 1);
+  PoolTask* taken = pool.acquire();
+  ASSERT_NE(taken, nullptr);
+  ErrorPages errors({}, cache_.get());
+  StaticFileHandler handler(StaticFileOptions{}, cache_.get(), &errors);
+  handler.usePool(&pool);
+  Exchange ex(get("/a.txt"), test::loopbackPeer(), 1000);
+  test::LaterSink sink(ex.ctx());
+  EXPECT_EQ(handler.start(ex.ctx(), sink.plan(), sink), Reply::kReady);
+  EXPECT_EQ(test::render(sink.plan()).body, "hello world");
+  EXPECT_EQ(pool.stats().refused, 3u) << "the file and its .br and .gz siblings";
+  sink.plan().release();
+  pool.abandon(taken);
+}
+
+// The connection went away before its task came back: the result is cached all the same.
+TEST_F(StaticFileHandlerTest, ATaskWhoseConnectionWentAwayStillFillsTheCache) {
+  ThreadPool pool(1, 4);
+  ErrorPages errors({}, cache_.get());
+  StaticFileHandler handler(StaticFileOptions{}, cache_.get(), &errors);
+  handler.usePool(&pool);
+  Exchange ex(get("/a.txt"), test::loopbackPeer(), 1000);
+  test::LaterSink sink(ex.ctx());
+  ASSERT_EQ(handler.start(ex.ctx(), sink.plan(), sink), Reply::kLater);
+  size_t got = 0;
+  for (int i = 0; i < 100 && got == 0; ++i) {
+    pollfd p{pool.eventFd(), POLLIN, 0};
+    if (::poll(&p, 1, 100) != 1) continue;
+    got = pool.collect([&](PoolTask& t) { handler.taskDone(t, nullptr, 1000); });
+  }
+  ASSERT_EQ(got, 1u);
+  EXPECT_EQ(sink.ends, 0);
+  FileEntry* e = cache_->tryAcquire("a.txt", 1000);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->size, 11u);
+  cache_->release(e);
 }
 
 TEST_F(StaticFileHandlerTest, ReleasingThePlanReleasesTheFile) {

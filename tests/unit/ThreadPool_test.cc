@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -237,6 +238,33 @@ TEST(ThreadPoolTest, DestructionWaitsForTheRunningTask) {
   destroyer.join();
   EXPECT_TRUE(destroyed.load());
   EXPECT_EQ(gate.running.load(), 0) << "no task outlives the pool";
+}
+
+TEST(ThreadPoolTest, ShutdownHandsBackEveryRecordInFlight) {
+  ThreadPool pool(1, 4);
+  Gate gate;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_NE(submitSquare(pool, static_cast<uint64_t>(i), static_cast<uint32_t>(i), 0, &gate),
+              nullptr);
+  }
+  ASSERT_TRUE(eventually([&] { return gate.started.load() == 1; }));
+  std::thread opener([&] {
+    // Let the running task finish only once shutdown() is (very likely) waiting for it.
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
+    while (std::chrono::steady_clock::now() < until) std::this_thread::yield();
+    gate.release();
+  });
+  std::vector<uint32_t> handed;
+  std::vector<bool> ran;
+  pool.shutdown([&](PoolTask& t) {
+    handed.push_back(t.slot);
+    ran.push_back(t.finishedNs != 0);
+  });
+  opener.join();
+  EXPECT_EQ(handed.size(), 4u) << "the finished one and the three never run";
+  EXPECT_EQ(std::count(ran.begin(), ran.end(), true), 1) << "queued tasks are never started";
+  EXPECT_EQ(pool.inFlight(), 0u);
+  EXPECT_NE(pool.acquire(), nullptr) << "the records are free again";
 }
 
 }  // namespace
