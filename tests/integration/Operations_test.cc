@@ -90,9 +90,9 @@ TEST_F(OperationsTest, StatusPageCountsAgreeWithTraffic) {
   size_t at = r.body.find("\"workers\":[");
   ASSERT_NE(at, std::string::npos);
   std::string workers = r.body.substr(at);
-  EXPECT_EQ(countOf(workers, "{"), 2u);
-  for (const char* key :
-       {"\"pid\":", "\"connections\":", "\"requests\":", "\"restarts\":", "\"generation\":"}) {
+  EXPECT_EQ(countOf(workers, "{\"worker\":"), 2u) << "one object per worker";
+  for (const char* key : {"\"pid\":", "\"connections\":", "\"requests\":", "\"restarts\":",
+                          "\"generation\":", "\"pool\":{\"threads\":"}) {
     EXPECT_EQ(countOf(workers, key), 2u) << key;
   }
   for (pid_t w : server_.workers()) {
