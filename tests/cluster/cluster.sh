@@ -35,6 +35,10 @@ cleanup() {
   [ -s "$WORK/alone.pid" ] && kill -KILL "$(cat "$WORK/alone.pid")" 2>/dev/null
   for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
   for n in "${NETS[@]}"; do ip netns del "$P-$n" 2>/dev/null; done
+  # A master killed here cannot remove its apps' private socket directory: remove the ones the
+  # backends' logs name (only those; other servers on this machine keep theirs).
+  grep -ho 'unix:/tmp/HttpServer-apps\.[A-Za-z0-9]*' "$WORK"/b*/error.log "$WORK"/alone.log 2>/dev/null |
+    sort -u | while read -r d; do rm -rf -- "${d#unix:}"; done
   if [ "$FAILED" -eq 0 ]; then rm -rf "$WORK"; else say "logs kept in $WORK"; fi
 }
 
