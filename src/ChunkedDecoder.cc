@@ -52,6 +52,17 @@ ChunkedDecoder::Status ChunkedDecoder::fail(uint16_t status) {
 }
 
 ChunkedDecoder::Status ChunkedDecoder::feed(const char* data, size_t len, size_t* used) {
+  return run(data, len, used, nullptr);
+}
+
+ChunkedDecoder::Status ChunkedDecoder::next(const char* data, size_t len, size_t* used,
+                                            std::string_view* chunk) {
+  *chunk = {};
+  return run(data, len, used, chunk);
+}
+
+ChunkedDecoder::Status ChunkedDecoder::run(const char* data, size_t len, size_t* used,
+                                           std::string_view* chunk) {
   *used = 0;
   if (state_ == State::kDone) return Status::kDone;
   if (state_ == State::kError) return Status::kError;
@@ -64,6 +75,11 @@ ChunkedDecoder::Status ChunkedDecoder::feed(const char* data, size_t len, size_t
       remaining_ -= n;
       body_ += n;
       if (remaining_ == 0) state_ = State::kDataCr;
+      if (chunk != nullptr && n > 0) {
+        *chunk = std::string_view(data + i - n, static_cast<size_t>(n));
+        *used = i;
+        return Status::kNeedMore;
+      }
       continue;
     }
     const uint16_t status = step(static_cast<unsigned char>(data[i]));

@@ -1,9 +1,11 @@
-// Incremental decoder of a chunked request body (RFC 9112 7.1), for reading and discarding it.
+// Incremental decoder of a chunked request body (RFC 9112 7.1), for discarding it or for taking
+// its data out (next()).
 // Pure code, like HttpParser: any split of the input gives the same result.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace hs {
 
@@ -21,6 +23,9 @@ class ChunkedDecoder {
   // once). Sets *used to the bytes consumed. kDone once the last chunk and trailers are read;
   // kError with errorStatus() 400 (malformed) or 413 (body larger than maxBody).
   Status feed(const char* data, size_t len, size_t* used);
+  // Like feed(), but stops after each run of chunk data: *chunk is then that run (inside the
+  // consumed prefix), else empty. Call again while input is left and the status is kNeedMore.
+  Status next(const char* data, size_t len, size_t* used, std::string_view* chunk);
 
   uint64_t bodyBytes() const { return body_; }
   int errorStatus() const { return error_; }
@@ -28,6 +33,7 @@ class ChunkedDecoder {
  private:
   enum class State : uint8_t;  // defined in ChunkedDecoder.cc
 
+  Status run(const char* data, size_t len, size_t* used, std::string_view* chunk);
   Status fail(uint16_t status);
   uint16_t step(unsigned char c);
   uint16_t stepSize(unsigned char c);

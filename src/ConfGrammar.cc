@@ -21,6 +21,8 @@ constexpr DirectiveSpec kSpecs[] = {
     {"quit_timeout", kM, 1, 1, 0},
     {"max_body", kM, 1, 1, 0},
     {"thread_pool", kM, 1, 1, 0},
+    {"client_body_buffer_size", kM, 1, 1, 0},
+    {"client_body_temp_path", kM, 1, 1, 0},
     {"error_log", kM, 1, 1, 0},
     {"log_level", kM, 1, 1, 0},
     {"status_path", kM, 1, 1, 0},

@@ -52,6 +52,18 @@ bool setMaxBody(std::string_view v, Config* cfg, Problem* p) {
 bool setThreadPool(std::string_view v, Config* cfg, Problem* p) {
   return parseInto(v, 0, 64, &cfg->threadPool, p);
 }
+bool setBodyBufferSize(std::string_view v, Config* cfg, Problem* p) {
+  if (!parseSize(v, &cfg->bodyBufferSize, p)) return false;
+  if (cfg->bodyBufferSize == 0 || cfg->bodyBufferSize > (1u << 20)) {
+    return fail(p, "a size from 1 to 1m");
+  }
+  return true;
+}
+bool setBodyTempPath(std::string_view v, Config* cfg, Problem* p) {
+  if (!v.starts_with('/')) return fail(p, "an absolute directory path");
+  cfg->bodyTempPath = v;
+  return true;
+}
 bool setAutoindex(std::string_view v, Config* cfg, Problem* p) {
   return parseOnOff(v, &cfg->autoindex, p);
 }
@@ -173,6 +185,8 @@ constexpr Setting kSettings[] = {
     {"quit-timeout", 0, "quit_timeout", nullptr, setQuitTimeout},
     {"max-body", 0, "max_body", nullptr, setMaxBody},
     {"thread-pool", 0, "thread_pool", nullptr, setThreadPool},
+    {"body-buffer-size", 0, "client_body_buffer_size", nullptr, setBodyBufferSize},
+    {"body-temp-path", 0, "client_body_temp_path", nullptr, setBodyTempPath},
     {"autoindex", 0, "autoindex", "on", setAutoindex},
     {"no-autoindex", 0, nullptr, "off", setAutoindex},
     {"max-age", 0, "max_age", nullptr, setMaxAge},
@@ -492,6 +506,8 @@ Options (a value may also be given as --option=value):
   --quit-timeout T            longest graceful stop after SIGQUIT (default 30)
                               T is whole seconds (10 or 10s) or milliseconds (500ms), above 0
   --max-body SIZE             largest request body read and discarded; more gets 413
+  --body-buffer-size SIZE     a FastCGI request body kept in memory up to this (16k)
+  --body-temp-path DIR        where larger bodies go, in unlinked files (/tmp)
                               (default 1m; bytes, or with a k, m or g suffix, 1024-based)
   --thread-pool N             threads per worker (0..64) that open, stat and read uncached files,
                               so a slow disk never stalls a worker; 0 does it inline (default 4)

@@ -30,6 +30,11 @@ struct Config {
   int quitTimeoutMs = 30'000;       // --quit-timeout: bound on a graceful stop (SIGQUIT)
 
   uint64_t maxBody = 1 << 20;  // --max-body: request bodies are read and discarded up to this (413)
+  // A body a FastCGI location passes on is buffered first: in memory up to this many bytes
+  // (client_body_buffer_size), beyond it in an unlinked file in bodyTempPath
+  // (client_body_temp_path).
+  uint64_t bodyBufferSize = 16 * 1024;
+  std::string bodyTempPath = "/tmp";
 
   // --thread-pool N: threads per worker for blocking file work (opens, stats, small-file reads of
   // cache misses, read-ahead of large bodies); 0 does that work on the worker's own thread.

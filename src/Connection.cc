@@ -24,6 +24,7 @@
 #include "LogLimiter.h"
 #include "RefusalLog.h"
 #include "RefusalLogger.h"
+#include "RequestBody.h"
 #include "RequestTarget.h"
 #include "ResponseStats.h"
 #include "RouteConfig.h"
@@ -267,7 +268,7 @@ bool Connection::processInput() {
     if (proxyPending_ || io_->inStart == io_->inEnd) return true;
   }
   if (state_ == ConnState::kReadingHead) return parseHead();
-  if (state_ == ConnState::kReadingBody) return discardBody();
+  if (state_ == ConnState::kReadingBody) return body_ != nullptr ? readBody() : discardBody();
   return true;
 }
 
@@ -357,10 +358,40 @@ bool Connection::parseHead() {
     ssize_t ignored = ::send(fd_.get(), kContinue, sizeof kContinue - 1, MSG_NOSIGNAL);
     (void)ignored;  // best effort: a client that misses it sends the body after a delay anyway
   }
+  if (io->selected->wantsBody()) return startBody(maxBody);
   io->bodyLeft = req.chunked ? 0 : static_cast<uint64_t>(req.contentLength);
   io->chunked = ChunkedDecoder(maxBody);
   setState(ConnState::kReadingBody);
   return discardBody();
+}
+
+// The handler takes the body: it is buffered whole before the handler starts (RequestBody).
+bool Connection::startBody(uint64_t maxBody) {
+  IoState* io = io_;
+  body_ = env_->bodies != nullptr ? env_->bodies->acquire() : nullptr;
+  if (body_ == nullptr) {
+    respondError(503);
+    return true;
+  }
+  const Config& cfg = *env_->cfg;
+  body_->begin(io->req.chunked, static_cast<uint64_t>(std::max<int64_t>(io->req.contentLength, 0)),
+               maxBody, static_cast<size_t>(cfg.bodyBufferSize), cfg.bodyTempPath.c_str());
+  setState(ConnState::kReadingBody);
+  return readBody();
+}
+
+bool Connection::readBody() {
+  IoState* io = io_;
+  size_t used = 0;
+  RequestBody::Status st = body_->feed(io->in + io->inStart, io->inEnd - io->inStart, &used);
+  io->inStart += static_cast<uint32_t>(used);
+  if (st == RequestBody::Status::kError) {
+    const int status = body_->errorStatus();
+    releaseBody();
+    respondError(status);
+    return true;
+  }
+  return bodyProgress(st == RequestBody::Status::kDone);
 }
 
 // Request bodies are read and thrown away (no handler takes one yet) so the next pipelined
@@ -384,6 +415,13 @@ bool Connection::discardBody() {
     io->bodyLeft -= take;
     complete = io->bodyLeft == 0;
   }
+  return bodyProgress(complete);
+}
+
+// Body bytes were taken up: wait for more (the read timeout restarts: nginx's
+// client_body_timeout), or the request is complete and goes to its handler.
+bool Connection::bodyProgress(bool complete) {
+  IoState* io = io_;
   if (!complete) {
     // Everything buffered after the head was body and is consumed: reuse that space.
     uint32_t headEnd = io->reqStart + static_cast<uint32_t>(io->parser.consumed());
@@ -392,6 +430,7 @@ bool Connection::discardBody() {
     return true;
   }
   route();  // again: reading the body may have moved the head's bytes (readMore compacts)
+  io->ctx.body = body_;
   dispatch();
   return true;
 }
@@ -414,6 +453,7 @@ inline void Connection::prepareContext() {
   ctx.maxBody = 0;
   ctx.slot = slot_;
   ctx.generation = generation_;
+  ctx.body = nullptr;
   handlerState = nullptr;
 }
 
@@ -692,6 +732,7 @@ void Connection::finishResponse() {
   ++requests_;
   if (env_->accessLog != nullptr || env_->accessLogs != nullptr) logAccess();
   io_->plan.release();
+  releaseBody();
   if (!keepAlive_) {
     if (readable_ || io_->inStart != io_->inEnd) {
       linger();
@@ -823,12 +864,20 @@ void Connection::abort() {
   close();
 }
 
+void Connection::releaseBody() {
+  if (body_ == nullptr) return;
+  body_->clear();
+  env_->bodies->release(body_);
+  body_ = nullptr;
+}
+
 void Connection::close() {
   if (handler_ != nullptr) {  // an asynchronous handler is still answering: it stops here
     Handler* h = handler_;
     handler_ = nullptr;
     h->cancel(*this);
   }
+  releaseBody();
   releaseIo();
   env_->timers->cancel(&timer_);
   setState(ConnState::kFree);

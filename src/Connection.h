@@ -129,6 +129,10 @@ class Connection final : public ResponseSink {
   const AccessRules& proxyTrust() const;
   bool parseHead();
   bool discardBody();
+  bool startBody(uint64_t maxBody);
+  bool readBody();
+  bool bodyProgress(bool complete);
+  void releaseBody();
   void prepareContext();
   void route();
   void dispatch();
@@ -172,6 +176,7 @@ class Connection final : public ResponseSink {
   TimerNode timer_;
   int64_t deadlineMs_ = 0;  // the real deadline; the heap entry may be earlier (lazy update)
   IoState* io_ = nullptr;
+  RequestBody* body_ = nullptr;  // the body being buffered for a handler that wants it
   Handler* handler_ = nullptr;   // an asynchronous handler still answering, or nullptr
   uint32_t unackedAtStall_ = 0;  // SIOCOUTQ when a response stalled (see drainingSinceStall)
   uint64_t residentFrom_ = 0;    // the response's file is known to be in memory in

@@ -19,6 +19,7 @@ class HostMemo;
 class LogFormat;
 class RefusalLogger;
 class ThreadPool;
+class RequestBody;
 class TimerHeap;
 class WorkerClock;
 struct Config;
@@ -70,6 +71,7 @@ struct ConnectionEnv {
   // The listen addresses and servers (nullptr: cfg alone).
   const RouteConfig* routes = nullptr;
   ThreadPool* pool = nullptr;  // reads of a file body not in the page cache (may be null)
+  FreeListPool<RequestBody>* bodies = nullptr;  // buffered request bodies (wantsBody handlers)
 };
 
 }  // namespace hs

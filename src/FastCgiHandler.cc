@@ -13,6 +13,7 @@
 #include "HttpLexical.h"
 #include "HttpResponse.h"
 #include "Log.h"
+#include "RequestBody.h"
 
 namespace hs {
 
@@ -46,6 +47,9 @@ struct FastCgiExchange final : public UpstreamUser {
   bool bodiless = false;
   bool paused = false;    // pieces pushed that the client has not taken yet
   int64_t promised = -1;  // the app's Content-Length
+  const RequestBody* body = nullptr;  // the request's, sent as STDIN after the params
+  uint64_t bodyOff = 0;               // its bytes already in STDIN records
+  bool stdinDone = false;             // the empty STDIN record is written
   uint64_t bodySent = 0;
   size_t outLen = 0, outSent = 0;
   size_t inPos = 0, inLen = 0;
@@ -62,6 +66,7 @@ struct FastCgiExchange final : public UpstreamUser {
   void onUpstreamFailed(int status) override;
 
   bool sendMore();
+  bool refill();
   void readMore();
   bool process();
   bool onStdout(std::string_view data);
@@ -92,7 +97,7 @@ int FastCgiHandler::check(const RequestContext& ctx, const FastCgiTarget* t) con
   struct stat st;
   if (t == nullptr) return 500;
   if (ctx.pathStatus != 0) return ctx.pathStatus;
-  if (r.contentLength > 0 || r.chunked) return 501;  // bodies are not passed to applications yet
+  if ((r.contentLength > 0 || r.chunked) && ctx.body == nullptr) return 500;
   // Never let the application pick another file (cgi.fix_pathinfo): the script must exist.
   // ctx.uri is '/'-led and NUL-terminated.
   if (t->checkScript && (ctx.uri.size() < 2 ||
@@ -117,9 +122,15 @@ bool FastCgiHandler::buildRequest(const RequestContext& ctx, FastCgiExchange* x)
   }
   in.serverName = host;
   in.serverSoftware = x->target->serverSoftware;
+  // A chunked body's length is known now that it is buffered (nginx passes it the same way).
+  in.contentLength = ctx.body != nullptr ? static_cast<int64_t>(ctx.body->size())
+                                         : ctx.req->contentLength;
+  x->body = ctx.body != nullptr && ctx.body->size() > 0 ? ctx.body : nullptr;
+  x->bodyOff = 0;
+  x->stdinDone = x->body == nullptr;
   bool ok = enc.beginRequest(true) &&
             writeFastCgiParams(ctx, in, &enc, scratch_, sizeof scratch_) == ParamsStatus::kOk &&
-            enc.endParams() && enc.endStdin();
+            enc.endParams() && (x->body != nullptr || enc.endStdin());
   enc.seal();
   x->outLen = enc.size();
   return ok;
@@ -222,10 +233,15 @@ void FastCgiExchange::onUpstreamFailed(int status) {
 // Writes the request's records. True when all are sent (reading starts); false when waiting for
 // the socket or failed.
 bool FastCgiExchange::sendMore() {
-  while (outSent < outLen) {
+  while (outSent < outLen || !stdinDone) {
+    if (outSent == outLen) {
+      if (!refill()) return false;
+      continue;
+    }
     ssize_t n = ::send(conn->fd(), out + outSent, outLen - outSent, MSG_NOSIGNAL);
     if (n > 0) {
       outSent += static_cast<size_t>(n);
+      if (body != nullptr) conn->setDeadline(handler->pool()->nowMs() + target->sendTimeoutMs);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -235,6 +251,32 @@ bool FastCgiExchange::sendMore() {
   }
   phase = Phase::kReading;
   conn->setDeadline(handler->pool()->nowMs() + target->readTimeoutMs);
+  return true;
+}
+
+// The next piece of the body into `out` as a STDIN record (the last piece with the empty one that
+// ends the stream). `in` is free until the reply is read: it stages the bytes read from the body.
+bool FastCgiExchange::refill() {
+  const size_t want = static_cast<size_t>(std::min<uint64_t>(sizeof in, body->size() - bodyOff));
+  ssize_t n = body->read(bodyOff, in, want);
+  if (n <= 0) {
+    int err = n < 0 ? errno : EIO;
+    LOG_SYSERR(err, "read() of a buffered request body failed");
+    error(500, "the request body could not be read");
+    return false;
+  }
+  bodyOff += static_cast<uint64_t>(n);
+  FastCgiEncoder enc(out, sizeof out, kRequestId);
+  bool ok = enc.stdinData({in, static_cast<size_t>(n)});
+  if (bodyOff == body->size()) ok = ok && enc.endStdin();
+  enc.seal();
+  if (!ok) {
+    error(500, "the request body did not fit a record");
+    return false;
+  }
+  stdinDone = bodyOff == body->size();
+  outLen = enc.size();
+  outSent = 0;
   return true;
 }
 
@@ -391,7 +433,9 @@ void FastCgiExchange::error(int status, const char* why) {
   if (conn != nullptr) handler->pool()->release(conn, false);
   conn = nullptr;
   Method m = ctx.req->method;
-  if (!received && !retried && status == 502 && (m == Method::kGet || m == Method::kHead)) {
+  // A body's records were overwritten as they went: such a request is not retried.
+  if (!received && !retried && status == 502 && (m == Method::kGet || m == Method::kHead) &&
+      body == nullptr) {
     retried = true;
     phase = Phase::kWaiting;
     decoder.reset(kRequestId);

@@ -3,7 +3,8 @@
 // connection) and streams the reply back with the client's backpressure. The application's output
 // is untrusted: its records (FastCgiDecoder) and CGI head (CgiResponseHead) are checked, hop-by-hop
 // fields dropped, a bad reply is a 502, a timeout a 504. A GET or HEAD whose connection failed
-// before any reply is retried once on another connection. Owns the per-request state (from a
+// before any reply is retried once on another connection. A request body, received in full by the
+// connection first, follows the params as STDIN records. Owns the per-request state (from a
 // free list, so the steady state allocates nothing); borrows the pool and the error pages.
 #pragma once
 
@@ -36,6 +37,7 @@ class FastCgiHandler final : public Handler {
   Reply start(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) override;
   void resume(ResponseSink& sink) override;
   void cancel(ResponseSink& sink) override;
+  bool wantsBody() const override { return true; }  // buffered whole before the app is contacted
 
   // For the exchanges.
   UpstreamPool* pool() const { return pool_; }

@@ -17,6 +17,7 @@
 
 namespace hs {
 
+class RequestBody;
 struct Location;
 struct PoolTask;
 struct RefusalDetail;
@@ -53,6 +54,9 @@ struct RequestContext {
   uint64_t maxBody = 0;     // the location's client_max_body_size (0: the server-wide --max-body)
   uint32_t slot = 0;        // the connection's pool slot and its generation, which a thread-pool
   uint32_t generation = 0;  // task carries (see ThreadPool.h)
+  // The request's whole body, for a handler that wantsBody(); nullptr for the others, or without
+  // a body.
+  const RequestBody* body = nullptr;
 
   std::string_view header(KnownHeader h) const { return req->header(h).in(base); }
   bool headOnly() const { return req->method == Method::kHead; }
@@ -98,6 +102,9 @@ class Handler {
   virtual ~Handler() = default;
   // Answers ctx's request: fills `plan` and returns kReady, or keeps `sink` and returns kLater.
   virtual Reply start(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) = 0;
+  // True when start() needs the request body in ctx.body (received in full first); otherwise the
+  // connection reads and discards it.
+  virtual bool wantsBody() const { return false; }
   // Asynchronous handlers: what was pushed has been sent; push more (the handler is resumed).
   virtual void resume(ResponseSink& sink) { (void)sink; }
   // Asynchronous handlers: the connection is going away before end() or fail(); drop the

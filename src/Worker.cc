@@ -46,6 +46,7 @@ Worker::Worker(const Config& cfg, UniqueFd channel, SharedState* shared, WorkerS
       conns_(static_cast<uint32_t>(cfg.conns)),
       eviction_(static_cast<uint32_t>(cfg.conns)),
       ios_(static_cast<uint32_t>(cfg.conns)),
+      bodies_(static_cast<uint32_t>(cfg.conns)),
       upstreams_(&loop_, &timers_, &clock_, kTagUpstream, kUpstreamTimers,
                  static_cast<uint32_t>(cfg.conns)) {
   env_ = ConnectionEnv{&cfg_,  &clock_, &lifecycle_, &timers_, &eviction_, &ios_,
@@ -54,6 +55,7 @@ Worker::Worker(const Config& cfg, UniqueFd channel, SharedState* shared, WorkerS
   env_.refusals = &refusals_;
   hosts_.enable();
   env_.hosts = &hosts_;
+  env_.bodies = &bodies_;
   for (uint32_t i = 0; i < conns_.capacity(); ++i) conns_.at(i).attach(&env_, i);
   posted_.reserve(conns_.capacity());
   // A boundary that cannot occur in the files: random per process.

@@ -23,6 +23,7 @@
 #include "HandlerTable.h"
 #include "Privileges.h"
 #include "RefusalLogger.h"
+#include "RequestBody.h"
 #include "RequestTarget.h"
 #include "SharedState.h"
 #include "Sites.h"
@@ -82,6 +83,7 @@ class Worker final : private ConnectionHost {
   SlotPool<Connection> conns_;
   EvictionList eviction_;
   FreeListPool<IoState> ios_;
+  FreeListPool<RequestBody> bodies_;
   UpstreamPool upstreams_;                  // connections to FastCGI applications
   GatewayTargets gateways_;                 // the roots of the fastcgi_pass locations
   Sites sites_;                             // the routes, and every root's fd and file cache

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include <filesystem>
 #include <new>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "Channel.h"
@@ -254,6 +256,91 @@ bool exchange(int fd, const std::string& request, bool isHead, Response* out, st
   return true;
 }
 
+// A FastCGI application in the test process (its allocations are not counted): answers every
+// request, on kept-open connections, with 200 and the number of STDIN bytes it received.
+class FakeFastCgiApp {
+ public:
+  ~FakeFastCgiApp() { stop(); }
+  bool start(const std::string& path) {
+    listener_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    if (!listener_.valid() ||
+        ::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listener_.get(), 16) != 0) {
+      return false;
+    }
+    acceptor_ = std::thread([this] { acceptLoop(); });
+    return true;
+  }
+  // After the worker has exited (its connections are closed, so every thread ends).
+  void stop() {
+    if (listener_.valid()) ::shutdown(listener_.get(), SHUT_RDWR);
+    if (acceptor_.joinable()) acceptor_.join();
+    for (std::thread& t : served_) t.join();
+    served_.clear();
+    listener_.reset();
+  }
+
+ private:
+  void acceptLoop() {
+    for (;;) {
+      int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) return;
+      served_.emplace_back([fd] { serve(fd); });
+    }
+  }
+  static bool readAll(int fd, unsigned char* buf, size_t n) {
+    for (size_t got = 0; got < n;) {
+      ssize_t r = ::recv(fd, buf + got, n - got, 0);
+      if (r <= 0) return false;
+      got += static_cast<size_t>(r);
+    }
+    return true;
+  }
+  static void serve(int fd) {
+    UniqueFd owner(fd);
+    unsigned char h[8];
+    std::vector<unsigned char> content(65536 + 256);
+    uint64_t stdinBytes = 0;
+    while (readAll(fd, h, sizeof h)) {
+      const size_t len = (size_t{h[4]} << 8 | h[5]) + h[6];
+      if (!readAll(fd, content.data(), len)) return;
+      if (h[1] != 5) continue;  // only STDIN matters
+      stdinBytes += len - h[6];
+      if (len - h[6] > 0) continue;
+      std::string body = "n=" + std::to_string(stdinBytes);
+      std::string out = "Status: 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                        std::to_string(body.size()) + "\r\n\r\n" + body;
+      std::string reply;
+      auto record = [&](int type, const std::string& c) {
+        const char head[8] = {1,
+                              static_cast<char>(type),
+                              0,
+                              1,
+                              static_cast<char>(c.size() >> 8),
+                              static_cast<char>(c.size() & 0xff),
+                              0,
+                              0};
+        reply.append(head, 8).append(c);
+      };
+      record(6, out);
+      record(6, "");
+      record(3, std::string(8, '\0'));
+      if (::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(reply.size())) {
+        return;
+      }
+      stdinBytes = 0;
+    }
+  }
+
+  UniqueFd listener_;
+  std::thread acceptor_;
+  std::vector<std::thread> served_;
+};
+
 std::string headerValue(const std::string& head, const std::string& name) {
   size_t p = head.find("\r\n" + name + ": ");
   if (p == std::string::npos) return "";
@@ -270,7 +357,9 @@ struct Step {
 // What the worker serves: the flat configuration without and with the access log, and a block
 // configuration (several servers, prefix, exact and regex locations, return, allow/deny, headers),
 // also with an access_log in a log_format that uses every variable.
-enum class Setup { kFlat, kFlatLogged, kBlocks, kBlocksLogged };
+// kGateway: request bodies (in memory, chunked, and spilled to the temp file) passed to a FastCGI
+// application.
+enum class Setup { kFlat, kFlatLogged, kBlocks, kBlocksLogged, kGateway };
 
 constexpr const char* kEveryVariable =
     "log_format every '$remote_addr $remote_user [$time_local] $time_iso8601 $msec \"$request\" "
@@ -305,8 +394,10 @@ class AllocCountTest : public ::testing::TestWithParam<Setup> {
 
 TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
   const bool accessLog = GetParam() == Setup::kFlatLogged || GetParam() == Setup::kBlocksLogged;
+  const bool gateway = GetParam() == Setup::kGateway;
   std::string logPath;
-  if (accessLog) {
+  FakeFastCgiApp app;
+  if (accessLog || gateway) {
     char tmpl[] = "/tmp/alloc_test.XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     logDir_ = tmpl;
@@ -322,6 +413,15 @@ TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
       }
       text = kEveryVariable + text;
     }
+    std::string err;
+    ASSERT_TRUE(parseConfigText(text, "alloc.conf", &cfg, &err)) << err;
+  }
+  if (gateway) {
+    ASSERT_TRUE(app.start(logDir_ + "/app.sock"));
+    const std::string text = "client_body_temp_path " + logDir_ +
+                             ";\nserver {\n server_name t;\n location / { }\n"
+                             " location /app/ { fastcgi_pass unix:" +
+                             logDir_ + "/app.sock; }\n}\n";
     std::string err;
     ASSERT_TRUE(parseConfigText(text, "alloc.conf", &cfg, &err)) << err;
   }
@@ -411,14 +511,26 @@ TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
       {"GET /index.html HTTP/1.1\r\nHost: t\r\nIf-None-Match: " + etag + "\r\n\r\n", false, 304},
       {"GET /style.css HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip, br;q=0\r\n\r\n", false, 200},
   };
-  constexpr int kSteps = sizeof steps / sizeof steps[0];
+  const std::string spilled(40'000, 'b');  // over the 16k buffer: to the temp file
+  const Step gatewaySteps[] = {
+      {"POST /app/a HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello", false, 200},
+      {"GET /app/b HTTP/1.1\r\nHost: t\r\n\r\n", false, 200},
+      {"POST /app/c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n",
+       false, 200},
+      {"POST /app/d HTTP/1.1\r\nHost: t\r\nContent-Length: 40000\r\n\r\n" + spilled, false, 200},
+      {"GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n", false, 200},
+  };
+  const Step* plan = gateway ? gatewaySteps : steps;
+  const int kSteps =
+      gateway ? static_cast<int>(std::size(gatewaySteps)) : static_cast<int>(std::size(steps));
 
   int mismatches = 0;
   std::string firstMismatch;
   auto run = [&](int count) -> bool {
     Response r;
     for (int i = 0; i < count; ++i) {
-      const Step& s = steps[i % kSteps];
+      const Step& s = plan[i % kSteps];
       if (!exchange(clients[i % kConns].get(), s.request, s.isHead, &r, &err)) return false;
       if (r.status != s.expect) {
         if (mismatches++ == 0) firstMismatch = s.request + "-> " + r.head;
@@ -443,6 +555,7 @@ TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
   int status = child.stop();
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "worker wait status " << status;
   EXPECT_EQ(shared->workers[0].requests.load(), 12'001u);
+  app.stop();
   if (accessLog) {
     UniqueFd log(::open(logPath.c_str(), O_RDONLY | O_CLOEXEC));
     ASSERT_TRUE(log.valid());
@@ -457,12 +570,13 @@ TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
 
 INSTANTIATE_TEST_SUITE_P(Config, AllocCountTest,
                          ::testing::Values(Setup::kFlat, Setup::kFlatLogged, Setup::kBlocks,
-                                           Setup::kBlocksLogged),
+                                           Setup::kBlocksLogged, Setup::kGateway),
                          [](const ::testing::TestParamInfo<Setup>& p) {
                            return std::string(p.param == Setup::kFlat         ? "Flat"
                                               : p.param == Setup::kFlatLogged ? "FlatWithAccessLog"
-                                              : p.param == Setup::kBlocks
-                                                  ? "Blocks"
+                                              : p.param == Setup::kBlocks     ? "Blocks"
+                                              : p.param == Setup::kGateway
+                                                  ? "GatewayBodies"
                                                   : "BlocksWithEveryLogVariable");
                          });
 

@@ -116,6 +116,46 @@ TEST(ChunkedDecoderTest, ValidBodiesWholeSplitAndByteByByte) {
   }
 }
 
+// next() hands out the chunk data: the runs joined are the body, for every split, byte by byte.
+std::string dataOf(std::string_view input, const std::vector<size_t>& cuts) {
+  ChunkedDecoder decoder(kNoLimit);
+  std::string data;
+  size_t start = 0;
+  std::vector<size_t> ends = cuts;
+  ends.push_back(input.size());
+  for (size_t end : ends) {
+    if (end < start) continue;
+    size_t pos = start;
+    Status st = Status::kNeedMore;
+    while (pos < end && st == Status::kNeedMore) {
+      size_t used = 0;
+      std::string_view chunk;
+      st = decoder.next(input.data() + pos, end - pos, &used, &chunk);
+      EXPECT_LE(used, end - pos);
+      if (!chunk.empty()) {
+        EXPECT_GE(chunk.data(), input.data() + pos);
+        EXPECT_LE(chunk.data() + chunk.size(), input.data() + pos + used);
+      }
+      data.append(chunk);
+      pos += used;
+    }
+    if (st != Status::kNeedMore) return data + (st == Status::kDone ? "|done" : "|error");
+    start = end;
+  }
+  return data;
+}
+
+TEST(ChunkedDecoderTest, NextHandsOutTheChunkData) {
+  for (const ValidBody& c : validBodies()) {
+    SCOPED_TRACE(c.name);
+    const std::string whole = dataOf(c.input, {});
+    ASSERT_TRUE(whole.ends_with("|done"));
+    EXPECT_EQ(whole.size(), c.body + 5);
+    if (c.input.size() < 2000) hs::expectSplitInvariant(c.input, whole, dataOf);
+  }
+  EXPECT_EQ(dataOf("3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", {}), "abcde|done");
+}
+
 TEST(ChunkedDecoderTest, ProperPrefixesNeedMore) {
   for (const ValidBody& c : validBodies()) {
     SCOPED_TRACE(c.name);
