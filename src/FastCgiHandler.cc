@@ -45,8 +45,8 @@ struct FastCgiExchange final : public UpstreamUser {
   bool headSent = false;
   bool chunked = false;
   bool bodiless = false;
-  bool paused = false;    // pieces pushed that the client has not taken yet
-  int64_t promised = -1;  // the app's Content-Length
+  bool paused = false;                // pieces pushed that the client has not taken yet
+  int64_t promised = -1;              // the app's Content-Length
   const RequestBody* body = nullptr;  // the request's, sent as STDIN after the params
   uint64_t bodyOff = 0;               // its bytes already in STDIN records
   bool stdinDone = false;             // the empty STDIN record is written
@@ -123,8 +123,8 @@ bool FastCgiHandler::buildRequest(const RequestContext& ctx, FastCgiExchange* x)
   in.serverName = host;
   in.serverSoftware = x->target->serverSoftware;
   // A chunked body's length is known now that it is buffered (nginx passes it the same way).
-  in.contentLength = ctx.body != nullptr ? static_cast<int64_t>(ctx.body->size())
-                                         : ctx.req->contentLength;
+  in.contentLength =
+      ctx.body != nullptr ? static_cast<int64_t>(ctx.body->size()) : ctx.req->contentLength;
   x->body = ctx.body != nullptr && ctx.body->size() > 0 ? ctx.body : nullptr;
   x->bodyOff = 0;
   x->stdinDone = x->body == nullptr;
