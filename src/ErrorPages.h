@@ -22,6 +22,8 @@ class ErrorPages {
   ErrorPages(const std::map<int, std::string>& pages, FileCache* cache,
              const Sites* sites = nullptr)
       : pages_(pages), cache_(cache), sites_(sites) {}
+  // A temporary map would be gone before the first error page is looked up.
+  ErrorPages(std::map<int, std::string>&&, FileCache*, const Sites* = nullptr) = delete;
 
   // Fills `plan` with an error response for `status` to ctx's request (no body for HEAD).
   void fill(const RequestContext& ctx, int status, ResponsePlan& plan) const;

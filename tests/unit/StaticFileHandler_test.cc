@@ -77,6 +77,7 @@ class StaticFileHandlerTest : public ::testing::Test {
   std::string big_;
   UniqueFd rootFd_;
   std::unique_ptr<FileCache> cache_;
+  const std::map<int, std::string> noPages_;  // no error_page: the built-in pages
 };
 
 std::string get(const std::string& target, const std::string& headers = "") {
@@ -301,7 +302,7 @@ TEST_F(StaticFileHandlerTest, WithAPoolMissesAnswerLaterWithTheInlineAnswer) {
     Answer inlineAnswer = answer(c.raw);
     cache_ = std::make_unique<FileCache>(rootFd_.get());  // cold again
     ThreadPool pool(2, 8);
-    ErrorPages errors({}, cache_.get());
+    ErrorPages errors(noPages_, cache_.get());
     StaticFileOptions options;
     options.boundary = kBoundary;
     StaticFileHandler handler(options, cache_.get(), &errors);
@@ -332,7 +333,7 @@ TEST_F(StaticFileHandlerTest, WithAFullPoolMissesAreLookedUpInline) {
   ThreadPool pool(1, 1);
   PoolTask* taken = pool.acquire();
   ASSERT_NE(taken, nullptr);
-  ErrorPages errors({}, cache_.get());
+  ErrorPages errors(noPages_, cache_.get());
   StaticFileHandler handler(StaticFileOptions{}, cache_.get(), &errors);
   handler.usePool(&pool);
   Exchange ex(get("/a.txt"), test::loopbackPeer(), 1000);
@@ -347,7 +348,7 @@ TEST_F(StaticFileHandlerTest, WithAFullPoolMissesAreLookedUpInline) {
 // The connection went away before its task came back: the result is cached all the same.
 TEST_F(StaticFileHandlerTest, ATaskWhoseConnectionWentAwayStillFillsTheCache) {
   ThreadPool pool(1, 4);
-  ErrorPages errors({}, cache_.get());
+  ErrorPages errors(noPages_, cache_.get());
   StaticFileHandler handler(StaticFileOptions{}, cache_.get(), &errors);
   handler.usePool(&pool);
   Exchange ex(get("/a.txt"), test::loopbackPeer(), 1000);
@@ -368,7 +369,7 @@ TEST_F(StaticFileHandlerTest, ATaskWhoseConnectionWentAwayStillFillsTheCache) {
 }
 
 TEST_F(StaticFileHandlerTest, ReleasingThePlanReleasesTheFile) {
-  ErrorPages errors({}, cache_.get());
+  ErrorPages errors(noPages_, cache_.get());
   StaticFileHandler handler(StaticFileOptions{}, cache_.get(), &errors);
   Exchange ex(get("/big.bin"), test::loopbackPeer(), 1000);
   ResponsePlan plan;
