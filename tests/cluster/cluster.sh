@@ -137,7 +137,9 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=edge.test" \
   -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
 cat "$WORK/cert.pem" "$WORK/key.pem" > "$WORK/site.pem"
 sed -e "s|/etc/haproxy/site.pem|$WORK/site.pem|" "$ROOT/docs/deploy/haproxy.cfg" > "$WORK/haproxy.cfg"
-in_ns edge haproxy -db -f "$WORK/haproxy.cfg" > "$WORK/haproxy.log" 2>&1 &
+# Not through in_ns: a function run in the background is a subshell, and $! would be that shell,
+# not haproxy (ip netns exec replaces itself with haproxy, so here $! is haproxy's pid).
+ip netns exec "$P-edge" haproxy -db -f "$WORK/haproxy.cfg" > "$WORK/haproxy.log" 2>&1 &
 PIDS+=($!)
 disown
 
