@@ -62,6 +62,8 @@ constexpr DirectiveSpec kSpecs[] = {
     {"fastcgi_connect_timeout", kAll, 1, 1, 0},
     {"fastcgi_send_timeout", kAll, 1, 1, 0},
     {"fastcgi_read_timeout", kAll, 1, 1, 0},
+    {"fastcgi_param", kAll, 2, 3, 0},
+    {"internal", kL, 0, 0, 0},
     // app NAME { ... }: an application pool the master runs (AppConfig).
     {"app", kM, 1, 1, kA},
     {"command", kA, 1, kAnyArgs, 0},

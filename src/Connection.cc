@@ -358,7 +358,7 @@ bool Connection::parseHead() {
     ssize_t ignored = ::send(fd_.get(), kContinue, sizeof kContinue - 1, MSG_NOSIGNAL);
     (void)ignored;  // best effort: a client that misses it sends the body after a delay anyway
   }
-  if (io->selected->wantsBody()) return startBody(maxBody);
+  if (io->selected->takesBody(io->ctx)) return startBody(maxBody);
   io->bodyLeft = req.chunked ? 0 : static_cast<uint64_t>(req.contentLength);
   io->chunked = ChunkedDecoder(maxBody);
   setState(ConnState::kReadingBody);
@@ -787,6 +787,9 @@ void Connection::logFormatted(AccessLog& log, const LogFormat& format, std::stri
     f.host = ctx.host;
     f.args = ctx.query;
     f.hasArgs = ctx.target.find('?') != std::string_view::npos;
+    f.requestUri = ctx.target;
+    f.protocol = io->req.versionMinor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+    f.scheme = "http";
   }
   if (ctx.server != nullptr && !ctx.server->names.empty()) f.serverName = ctx.server->names[0];
   f.status = io->plan.status;

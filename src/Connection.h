@@ -115,6 +115,7 @@ class Connection final : public ResponseSink {
   void end() override;
   void fail(int status) override;
   void refuse(const RefusalDetail& d) override;
+  void handOff(Handler* next) override { handler_ = next; }
 
  private:
   void setState(ConnState s);

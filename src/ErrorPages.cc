@@ -10,20 +10,34 @@
 namespace hs {
 
 void ErrorPages::fill(const RequestContext& ctx, int status, ResponsePlan& plan) const {
-  FixedWriter& w = plan.begin(status, ctx.commonHead);
-  if (status == 405) w.add("Allow: GET, HEAD, OPTIONS\r\n");
   const std::map<int, std::string>* pages = &pages_;
+  int shown = status;  // error_page ... =CODE (or '=': the page's own 200) changes the status
   if (ctx.location != nullptr) {
     const LocationSettings& s = ctx.location->settings;
-    w.add(headerLinesFor(s, status));
-    if (status == 401 && !s.authRealm.empty()) {
-      w.add("WWW-Authenticate: Basic realm=\"").add(s.authRealm).add("\"\r\n");
-    }
     pages = &s.errorPages;
+    if (const auto code = s.errorPageCodes.find(status); code != s.errorPageCodes.end()) {
+      shown = code->second > 0 ? code->second : 200;
+    }
   }
-  auto custom = pages->find(status);
-  if (custom != pages->end() && sendPage(ctx, custom->second, plan)) return;
+  const auto custom = pages->find(status);
+  if (custom != pages->end()) {
+    begin(ctx, shown, plan);
+    if (sendPage(ctx, custom->second, plan)) return;
+  }
+  begin(ctx, status, plan);
   plan.setBody("text/html; charset=utf-8", errorBody(status), ctx.headOnly());
+}
+
+// The status line and the header lines every error response with `status` carries.
+void ErrorPages::begin(const RequestContext& ctx, int status, ResponsePlan& plan) const {
+  FixedWriter& w = plan.begin(status, ctx.commonHead);
+  if (status == 405) w.add("Allow: GET, HEAD, OPTIONS\r\n");
+  if (ctx.location == nullptr) return;
+  const LocationSettings& s = ctx.location->settings;
+  w.add(headerLinesFor(s, status));
+  if (status == 401 && !s.authRealm.empty()) {
+    w.add("WWW-Authenticate: Basic realm=\"").add(s.authRealm).add("\"\r\n");
+  }
 }
 
 // Sends the file the page's URI names, if there is one (headers already begun). Routed through

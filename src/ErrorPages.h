@@ -29,6 +29,7 @@ class ErrorPages {
   void fill(const RequestContext& ctx, int status, ResponsePlan& plan) const;
 
  private:
+  void begin(const RequestContext& ctx, int status, ResponsePlan& plan) const;
   bool sendPage(const RequestContext& ctx, std::string_view uri, ResponsePlan& plan) const;
 
   const std::map<int, std::string>& pages_;

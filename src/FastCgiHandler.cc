@@ -14,6 +14,7 @@
 #include "HttpResponse.h"
 #include "Log.h"
 #include "RequestBody.h"
+#include "UrlPath.h"
 
 namespace hs {
 
@@ -27,7 +28,16 @@ enum class Phase : uint8_t { kWaiting, kSending, kReading, kDone };
 
 bool hopByHop(std::string_view name) {
   for (std::string_view h : {"Connection", "Keep-Alive", "Transfer-Encoding", "TE", "Trailer",
-                             "Upgrade", "Proxy-Connection", "Server", "Date"}) {
+                             "Upgrade", "Proxy-Connection", "Server", "Date", "X-Accel-Redirect"}) {
+    if (equalsIgnoreCase(name, h)) return true;
+  }
+  return false;
+}
+
+// The app's fields an X-Accel-Redirect answer keeps (nginx's list, less Content-Type: the file's
+// own type is sent, where nginx would pass PHP's default text/html).
+bool keptOnRedirect(std::string_view name) {
+  for (std::string_view h : {"Set-Cookie", "Content-Disposition", "Cache-Control", "Expires"}) {
     if (equalsIgnoreCase(name, h)) return true;
   }
   return false;
@@ -45,8 +55,11 @@ struct FastCgiExchange final : public UpstreamUser {
   bool headSent = false;
   bool chunked = false;
   bool bodiless = false;
-  bool paused = false;                // pieces pushed that the client has not taken yet
-  int64_t promised = -1;              // the app's Content-Length
+  bool paused = false;    // pieces pushed that the client has not taken yet
+  int64_t promised = -1;  // the app's Content-Length
+  int keepStatus = 0;     // error_page without '=': the status the answer keeps
+  bool accel = false;     // X-Accel-Redirect: the body is dropped, accelUri served
+  size_t accelLen = 0, keptLen = 0;
   const RequestBody* body = nullptr;  // the request's, sent as STDIN after the params
   uint64_t bodyOff = 0;               // its bytes already in STDIN records
   bool stdinDone = false;             // the empty STDIN record is written
@@ -59,6 +72,8 @@ struct FastCgiExchange final : public UpstreamUser {
   char chunkHeads[kMaxChunkHeads][16];
   char out[kOutCap];
   char in[kInCap];
+  char accelUri[4096];  // normalized, NUL-terminated
+  char kept[2048];      // the header lines the redirect's answer keeps
 
   void onUpstreamReady(UpstreamConn* c, bool reused) override;
   void onUpstreamEvent(UpstreamConn* c, uint32_t events) override;
@@ -71,6 +86,8 @@ struct FastCgiExchange final : public UpstreamUser {
   bool process();
   bool onStdout(std::string_view data);
   bool startResponse();
+  bool startAccel(std::string_view uri);
+  void redirectAccel();
   bool pushBody(std::string_view data);
   void complete();
   void error(int status, const char* why);
@@ -122,6 +139,7 @@ bool FastCgiHandler::buildRequest(const RequestContext& ctx, FastCgiExchange* x)
   }
   in.serverName = host;
   in.serverSoftware = x->target->serverSoftware;
+  in.params = x->target->params;
   // A chunked body's length is known now that it is buffered (nginx passes it the same way).
   in.contentLength =
       ctx.body != nullptr ? static_cast<int64_t>(ctx.body->size()) : ctx.req->contentLength;
@@ -157,6 +175,8 @@ Reply FastCgiHandler::start(const RequestContext& ctx, ResponsePlan& plan, Respo
   x->retried = x->received = x->headSent = x->chunked = x->paused = false;
   x->bodiless = ctx.headOnly();
   x->promised = -1;
+  x->keepStatus = ctx.keepStatus;
+  x->accel = false;
   x->bodySent = 0;
   x->outSent = x->inPos = x->inLen = 0;
   x->decoder.reset(kRequestId);
@@ -189,11 +209,15 @@ void FastCgiHandler::cancel(ResponseSink& sink) {
   finish(x);
 }
 
-void FastCgiHandler::finish(FastCgiExchange* x) {
+void FastCgiHandler::detach(FastCgiExchange* x) {
   x->phase = Phase::kDone;
   x->conn = nullptr;
   if (x->sink != nullptr) x->sink->handlerState = nullptr;
   x->sink = nullptr;
+}
+
+void FastCgiHandler::finish(FastCgiExchange* x) {
+  detach(x);
   exchanges_.release(x);
 }
 
@@ -345,7 +369,11 @@ bool FastCgiExchange::onStdout(std::string_view data) {
 bool FastCgiExchange::startResponse() {
   ResponsePlan& plan = sink->plan();
   const RequestContext& ctx = sink->request();
-  int status = head.status();
+  for (size_t i = 0; i < head.fieldCount() && handler->redirects() != nullptr; ++i) {
+    const CgiResponseHead::Field& f = head.field(i);
+    if (equalsIgnoreCase(f.name, "X-Accel-Redirect")) return startAccel(f.value);
+  }
+  const int status = keepStatus != 0 ? keepStatus : head.status();
   FixedWriter& w = plan.begin(status, ctx.commonHead);
   bodiless = bodiless || status == 204 || status == 304 || status < 200;
   for (size_t i = 0; i < head.fieldCount(); ++i) {
@@ -401,6 +429,35 @@ bool FastCgiExchange::pushBody(std::string_view data) {
   return true;
 }
 
+// X-Accel-Redirect: nothing of the app's answer goes out but the fields kept for the redirect's;
+// its body is read and dropped, and once it ended the URI is served (redirectAccel).
+bool FastCgiExchange::startAccel(std::string_view uri) {
+  accelLen = uri.starts_with('/') ? normalizeUri(uri, accelUri, sizeof accelUri) : 0;
+  FixedWriter w(kept, sizeof kept);
+  for (size_t i = 0; i < head.fieldCount(); ++i) {
+    const CgiResponseHead::Field& f = head.field(i);
+    if (keptOnRedirect(f.name)) w.add(f.name).add(": ").add(f.value).add("\r\n");
+  }
+  if (accelLen == 0 || w.overflowed()) {
+    error(502, "sent an invalid X-Accel-Redirect");
+    return false;
+  }
+  keptLen = w.size();
+  accel = headSent = bodiless = true;
+  return true;
+}
+
+// The app has answered: the redirect's URI is served (the static files, or a gateway location
+// again) through the same sink, and the kept fields join that answer's head.
+void FastCgiExchange::redirectAccel() {
+  ResponseSink* s = sink;
+  handler->detach(this);  // the sink goes to the redirect; this exchange is recycled only after
+  const Reply r = handler->redirects()->redirect(s->request(), {accelUri, accelLen}, s->plan(), *s);
+  if (r == Reply::kReady) s->plan().head().add({kept, keptLen});
+  handler->finish(this);
+  if (r == Reply::kReady) s->end();
+}
+
 void FastCgiExchange::complete() {
   if (!headSent) {
     if (head.finish() != CgiResponseHead::Status::kDone || !startResponse()) {
@@ -419,6 +476,10 @@ void FastCgiExchange::complete() {
   UpstreamConn* c = conn;
   conn = nullptr;
   handler->pool()->release(c, clean);
+  if (accel) {
+    redirectAccel();
+    return;
+  }
   ResponseSink* s = sink;
   handler->finish(this);
   s->end();

@@ -4,8 +4,10 @@
 // is untrusted: its records (FastCgiDecoder) and CGI head (CgiResponseHead) are checked, hop-by-hop
 // fields dropped, a bad reply is a 502, a timeout a 504. A GET or HEAD whose connection failed
 // before any reply is retried once on another connection. A request body, received in full by the
-// connection first, follows the params as STDIN records. Owns the per-request state (from a
-// free list, so the steady state allocates nothing); borrows the pool and the error pages.
+// connection first, follows the params as STDIN records. An X-Accel-Redirect from the app drops
+// its body and has the static files answer that URI (internal locations included), with the
+// app's Set-Cookie, Content-Disposition, Cache-Control and Expires. Owns the per-request state
+// (from a free list, so the steady state allocates nothing); borrows the pool and the error pages.
 #pragma once
 
 #include <cstdint>
@@ -38,10 +40,16 @@ class FastCgiHandler final : public Handler {
   void resume(ResponseSink& sink) override;
   void cancel(ResponseSink& sink) override;
   bool wantsBody() const override { return true; }  // buffered whole before the app is contacted
+  // Who serves an X-Accel-Redirect's URI (the static files; borrowed). Without it the header is
+  // dropped and the app's answer passed on.
+  void useRedirects(InternalRedirects* redirects) { redirects_ = redirects; }
 
   // For the exchanges.
   UpstreamPool* pool() const { return pool_; }
   const ErrorPages* errors() const { return errors_; }
+  InternalRedirects* redirects() const { return redirects_; }
+  // The exchange no longer answers through its sink (finish() also recycles it).
+  void detach(FastCgiExchange* x);
   void finish(FastCgiExchange* x);
 
  private:
@@ -52,6 +60,7 @@ class FastCgiHandler final : public Handler {
   std::vector<std::pair<const void*, std::unique_ptr<FastCgiTarget>>> targets_;
   UpstreamPool* pool_;
   const ErrorPages* errors_;
+  InternalRedirects* redirects_ = nullptr;
   FreeListPool<FastCgiExchange> exchanges_;
   char scratch_[16 * 1024 + 256];  // joined header values while the params are written
 };

@@ -47,14 +47,24 @@ std::string_view contentType(std::string_view head) {
   return type;
 }
 
+// A fastcgi_param line names `name`: the standard parameter or header of that name is not sent.
+bool configured(const std::vector<FastCgiParam>* params, std::string_view name) {
+  if (params == nullptr) return false;
+  for (const FastCgiParam& p : *params) {
+    if (p.name == name) return true;
+  }
+  return false;
+}
+
 bool passed(std::string_view name) {
   if (name.size() + 5 > kMaxName || name.find('_') != std::string_view::npos) return false;
   return !equalsIgnoreCase(name, "Proxy") && !equalsIgnoreCase(name, "Content-Type") &&
          !equalsIgnoreCase(name, "Content-Length");
 }
 
-// HTTP_* for each header name once, repeated values joined.
-bool writeHeaders(std::string_view head, FastCgiEncoder* enc, char* scratch, size_t scratchSize) {
+// HTTP_* for each header name once, repeated values joined, unless a fastcgi_param names it.
+bool writeHeaders(std::string_view head, const std::vector<FastCgiParam>* params,
+                  FastCgiEncoder* enc, char* scratch, size_t scratchSize) {
   bool ok = true;
   forEachHeaderLine(head, [&](std::string_view name, std::string_view value) {
     if (!ok || !passed(name)) return;
@@ -71,6 +81,7 @@ bool writeHeaders(std::string_view head, FastCgiEncoder* enc, char* scratch, siz
       key[5 + i] = ch == '-' ? '_' : (ch >= 'a' && ch <= 'z' ? static_cast<char>(ch - 32) : ch);
     }
     std::string_view keyView(key, 5 + name.size());
+    if (configured(params, keyView)) return;
     if (!repeated) {
       ok = enc->param(keyView, value);
       return;
@@ -98,6 +109,50 @@ bool writeHeaders(std::string_view head, FastCgiEncoder* enc, char* scratch, siz
 }
 
 std::string_view methodName(const RequestContext& ctx) { return ctx.req->methodText.in(ctx.base); }
+
+bool headerOf(const void* head, std::string_view name, std::string_view* value) {
+  return findHeaderVar(*static_cast<const std::string_view*>(head), name, value);
+}
+
+// What writeFastCgiParams has already put in text.
+struct Texts {
+  std::string_view head, remotePort, serverPort, length, protocol;
+};
+
+// The fastcgi_param lines, each value expanded (with nginx's variables) into scratch until enc has
+// copied it.
+bool writeConfigured(const RequestContext& ctx, const FastCgiParamsInput& in, const Texts& t,
+                     FastCgiEncoder* enc, char* scratch, size_t scratchSize) {
+  LogFields v;
+  v.peer = reinterpret_cast<const sockaddr*>(ctx.peer);
+  v.method = methodName(ctx);
+  v.uri = in.scriptName;
+  v.host = ctx.host;
+  v.serverName = in.serverName;
+  v.args = ctx.query;
+  v.hasArgs = !ctx.query.empty();  // after an internal redirect: its arguments
+  v.header = &headerOf;
+  v.headerCtx = &t.head;
+  v.requestUri = ctx.target;
+  v.documentRoot = in.documentRoot;
+  v.contentType = contentType(t.head);
+  v.contentLength = t.length;
+  v.scriptName = in.scriptName;
+  v.pathInfo = in.pathInfo;
+  v.serverAddr = in.serverAddr;
+  v.serverPort = t.serverPort;
+  v.remotePort = t.remotePort;
+  v.protocol = t.protocol;
+  v.scheme = "http";
+  for (const FastCgiParam& p : *in.params) {
+    if (p.name == "HTTP_PROXY") continue;  // httpoxy: never passed, whatever the configuration says
+    const size_t n = p.value.expand(v, scratch, scratchSize);
+    if (n == SIZE_MAX) return false;
+    if (n == 0 && p.ifNotEmpty) continue;
+    if (!enc->param(p.name, {scratch, n})) return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -144,9 +199,15 @@ ParamsStatus writeFastCgiParams(const RequestContext& ctx, const FastCgiParamsIn
       {"REDIRECT_STATUS", "200"},  // php-cgi refuses to run without it (cgi.force_redirect)
   };
   for (const auto& p : pairs) {
+    if (configured(in.params, p[0])) continue;
     if (!enc->param(p[0], p[1])) return ParamsStatus::kNoRoom;
   }
-  return writeHeaders(head, enc, scratch, scratchSize) ? ParamsStatus::kOk : ParamsStatus::kNoRoom;
+  if (in.params != nullptr && !in.params->empty()) {
+    const Texts t{head, remotePort, serverPort, length, protocol};
+    if (!writeConfigured(ctx, in, t, enc, scratch, scratchSize)) return ParamsStatus::kNoRoom;
+  }
+  return writeHeaders(head, in.params, enc, scratch, scratchSize) ? ParamsStatus::kOk
+                                                                  : ParamsStatus::kNoRoom;
 }
 
 }  // namespace hs

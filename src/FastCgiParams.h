@@ -2,7 +2,8 @@
 // SCRIPT_FILENAME): the CGI meta-variables from the request and the location, and HTTP_* for
 // every request header except Proxy (httpoxy) and names with '_' (which could pose as another
 // header once '-' becomes '_'). Repeated headers are joined with ", " ("; " for Cookie), as nginx
-// does. Pure code: writes into a FastCgiEncoder and a caller's scratch buffer, allocates nothing.
+// does. A location's fastcgi_param lines, expanded with their variables, override any of these.
+// Pure code: writes into a FastCgiEncoder and a caller's scratch buffer, allocates nothing.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +12,7 @@
 
 #include "FastCgiCodec.h"
 #include "Handler.h"
+#include "LocationSettings.h"
 
 namespace hs {
 
@@ -24,13 +26,17 @@ struct FastCgiParamsInput {
   uint16_t serverPort = 0;
   std::string_view serverSoftware;  // "HttpServer/x.y"
   int64_t contentLength = -1;       // the body's length; -1: no body
+  // The location's fastcgi_param lines (may be null): each replaces the standard parameter or
+  // header of its name, and is passed after them. HTTP_PROXY is never passed.
+  const std::vector<FastCgiParam>* params = nullptr;
 };
 
 enum class ParamsStatus : uint8_t { kOk, kNoRoom };
 
 // Writes every parameter into `enc` (not the empty PARAMS record that ends them). `scratch`
-// (at least 16 KiB + 256 bytes) holds joined values and composed names until enc has copied them.
-// kNoRoom: the encoder or the scratch buffer was too small (the gateway answers 500).
+// (at least 16 KiB + 256 bytes) holds joined values, composed names and expanded fastcgi_param
+// values until enc has copied them. kNoRoom: the encoder or the scratch buffer was too small (the
+// gateway answers 500).
 ParamsStatus writeFastCgiParams(const RequestContext& ctx, const FastCgiParamsInput& in,
                                 FastCgiEncoder* enc, char* scratch, size_t scratchSize);
 

@@ -4,6 +4,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include "LocationSettings.h"
 
 namespace hs {
 
@@ -18,6 +21,7 @@ struct FastCgiTarget {
   int sendTimeoutMs = 60'000;
   int readTimeoutMs = 60'000;
   std::string serverSoftware = "HttpServer";
+  const std::vector<FastCgiParam>* params = nullptr;  // the location's fastcgi_param lines
 };
 
 }  // namespace hs

@@ -84,6 +84,7 @@ std::string GatewayTargets::addLocation(const Location& loc, const Config& cfg, 
   t.checkScript = loc.match == LocationMatch::kRegex || loc.match == LocationMatch::kRegexNoCase;
   t.sendTimeoutMs = s.fastcgiSendTimeoutMs;
   t.readTimeoutMs = s.fastcgiReadTimeoutMs;
+  t.params = &s.fastcgiParams;
   roots_.push_back(std::move(root));
   out->emplace_back(&loc, std::move(t));
   return "";

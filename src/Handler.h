@@ -17,6 +17,7 @@
 
 namespace hs {
 
+class Handler;
 class RequestBody;
 struct Location;
 struct PoolTask;
@@ -57,9 +58,15 @@ struct RequestContext {
   // The request's whole body, for a handler that wantsBody(); nullptr for the others, or without
   // a body.
   const RequestBody* body = nullptr;
+  // Set on the copy an internal redirect hands on (try_files, index, error_page, X-Accel-Redirect):
+  bool asGet = false;  // X-Accel-Redirect: answered as a GET, whatever the method (HEAD stays)
+  int keepStatus = 0;  // error_page without '=': the answer keeps this status (0: its own)
 
   std::string_view header(KnownHeader h) const { return req->header(h).in(base); }
   bool headOnly() const { return req->method == Method::kHead; }
+  bool getOrHead() const {
+    return asGet || req->method == Method::kGet || req->method == Method::kHead;
+  }
 };
 
 // The connection's side of an asynchronous response. None of these does I/O or closes anything:
@@ -85,6 +92,9 @@ class ResponseSink {
   // connection logs one error-log line with `d`, the client and the request line, within the
   // worker's per-second budget. May be called from Handler::start.
   virtual void refuse(const RefusalDetail& d) = 0;
+  // An internal redirect gave the request to `next`, which answers through this sink: resume()
+  // and cancel() go to it from now on.
+  virtual void handOff(Handler* next) { (void)next; }
 
   void* handlerState = nullptr;  // the handler's per-request state, if it needs any
 
@@ -105,6 +115,12 @@ class Handler {
   // True when start() needs the request body in ctx.body (received in full first); otherwise the
   // connection reads and discards it.
   virtual bool wantsBody() const { return false; }
+  // The same for one request (the connection asks this one): a handler whose answer may be an
+  // internal redirect into a handler that wantsBody() takes the body too.
+  virtual bool takesBody(const RequestContext& ctx) const {
+    (void)ctx;
+    return wantsBody();
+  }
   // Asynchronous handlers: what was pushed has been sent; push more (the handler is resumed).
   virtual void resume(ResponseSink& sink) { (void)sink; }
   // Asynchronous handlers: the connection is going away before end() or fail(); drop the
@@ -116,6 +132,19 @@ class Handler {
   virtual void taskDone(PoolTask& task, ResponseSink* sink, int64_t nowMs) {
     (void)task, (void)sink, (void)nowMs;
   }
+};
+
+// nginx's internal redirect, offered by the handler that serves URIs (static files) to one that
+// answers with another URI (the gateway's X-Accel-Redirect): `uri` ('/'-led, NUL-terminated, valid
+// during the call) is routed again in ctx.server, and the location it selects answers ctx's
+// request through `plan` (kReady) or `sink` (kLater), as start() does.
+class InternalRedirects {
+ public:
+  virtual Reply redirect(const RequestContext& ctx, std::string_view uri, ResponsePlan& plan,
+                         ResponseSink& sink) = 0;
+
+ protected:
+  ~InternalRedirects() = default;
 };
 
 // Chooses the handler for a request; sets ctx.server, ctx.location and ctx.routeStatus. Never

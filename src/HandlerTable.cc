@@ -50,7 +50,9 @@ HandlerTable::HandlerTable(const Config& cfg, FileCache* cache, const SharedStat
     fastcgi_ = std::make_unique<FastCgiHandler>(upstreams, &errors_,
                                                 static_cast<uint32_t>(std::max(cfg.conns, 1)));
     byKind_[static_cast<size_t>(HandlerKind::kFastCgi)] = fastcgi_.get();
+    fastcgi_->useRedirects(&static_);  // X-Accel-Redirect
   }
+  static_.useHandlers(byKind_);  // internal redirects into gateway locations
 }
 
 Handler* HandlerTable::select(RequestContext& ctx) {
@@ -88,6 +90,7 @@ Handler* HandlerTable::route(RequestContext& ctx) {
   ctx.location = ctx.uri.empty() ? &ctx.server->root : &selectLocation(*ctx.server, ctx.uri);
   const LocationSettings& s = ctx.location->settings;
   ctx.maxBody = s.maxBody;  // the connection enforces it while reading the body (413)
+  if (s.internal) return refuse(ctx, 404);  // only internal redirects may enter
   if (const int refused = checkAccess(s, ctx); refused != 0) return refuse(ctx, refused);
   return byKind_[static_cast<size_t>(s.handler)];
 }

@@ -2,7 +2,8 @@
 // point of routing: the status path goes to the status handler, the metrics path to the metrics
 // handler; otherwise a missing or invalid host is refused (400), the server is chosen by listen
 // address and host, the location in nginx's order, the location's gate (allow/deny, auth_basic) is
-// passed, and the location's HandlerKind names the handler. Adding a handler is one entry in
+// passed (an `internal` location is 404 to clients), and the location's HandlerKind names the
+// handler. Adding a handler is one entry in
 // byKind_. Owns the handlers and the error pages they share.
 #pragma once
 

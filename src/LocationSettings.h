@@ -25,6 +25,13 @@ enum class HandlerKind : uint8_t {
   kCount
 };
 
+// fastcgi_param NAME VALUE [if_not_empty]: VALUE compiled once (LogFormat's variables).
+struct FastCgiParam {
+  std::string name;
+  LogFormat value;
+  bool ifNotEmpty = false;  // not passed when VALUE comes out empty
+};
+
 struct HeaderRule {
   std::string name, value;
   bool always = false;  // also on error responses and `return`
@@ -32,13 +39,15 @@ struct HeaderRule {
 
 // Everything a request is served with. Each level starts from a copy of its parent's settings and
 // overrides what it sets; list directives (index, try_files, add_header, error_page, allow/deny)
-// set at a level replace the parent's list wholesale, as in nginx.
+// (and fastcgi_param) set at a level replace the parent's list wholesale, as in nginx.
 struct LocationSettings {
   std::string root = "/var/www";  // files come from here (the alias directory when alias)
   bool alias = false;
   size_t aliasCut = 0;  // alias: this many leading URI bytes are replaced by the directory
   std::vector<std::string> index = {"index.html"};
   std::vector<std::string> tryFiles;  // last one: a URI or "=CODE"
+  LogFormat tryFilesArgs;             // the last URI's part after '?' ("$args"), compiled
+  bool tryFilesHasArgs = false;       // the last URI has a '?'
   bool autoindex = false;
   int maxAge = -1;  // Cache-Control: max-age (-1: none)
   std::vector<HeaderRule> headers;
@@ -47,6 +56,9 @@ struct LocationSettings {
   int returnCode = 0;
   std::string returnText;  // URL for 301/302/303/307/308, else the body
   std::map<int, std::string> errorPages;
+  // error_page CODE... =[NEW] URI: the answer's status is NEW, or with '=' alone (-1) the status
+  // of what answers the URI; without '=' the page keeps the error's status.
+  std::map<int, int> errorPageCodes;
   AccessRules access;
   std::string authRealm;  // "" : no auth_basic
   std::shared_ptr<const Htpasswd> authUsers;
@@ -55,6 +67,8 @@ struct LocationSettings {
   const LogFormat* accessLogFormat = nullptr;
   uint64_t maxBody = 1 << 20;
   HandlerKind handler = HandlerKind::kStatic;
+  bool internal =
+      false;  // `internal`: clients get 404, internal redirects may enter (not inherited)
   // Derived once the configuration is compiled (finishRoutes), for the hot path:
   uint32_t rootId = 0;       // index of `root` in RouteConfig::roots (its open fd and file cache)
   std::string successLines;  // "Cache-Control: max-age=N\r\n" and every add_header line
@@ -62,10 +76,15 @@ struct LocationSettings {
   // accessLogFormat unless it is the predefined combined, which AccessLog writes itself.
   const LogFormat* customLogFormat = nullptr;
   std::string alwaysLines;  // the add_header ... always lines (errors and `return` get these)
+  // A static level whose try_files or error_page may redirect into a gateway location of its
+  // server: its requests' bodies are kept for that location.
+  bool redirectsTakeBody = false;
   std::string fastcgiPass;  // "" : not a gateway; an app name, unix:PATH or HOST:PORT
   int fastcgiConnectTimeoutMs = 60'000;
   int fastcgiSendTimeoutMs = 60'000;
   int fastcgiReadTimeoutMs = 60'000;
+  // Added to (or replacing) the standard parameters; a level with any replaces the inherited list.
+  std::vector<FastCgiParam> fastcgiParams;
 };
 
 // The extra header lines a response with `status` carries: add_header's (and max_age's) on the

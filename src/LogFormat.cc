@@ -36,16 +36,35 @@ constexpr VarName kVars[] = {
     {"connection", LogVar::kConnection},
     {"connection_requests", LogVar::kConnectionRequests},
     {"pid", LogVar::kPid},
+    {"request_uri", LogVar::kRequestUri},
+    {"document_root", LogVar::kDocumentRoot},
+    {"document_uri", LogVar::kUri},
+    {"query_string", LogVar::kArgs},
+    {"content_type", LogVar::kContentType},
+    {"content_length", LogVar::kContentLength},
+    {"fastcgi_script_name", LogVar::kFastCgiScriptName},
+    {"fastcgi_path_info", LogVar::kFastCgiPathInfo},
+    {"server_addr", LogVar::kServerAddr},
+    {"server_port", LogVar::kServerPort},
+    {"remote_port", LogVar::kRemotePort},
+    {"server_protocol", LogVar::kServerProtocol},
+    {"scheme", LogVar::kScheme},
+    {"is_args", LogVar::kIsArgs},
 };
 
 bool isNameChar(char c) { return isAlnum(static_cast<unsigned char>(c)) || c == '_'; }
 
-// Appends bytes up to a limit; what doesn't fit is dropped, and one byte stays for the '\n'.
+// Appends bytes up to a limit; what doesn't fit is dropped (and remembered), and one byte stays
+// for the '\n'.
 class LineWriter {
  public:
   LineWriter(char* out, size_t cap) : begin_(out), p_(out), end_(out + cap - 1) {}
   void put(char c) {
-    if (p_ < end_) *p_++ = c;
+    if (p_ < end_) {
+      *p_++ = c;
+    } else {
+      overflowed_ = true;
+    }
   }
   void add(std::string_view s) {
     for (char c : s) put(c);
@@ -54,11 +73,14 @@ class LineWriter {
     *p_++ = '\n';
     return static_cast<size_t>(p_ - begin_);
   }
+  size_t size() const { return static_cast<size_t>(p_ - begin_); }
+  bool overflowed() const { return overflowed_; }
 
  private:
   char* begin_;
   char* p_;
   char* end_;
+  bool overflowed_ = false;
 };
 
 void addEscaped(LineWriter& w, std::string_view s, LogEscape escape) {
@@ -131,6 +153,48 @@ std::string_view formatAddr(const sockaddr* peer, char* buf, size_t cap) {
   return buf;
 }
 
+// The variables the gateway fills: not found when empty.
+bool gatewayValue(LogVar var, const LogFields& f, std::string_view* v) {
+  switch (var) {
+    case LogVar::kRequestUri:
+      *v = f.requestUri;
+      break;
+    case LogVar::kDocumentRoot:
+      *v = f.documentRoot;
+      break;
+    case LogVar::kContentType:
+      *v = f.contentType;
+      break;
+    case LogVar::kContentLength:
+      *v = f.contentLength;
+      break;
+    case LogVar::kFastCgiScriptName:
+      *v = f.scriptName;
+      break;
+    case LogVar::kFastCgiPathInfo:
+      *v = f.pathInfo;
+      break;
+    case LogVar::kServerAddr:
+      *v = f.serverAddr;
+      break;
+    case LogVar::kServerPort:
+      *v = f.serverPort;
+      break;
+    case LogVar::kRemotePort:
+      *v = f.remotePort;
+      break;
+    case LogVar::kServerProtocol:
+      *v = f.protocol;
+      break;
+    case LogVar::kScheme:
+      *v = f.scheme;
+      break;
+    default:
+      return false;
+  }
+  return !v->empty();
+}
+
 // The value of a variable, or false when nginx would call it not found.
 bool valueOf(LogVar var, std::string_view headerName, const LogFields& f, char* buf, size_t cap,
              std::string_view* v) {
@@ -192,8 +256,12 @@ bool valueOf(LogVar var, std::string_view headerName, const LogFields& f, char* 
     case LogVar::kPid:
       *v = formatNumber(static_cast<uint64_t>(f.pid), buf, cap);
       return true;
+    case LogVar::kIsArgs:
+      *v = f.hasArgs ? "?" : "";
+      return true;
+    default:
+      return gatewayValue(var, f, v);
   }
-  return false;
 }
 
 }  // namespace
@@ -289,6 +357,21 @@ size_t LogFormat::render(const LogFields& f, char* out, size_t cap) const {
     }
   }
   return w.finish();
+}
+
+size_t LogFormat::expand(const LogFields& f, char* out, size_t cap) const {
+  if (cap == 0) return SIZE_MAX;
+  LineWriter w(out, cap);  // keeps one byte free, for a '\n' never written here
+  for (const Piece& p : pieces_) {
+    char buf[64];
+    std::string_view v;
+    if (p.var == LogVar::kLiteral) {
+      w.add(p.text);
+    } else if (valueOf(p.var, p.text, f, buf, sizeof buf, &v)) {
+      w.add(v);
+    }
+  }
+  return w.overflowed() ? SIZE_MAX : w.size();
 }
 
 }  // namespace hs

@@ -1,6 +1,7 @@
 // log_format: a format string with nginx's variables, compiled once into literal and variable
 // pieces, and rendered into a caller's buffer per request without allocating. `combined` is
-// predefined and byte-identical to nginx's. Pure code (time values come in as arguments).
+// predefined and byte-identical to nginx's. The same compiled form expands fastcgi_param values
+// (expand(): no escaping, no line end). Pure code (time values come in as arguments).
 #pragma once
 
 #include <sys/socket.h>
@@ -34,6 +35,19 @@ enum class LogVar : uint8_t {
   kConnection,
   kConnectionRequests,
   kPid,
+  // The gateway's variables (fastcgi_param); in an access log they are "-" where not known.
+  kRequestUri,
+  kDocumentRoot,
+  kContentType,
+  kContentLength,
+  kFastCgiScriptName,
+  kFastCgiPathInfo,
+  kServerAddr,
+  kServerPort,
+  kRemotePort,
+  kServerProtocol,
+  kScheme,
+  kIsArgs,
 };
 
 enum class LogEscape : uint8_t { kDefault, kJson, kNone };
@@ -53,6 +67,10 @@ struct LogFields {
   uint64_t requestTimeUs = 0;  // from its first byte to its last
   uint64_t connection = 0, connectionRequests = 0;
   long pid = 0;
+  // Empty where not known ("not found"): the gateway fills them, an access log only some.
+  std::string_view requestUri;  // the request-target as sent
+  std::string_view documentRoot, contentType, contentLength, scriptName, pathInfo;
+  std::string_view serverAddr, serverPort, remotePort, protocol, scheme;
   // Looks a request header up by its lowercase name with '_' for '-' (as $http_ names it); returns
   // false when the request has none.
   bool (*header)(const void* ctx, std::string_view name, std::string_view* value) = nullptr;
@@ -77,6 +95,10 @@ class LogFormat {
   // Writes one line, ending in '\n', to out[0..cap) (cap >= 1) and returns its length. Values are
   // cut short rather than the line dropped when it doesn't fit.
   size_t render(const LogFields& f, char* out, size_t cap) const;
+
+  // Writes the value alone to out[0..cap): no escaping, no '\n', a variable that is not found
+  // is empty. Returns its length (below cap), or SIZE_MAX when it does not fit.
+  size_t expand(const LogFields& f, char* out, size_t cap) const;
 
   size_t pieces() const { return pieces_.size(); }
 

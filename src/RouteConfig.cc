@@ -143,6 +143,7 @@ std::string compileLocation(const ConfNode& n, Location* parent, Compiler* c) {
   // location is chosen, and a location's does not reach its nested locations.
   loc->settings.returnCode = 0;
   loc->settings.returnText.clear();
+  loc->settings.internal = false;  // nor is `internal`
   const bool regex =
       loc->match == LocationMatch::kRegex || loc->match == LocationMatch::kRegexNoCase;
   SettingsLevel level{&loc->settings, regex, loc->pattern.size(), {}};
@@ -378,6 +379,30 @@ void finishLocation(Location* loc, RouteConfig* out) {
   }
 }
 
+bool hasGateway(const Location& loc) {
+  const HandlerKind k = loc.settings.handler;
+  if (k != HandlerKind::kStatic && k != HandlerKind::kReturn) return true;
+  for (const auto* list : {&loc.exact, &loc.prefixes, &loc.regexes}) {
+    for (const auto& nested : *list) {
+      if (hasGateway(*nested)) return true;
+    }
+  }
+  return false;
+}
+
+// In a server with a gateway location, a static level whose try_files may end in a URI or that
+// has error pages may hand its request to that location: its bodies are kept (a front
+// controller's POST reaches index.php).
+void markBodyRedirects(Location* loc, bool gateway) {
+  LocationSettings& s = loc->settings;
+  const bool redirects =
+      (!s.tryFiles.empty() && !s.tryFiles.back().starts_with('=')) || !s.errorPages.empty();
+  s.redirectsTakeBody = gateway && s.handler == HandlerKind::kStatic && redirects;
+  for (auto* list : {&loc->exact, &loc->prefixes, &loc->regexes}) {
+    for (auto& nested : *list) markBodyRedirects(nested.get(), gateway);
+  }
+}
+
 bool hasRegexes(const Location& loc) {
   if (!loc.regexes.empty()) return true;
   for (const auto* list : {&loc.exact, &loc.prefixes}) {
@@ -465,6 +490,7 @@ bool compileRoutes(const Config& cfg, RouteConfig* out, std::string* err,
   out->defaultLogFormat = top.accessLog.empty() ? nullptr : customFormat(top.accessLogFormat, *out);
   for (auto& server : out->servers) {
     finishLocation(&server->root, out);
+    markBodyRedirects(&server->root, hasGateway(server->root));
     out->needsPeer = out->needsPeer || !server->realIpHeader.empty();
     if (hasRegexes(server->root)) server->locationMemo.enable();
   }

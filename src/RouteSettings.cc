@@ -66,7 +66,15 @@ std::string applyTryFiles(const ConfNode& n, SettingsLevel* lv, SettingsContext*
     return "'try_files' must end with a URI starting with '/' or =CODE (200..599), got " +
            quoted(last);
   }
-  lv->settings->tryFiles = n.args;
+  LocationSettings& s = *lv->settings;
+  s.tryFiles = n.args;
+  const size_t q = last.find('?');
+  s.tryFilesHasArgs = !isCode && q != std::string::npos;
+  std::string err;
+  if (s.tryFilesHasArgs &&
+      !s.tryFilesArgs.compile(std::string_view(last).substr(q + 1), LogEscape::kNone, &err)) {
+    return "'try_files': " + err;
+  }
   return "";
 }
 
@@ -146,17 +154,33 @@ std::string applyReturn(const ConfNode& n, SettingsLevel* lv, SettingsContext*) 
   return "";
 }
 
+// error_page CODE... [=[NEW]] URI
 std::string applyErrorPage(const ConfNode& n, SettingsLevel* lv, SettingsContext*) {
   const std::string& uri = n.args.back();
   if (!uri.starts_with('/'))
     return "'error_page' expects a URI starting with '/', got " + quoted(uri);
-  for (size_t i = 0; i + 1 < n.args.size(); ++i) {
+  size_t codes = n.args.size() - 1;
+  int answer = 0;  // no '='
+  const std::string& eq = n.args[codes - 1];
+  if (codes >= 2 && eq.starts_with('=')) {
+    uint64_t v = 0;
+    if (eq.size() > 1 && (!parseDigits(eq.substr(1), &v) || v < 200 || v > 599)) {
+      return "'error_page' expects = or =CODE (200..599), got " + quoted(eq);
+    }
+    answer = eq.size() > 1 ? static_cast<int>(v) : -1;
+    --codes;
+  }
+  for (size_t i = 0; i < codes; ++i) {
     uint64_t code = 0;
     if (!parseDigits(n.args[i], &code) || code < 300 || code > 599) {
-      return "'error_page' expects status codes from 300 to 599 (=CODE is not supported), got " +
-             quoted(n.args[i]);
+      return "'error_page' expects status codes from 300 to 599, got " + quoted(n.args[i]);
     }
     lv->settings->errorPages[static_cast<int>(code)] = uri;
+    if (answer != 0) {
+      lv->settings->errorPageCodes[static_cast<int>(code)] = answer;
+    } else {
+      lv->settings->errorPageCodes.erase(static_cast<int>(code));
+    }
   }
   return "";
 }
@@ -252,6 +276,30 @@ std::string applyFastCgiTimeout(const ConfNode& n, SettingsLevel* lv, SettingsCo
                                          : quoted(n.name) + " expects a time such as 60s or 500ms";
 }
 
+std::string applyInternal(const ConfNode&, SettingsLevel* lv, SettingsContext*) {
+  lv->settings->internal = true;
+  return "";
+}
+
+// fastcgi_param NAME VALUE [if_not_empty]: VALUE may hold variables, compiled here.
+std::string applyFastCgiParam(const ConfNode& n, SettingsLevel* lv, SettingsContext*) {
+  const std::string& name = n.args[0];
+  if (name.empty() || !safeValue(name) || name.find_first_of(" \t") != std::string::npos) {
+    return "'fastcgi_param' expects a parameter name, got " + quoted(name);
+  }
+  if (!safeValue(n.args[1])) return "'fastcgi_param' value may not contain control characters";
+  if (n.args.size() == 3 && n.args[2] != "if_not_empty") {
+    return "'fastcgi_param' expects 'if_not_empty' as its third value, got " + quoted(n.args[2]);
+  }
+  FastCgiParam p;
+  p.name = name;
+  p.ifNotEmpty = n.args.size() == 3;
+  std::string err;
+  if (!p.value.compile(n.args[1], LogEscape::kNone, &err)) return "'fastcgi_param': " + err;
+  lv->settings->fastcgiParams.push_back(std::move(p));
+  return "";
+}
+
 constexpr Rule kRules[] = {
     {"root", "root", false, applyRoot},
     {"alias", "root", false, applyRoot},
@@ -274,6 +322,8 @@ constexpr Rule kRules[] = {
     {"fastcgi_connect_timeout", "fastcgi_connect_timeout", false, applyFastCgiTimeout},
     {"fastcgi_send_timeout", "fastcgi_send_timeout", false, applyFastCgiTimeout},
     {"fastcgi_read_timeout", "fastcgi_read_timeout", false, applyFastCgiTimeout},
+    {"fastcgi_param", "fastcgi_param", true, applyFastCgiParam},
+    {"internal", "internal", false, applyInternal},
 };
 
 const Rule* findRule(std::string_view name) {
@@ -286,8 +336,12 @@ const Rule* findRule(std::string_view name) {
 void clearGroup(std::string_view group, LocationSettings* s) {
   if (group == "index") s->index.clear();
   if (group == "add_header") s->headers.clear();
-  if (group == "error_page") s->errorPages.clear();
+  if (group == "error_page") {
+    s->errorPages.clear();
+    s->errorPageCodes.clear();
+  }
   if (group == "access") s->access.clear();
+  if (group == "fastcgi_param") s->fastcgiParams.clear();
 }
 
 }  // namespace

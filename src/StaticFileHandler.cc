@@ -1,5 +1,7 @@
 #include "StaticFileHandler.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "DirectoryListing.h"
@@ -106,13 +108,35 @@ StaticFileHandler::StaticFileHandler(const StaticFileOptions& options, FileCache
 
 // The connection is found again by slot and generation when a task is done.
 Reply StaticFileHandler::start(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) {
-  Method m = ctx.req->method;
-  if (m == Method::kGet || m == Method::kHead) {
-    if (!serve(ctx, plan, sink)) return Reply::kLater;
-  } else {
+  // Another method may still reach a gateway through try_files or error_page (a front
+  // controller's POST); a file answers it with planOtherMethods (serveTarget).
+  if (!ctx.getOrHead() && !takesBody(ctx)) {
     planOtherMethods(ctx, *errors_, plan);
+    return Reply::kReady;
   }
-  return Reply::kReady;
+  return serve(ctx, plan, sink) ? Reply::kReady : Reply::kLater;
+}
+
+bool StaticFileHandler::takesBody(const RequestContext& ctx) const {
+  return ctx.location != nullptr && sites_ != nullptr && ctx.location->settings.redirectsTakeBody;
+}
+
+// X-Accel-Redirect: lookups are made here, not in the pool, since a task's completion serves the
+// connection's request again from its own URI (the gateway's).
+Reply StaticFileHandler::redirect(const RequestContext& ctx, std::string_view uri,
+                                  ResponsePlan& plan, ResponseSink& sink) {
+  if (ctx.server == nullptr || sites_ == nullptr) {
+    errors_->fill(ctx, 500, plan);
+    return Reply::kReady;
+  }
+  RequestContext sub = ctx;
+  sub.asGet = true;
+  ThreadPool* pool = pool_;
+  pool_ = nullptr;
+  waiting_ = handedOff_ = false;
+  serveRedirected(sub, plan, sink, uri, {}, 1);
+  pool_ = pool;
+  return handedOff_ ? Reply::kLater : Reply::kReady;
 }
 
 // The probe is installed whether or not its connection still waits: the next request for the path
@@ -144,7 +168,7 @@ FileEntry* StaticFileHandler::lookup(const RequestContext& ctx, FileCache* cache
 
 // False when a lookup went to the pool: nothing is planned yet (taskDone() serves it again).
 bool StaticFileHandler::serve(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) {
-  waiting_ = false;
+  waiting_ = handedOff_ = false;
   if (ctx.pathStatus != 0) {
     errors_->fill(ctx, ctx.pathStatus, plan);
   } else if (ctx.location == nullptr || sites_ == nullptr) {
@@ -156,7 +180,7 @@ bool StaticFileHandler::serve(const RequestContext& ctx, ResponsePlan& plan, Res
   } else {
     serveUri(ctx, plan, sink, *ctx.location, ctx.uri, 0);
   }
-  return !waiting_;
+  return !waiting_ && !handedOff_;
 }
 
 // The URI's file beneath loc's root or alias, or try_files' first candidate that exists.
@@ -174,17 +198,19 @@ void StaticFileHandler::serveUri(const RequestContext& ctx, ResponsePlan& plan, 
     // hidden segments and backslashes, so mapToFile's walk and copy would find what it holds.
     t = targetFor(loc, ctx.path, uri);
   } else if (!mapTarget(loc, uri, buf, sizeof buf, &t, &status)) {
-    errors_->fill(ctx, status, plan);
+    fail(ctx, plan, sink, status, depth);
     return;
   }
   t.internal = depth > 0;
   serveTarget(ctx, plan, sink, t, uri, depth);
 }
 
-// nginx's internal redirect: `uri` is routed again in the request's server; the location it selects
-// answers (its access rules first). Only static and return locations can be reached this way.
+// nginx's internal redirect: `uri` is routed again in the request's server, with `query` as its
+// arguments; the location it selects answers (its access rules first): a static or `return`
+// location here, a gateway location through its handler.
 void StaticFileHandler::serveRedirected(const RequestContext& ctx, ResponsePlan& plan,
-                                        ResponseSink& sink, std::string_view uri, int depth) {
+                                        ResponseSink& sink, std::string_view uri,
+                                        std::string_view query, int depth) {
   if (depth > kMaxRedirects) {
     errors_->fill(ctx, 500, plan);  // a loop (nginx: "rewrite or internal redirection cycle")
     return;
@@ -193,16 +219,70 @@ void StaticFileHandler::serveRedirected(const RequestContext& ctx, ResponsePlan&
   RequestContext sub = ctx;
   sub.location = &loc;
   sub.uri = uri;
+  sub.query = query;
   const LocationSettings& s = loc.settings;
   if (const int refused = checkAccess(s, sub); refused != 0) {
     errors_->fill(sub, refused, plan);
   } else if (s.handler == HandlerKind::kReturn) {
     planReturn(sub, s, *errors_, plan);
   } else if (s.handler != HandlerKind::kStatic) {
-    errors_->fill(sub, 500, plan);  // a gateway location is not reached by a redirect yet
+    handOff(sub, plan, sink, s.handler);
   } else {
     serveUri(sub, plan, sink, loc, uri, depth);
   }
+}
+
+// The request goes on in the handler of `kind` (a gateway), which answers now or through the sink.
+void StaticFileHandler::handOff(const RequestContext& sub, ResponsePlan& plan, ResponseSink& sink,
+                                HandlerKind kind) {
+  Handler* h = byKind_ != nullptr ? byKind_[static_cast<size_t>(kind)] : nullptr;
+  if (h == nullptr || h == this) {
+    errors_->fill(sub, 500, plan);  // this worker has no such handler
+    return;
+  }
+  sink.handOff(h);
+  if (h->start(sub, plan, sink) == Reply::kLater) {
+    handedOff_ = true;
+    return;
+  }
+  sink.handOff(this);  // answered at once: the plan is complete
+}
+
+// An error status of the static files: the error_page URI for it when that is a gateway
+// location's (the front controller's `error_page 404 = /index.php`), else ErrorPages' answer.
+void StaticFileHandler::fail(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink,
+                             int status, int depth) {
+  if (ctx.location != nullptr && ctx.server != nullptr) {
+    const LocationSettings& s = ctx.location->settings;
+    const auto page = s.errorPages.find(status);
+    const HandlerKind kind = page == s.errorPages.end()
+                                 ? HandlerKind::kStatic
+                                 : selectLocation(*ctx.server, page->second).settings.handler;
+    if (kind != HandlerKind::kStatic && kind != HandlerKind::kReturn) {
+      RequestContext sub = ctx;
+      const auto code = s.errorPageCodes.find(status);
+      sub.keepStatus = code == s.errorPageCodes.end() ? status : std::max(code->second, 0);
+      serveRedirected(sub, plan, sink, page->second, {}, depth + 1);  // a std::string: NUL-ended
+      return;
+    }
+  }
+  errors_->fill(ctx, status, plan);
+}
+
+// try_files' last URI's arguments (after its '?', variables expanded) in buf; "" without a '?'.
+std::string_view StaticFileHandler::tryFilesQuery(const RequestContext& ctx,
+                                                  const LocationSettings& s, std::string_view uri,
+                                                  char* buf, size_t cap) const {
+  if (!s.tryFilesHasArgs) return {};
+  LogFields v;
+  v.peer = reinterpret_cast<const sockaddr*>(ctx.peer);
+  v.uri = uri;
+  v.args = ctx.query;
+  v.hasArgs = !ctx.query.empty();
+  v.host = ctx.host;
+  v.requestUri = ctx.target;
+  const size_t n = s.tryFilesArgs.expand(v, buf, cap);
+  return n == SIZE_MAX ? std::string_view() : std::string_view(buf, n);
 }
 
 // try_files: the first candidate that exists (a file, or a directory for one ending in '/') is
@@ -231,7 +311,7 @@ void StaticFileHandler::tryFiles(const RequestContext& ctx, ResponsePlan& plan, 
   if (last.starts_with('=')) {
     int code = 0;  // checked when the configuration was loaded: 200..599
     for (char d : std::string_view(last).substr(1)) code = code * 10 + (d - '0');
-    errors_->fill(ctx, code, plan);
+    fail(ctx, plan, sink, code, depth);
     return;
   }
   std::string_view next = expandUri(last, uri, candidate, sizeof candidate);
@@ -239,7 +319,9 @@ void StaticFileHandler::tryFiles(const RequestContext& ctx, ResponsePlan& plan, 
     errors_->fill(ctx, 500, plan);
     return;
   }
-  serveRedirected(ctx, plan, sink, next, depth + 1);
+  char query[kMaxPath];
+  serveRedirected(ctx, plan, sink, next, tryFilesQuery(ctx, loc.settings, uri, query, sizeof query),
+                  depth + 1);
 }
 
 // `uri` mapped through loc's root or alias into buf. False with *status 400/404 when the URI has
@@ -275,6 +357,10 @@ StaticFileHandler::Target StaticFileHandler::targetFor(const Location& loc, std:
 void StaticFileHandler::serveTarget(const RequestContext& ctx, ResponsePlan& plan,
                                     ResponseSink& sink, const Target& t, std::string_view uri,
                                     int depth) {
+  if (!ctx.getOrHead()) {
+    planOtherMethods(ctx, *errors_, plan);  // reached by a method files do not answer
+    return;
+  }
   std::string_view path = t.path;
   char index[kMaxPath];
   FileEntry* e = lookup(ctx, t.cache, path);
@@ -298,7 +384,7 @@ void StaticFileHandler::serveTarget(const RequestContext& ctx, ResponsePlan& pla
     if (e == nullptr) return;
   } else if (e->status == 0 && t.dirSlash) {
     t.cache->release(e);
-    errors_->fill(ctx, 404, plan);  // "/file.txt/" names a directory that does not exist
+    fail(ctx, plan, sink, 404, depth);  // "/file.txt/" names a directory that does not exist
     return;
   }
   if (e->status != 0) {
@@ -312,7 +398,7 @@ void StaticFileHandler::serveTarget(const RequestContext& ctx, ResponsePlan& pla
       sink.refuse(d);
     }
     t.cache->release(e);
-    errors_->fill(ctx, status, plan);
+    fail(ctx, plan, sink, status, depth);
     return;
   }
   sendEntry(ctx, plan, t, path, e);
@@ -348,7 +434,7 @@ void StaticFileHandler::serveIndex(const RequestContext& ctx, ResponsePlan& plan
       return;
     }
     t.cache->release(e);
-    serveRedirected(ctx, plan, sink, u, depth + 1);
+    serveRedirected(ctx, plan, sink, u, ctx.query, depth + 1);
     return;
   }
   if (t.autoindex) {

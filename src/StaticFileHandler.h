@@ -5,7 +5,8 @@
 // autoindex, gzip_static, max_age and add_header. Files are sent from the cache's memory or by
 // range of the cached fd. Synchronous when everything it looks up is cached; with a thread pool, a
 // lookup that would open a file becomes a pool task and the request is answered when it is done
-// (taskDone), looked up again from the start.
+// (taskDone), looked up again from the start. An internal redirect into a gateway location
+// (try_files' last URI, error_page) hands the request to that location's handler.
 #pragma once
 
 #include <string>
@@ -14,6 +15,7 @@
 #include "ErrorPages.h"
 #include "Handler.h"
 #include "HttpRange.h"
+#include "LocationSettings.h"
 
 namespace hs {
 
@@ -30,7 +32,7 @@ struct StaticFileOptions {
   std::string_view root;      // the document root as configured, for the error log (no location)
 };
 
-class StaticFileHandler final : public Handler {
+class StaticFileHandler final : public Handler, public InternalRedirects {
  public:
   // `cache`, `errors` and `sites` are borrowed and must outlive the handler. `options` and `cache`
   // serve requests without a location; `sites` (may be null) holds the caches of every root.
@@ -39,8 +41,16 @@ class StaticFileHandler final : public Handler {
 
   Reply start(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) override;
   void taskDone(PoolTask& task, ResponseSink* sink, int64_t nowMs) override;
+  // A level whose try_files or error_page may hand the request to a gateway keeps its body.
+  bool takesBody(const RequestContext& ctx) const override;
   // Cache misses become tasks of `pool` (nullptr: looked up inline). Borrowed.
   void usePool(ThreadPool* pool) { pool_ = pool; }
+  // The handlers an internal redirect may hand a request to, indexed by HandlerKind (borrowed;
+  // without them a redirect into a gateway location answers 500).
+  void useHandlers(Handler* const* byKind) { byKind_ = byKind; }
+  // X-Accel-Redirect: `uri` answered as a GET from the location it selects (internal ones too).
+  Reply redirect(const RequestContext& ctx, std::string_view uri, ResponsePlan& plan,
+                 ResponseSink& sink) override;
 
   // Where a request's file is looked up, and how it is answered.
   struct Target {
@@ -62,7 +72,12 @@ class StaticFileHandler final : public Handler {
   void serveUri(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink,
                 const Location& loc, std::string_view uri, int depth);
   void serveRedirected(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink,
-                       std::string_view uri, int depth);
+                       std::string_view uri, std::string_view query, int depth);
+  void handOff(const RequestContext& sub, ResponsePlan& plan, ResponseSink& sink, HandlerKind kind);
+  void fail(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink, int status,
+            int depth);
+  std::string_view tryFilesQuery(const RequestContext& ctx, const LocationSettings& s,
+                                 std::string_view uri, char* buf, size_t cap) const;
   void tryFiles(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink,
                 const Location& loc, std::string_view uri, int depth);
   bool mapTarget(const Location& loc, std::string_view uri, char* buf, size_t cap, Target* t,
@@ -98,7 +113,9 @@ class StaticFileHandler final : public Handler {
   const ErrorPages* errors_;
   const Sites* sites_;
   ThreadPool* pool_ = nullptr;
-  bool waiting_ = false;  // during serve(): a lookup went to the pool
+  Handler* const* byKind_ = nullptr;
+  bool waiting_ = false;    // during serve(): a lookup went to the pool
+  bool handedOff_ = false;  // during serve(): an internal redirect gave the request to a gateway
 };
 
 }  // namespace hs

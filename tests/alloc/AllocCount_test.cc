@@ -304,15 +304,26 @@ class FakeFastCgiApp {
     unsigned char h[8];
     std::vector<unsigned char> content(65536 + 256);
     uint64_t stdinBytes = 0;
+    bool accel = false;  // a script named /app/accel answers with X-Accel-Redirect
     while (readAll(fd, h, sizeof h)) {
       const size_t len = (size_t{h[4]} << 8 | h[5]) + h[6];
       if (!readAll(fd, content.data(), len)) return;
+      if (h[1] == 4) {
+        const std::string_view params(reinterpret_cast<const char*>(content.data()), len);
+        accel = accel || params.find("/app/accel") != std::string_view::npos;
+      }
       if (h[1] != 5) continue;  // only STDIN matters
       stdinBytes += len - h[6];
       if (len - h[6] > 0) continue;
       std::string body = "n=" + std::to_string(stdinBytes);
       std::string out = "Status: 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
                         std::to_string(body.size()) + "\r\n\r\n" + body;
+      if (accel) {
+        out =
+            "Content-Type: text/plain\r\nX-Accel-Redirect: /index.html\r\n"
+            "Content-Disposition: inline\r\n\r\nignored";
+      }
+      accel = false;
       std::string reply;
       auto record = [&](int type, const std::string& c) {
         const char head[8] = {1,
@@ -418,10 +429,17 @@ TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
   }
   if (gateway) {
     ASSERT_TRUE(app.start(logDir_ + "/app.sock"));
-    const std::string text = "client_body_temp_path " + logDir_ +
-                             ";\nserver {\n server_name t;\n location / { }\n"
-                             " location /app/ { fastcgi_pass unix:" +
-                             logDir_ + "/app.sock; }\n}\n";
+    // With fastcgi_param lines (variables expanded per request), a try_files front controller
+    // into the gateway and an X-Accel-Redirect back to the static files.
+    const std::string text =
+        "client_body_temp_path " + logDir_ +
+        ";\nfastcgi_param TOP_ONLY x;\nserver {\n server_name t;\n location / { }\n"
+        " location /front/ { try_files $uri /app/index?$args; }\n"
+        " location /app/ { fastcgi_pass unix:" +
+        logDir_ +
+        "/app.sock;\n  fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n"
+        "  fastcgi_param X_V \"$request_uri|$args|$http_user_agent|$remote_addr\" if_not_empty; }"
+        "\n}\n";
     std::string err;
     ASSERT_TRUE(parseConfigText(text, "alloc.conf", &cfg, &err)) << err;
   }
@@ -520,6 +538,8 @@ TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
        false, 200},
       {"POST /app/d HTTP/1.1\r\nHost: t\r\nContent-Length: 40000\r\n\r\n" + spilled, false, 200},
       {"GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n", false, 200},
+      {"GET /front/route?a=1 HTTP/1.1\r\nHost: t\r\nUser-Agent: alloc\r\n\r\n", false, 200},
+      {"GET /app/accel HTTP/1.1\r\nHost: t\r\n\r\n", false, 200},
   };
   const Step* plan = gateway ? gatewaySteps : steps;
   const int kSteps =

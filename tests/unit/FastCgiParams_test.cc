@@ -43,7 +43,8 @@ Params decodeParams(std::string_view bytes) {
   return out;
 }
 
-Params build(const std::string& raw, int64_t contentLength = -1) {
+Params build(const std::string& raw, int64_t contentLength = -1,
+             const std::vector<FastCgiParam>* params = nullptr) {
   test::Exchange ex(raw, test::remotePeer(), 0);
   std::vector<char> buf(64 * 1024), scratch(16 * 1024 + 256);
   FastCgiEncoder enc(buf.data(), buf.size(), 1);
@@ -55,6 +56,7 @@ Params build(const std::string& raw, int64_t contentLength = -1) {
   in.serverPort = 8080;
   in.serverSoftware = "HttpServer/1.0";
   in.contentLength = contentLength;
+  in.params = params;
   EXPECT_EQ(writeFastCgiParams(ex.ctx(), in, &enc, scratch.data(), scratch.size()),
             ParamsStatus::kOk);
   enc.seal();
@@ -134,6 +136,47 @@ TEST(FastCgiParamsTest, HeadersAreFilteredAndJoined) {
     EXPECT_EQ(one(p, "SERVER_PROTOCOL"), "HTTP/1.0");
     EXPECT_EQ(one(p, "CONTENT_LENGTH"), "");
   }
+}
+
+FastCgiParam param(const std::string& name, const std::string& value, bool ifNotEmpty = false) {
+  FastCgiParam p;
+  p.name = name;
+  p.ifNotEmpty = ifNotEmpty;
+  std::string err;
+  EXPECT_TRUE(p.value.compile(value, LogEscape::kNone, &err)) << err;
+  return p;
+}
+
+// fastcgi_param values with nginx's variables; each replaces the standard parameter (or HTTP_*
+// header) of its name; HTTP_PROXY never goes out.
+TEST(FastCgiParamsTest, ConfiguredParamsExpandVariablesAndOverride) {
+  const std::vector<FastCgiParam> params = {
+      param("SCRIPT_FILENAME", "/other$fastcgi_script_name"),
+      param("APP_ENV", "prod"),
+      param("VARS",
+            "$document_root|$request_uri|$uri|$args|$is_args|$host|$remote_addr|"
+            "$server_name|$content_type|$content_length|$request_method|$scheme|"
+            "$server_protocol|$server_port|$http_user_agent|$fastcgi_path_info|"
+            "$query_string|$document_uri"),
+      param("EMPTY_KEPT", "$http_x_none"),
+      param("EMPTY_DROPPED", "$http_x_none", true),
+      param("HTTP_HOST", "rewritten"),
+      param("HTTP_PROXY", "http://evil:1"),
+  };
+  const Params p = build(
+      "POST /app/index.php?a=1 HTTP/1.1\r\nHost: example.test:8080\r\nContent-Type: text/x\r\n"
+      "Content-Length: 3\r\nUser-Agent: t/1\r\nProxy: http://evil:2\r\n\r\n",
+      3, &params);
+  EXPECT_EQ(one(p, "SCRIPT_FILENAME"), "/other/app/index.php");
+  EXPECT_EQ(one(p, "APP_ENV"), "prod");
+  EXPECT_EQ(one(p, "VARS"),
+            "/srv/www|/app/index.php?a=1|/app/index.php|a=1|?|example.test|192.0.2.1|example.test|"
+            "text/x|3|POST|http|HTTP/1.1|8080|t/1||a=1|/app/index.php");
+  EXPECT_EQ(one(p, "EMPTY_KEPT"), "");
+  EXPECT_EQ(p.count("EMPTY_DROPPED"), 0u);
+  EXPECT_EQ(one(p, "HTTP_HOST"), "rewritten");
+  EXPECT_EQ(p.count("HTTP_PROXY"), 0u);
+  EXPECT_EQ(one(p, "SCRIPT_NAME"), "/app/index.php");  // the others stay
 }
 
 TEST(FastCgiParamsTest, NoRoomIsReported) {

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <string>
@@ -143,6 +145,42 @@ TEST_F(LogFormatTest, CompileErrors) {
     EXPECT_FALSE(fmt.compile(c.format, LogEscape::kDefault, &err));
     EXPECT_EQ(err, c.err);
   }
+}
+
+// expand(): the value alone (fastcgi_param): no escaping, no line end, a variable that is not
+// found is empty, and a value that does not fit is refused rather than cut.
+TEST_F(LogFormatTest, ExpandGivesTheValueAlone) {
+  f_.requestUri = "/a%20b?x=1";
+  f_.documentRoot = "/srv";
+  f_.scriptName = "/a b";
+  struct Case {
+    const char* format;
+    const char* value;
+  };
+  const Case cases[] = {
+      {"$document_root$fastcgi_script_name", "/srv/a b"},
+      {"$request_uri", "/a%20b?x=1"},
+      {"$uri$is_args$args", "/a b?x=1"},
+      {"$http_x_odd", "a\"b\\c\n\x01\xc3\xa9"},
+      {"[$remote_user][$http_none][$fastcgi_path_info][$content_type]", "[][][][]"},
+      {"plain", "plain"},
+      {"", ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.format);
+    LogFormat fmt;
+    std::string err;
+    ASSERT_TRUE(fmt.compile(c.format, LogEscape::kNone, &err)) << err;
+    char out[64];
+    const size_t n = fmt.expand(f_, out, sizeof out);
+    ASSERT_NE(n, SIZE_MAX);
+    EXPECT_EQ(std::string(out, n), c.value);
+    EXPECT_EQ(fmt.expand(f_, out, std::strlen(c.value) + 1), n);
+    if (n > 0) {
+      EXPECT_EQ(fmt.expand(f_, out, n), SIZE_MAX) << "one byte short";
+    }
+  }
+  EXPECT_EQ(render("[$request_uri][$document_root][$server_port]"), "[/a%20b?x=1][/srv][-]\n");
 }
 
 TEST_F(LogFormatTest, LongValuesAreCutNotDropped) {

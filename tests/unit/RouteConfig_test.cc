@@ -90,6 +90,19 @@ TEST(RouteConfigTest, EveryLocationDirective) {
          EXPECT_EQ(s.returnCode, 302);
          EXPECT_EQ(s.returnText, "https://x.test/");
        }},
+      {"error_page 404 = /index.php; error_page 500 =503 /busy.html; error_page 502 /e;",
+       [](const LocationSettings& s) {
+         EXPECT_EQ(s.errorPages.at(404), "/index.php");
+         EXPECT_EQ(s.errorPageCodes.at(404), -1);
+         EXPECT_EQ(s.errorPageCodes.at(500), 503);
+         EXPECT_EQ(s.errorPageCodes.count(502), 0u);
+       }},
+      {"internal;", [](const LocationSettings& s) { EXPECT_TRUE(s.internal); }},
+      {"try_files $uri /index.php?q=$uri&$args;",
+       [](const LocationSettings& s) {
+         EXPECT_TRUE(s.tryFilesHasArgs);
+         EXPECT_EQ(s.tryFilesArgs.pieces(), 4u);
+       }},
       {"error_page 404 500 502 /err.html;",
        [](const LocationSettings& s) {
          EXPECT_EQ(s.errorPages.size(), 3u);
@@ -123,6 +136,46 @@ TEST(RouteConfigTest, EveryLocationDirective) {
     ASSERT_TRUE(compile("server { location /t/ { " + c.directives + " } }", &r, &err)) << err;
     c.check(selectLocation(*r.servers[0], "/t/x").settings);
   }
+}
+
+// fastcgi_param lists: a level with any replaces the inherited list wholesale (nginx), a level
+// without one inherits its parent's; values are compiled once.
+TEST(RouteConfigTest, FastCgiParamsAreInheritedAsAListAndCompiled) {
+  RouteConfig r;
+  std::string err;
+  ASSERT_TRUE(
+      compile("fastcgi_param TOP top;\n"
+              "server { server_name a; fastcgi_param S1 $document_root$fastcgi_script_name;\n"
+              "  fastcgi_param S2 x if_not_empty;\n"
+              "  location /own/ { fastcgi_param L1 '$request_uri|$args'; }\n"
+              "  location /inherits/ { root /r; } }\n"
+              "server { server_name b; location / { } }",
+              &r, &err))
+      << err;
+  struct Case {
+    const char* name;
+    int server;
+    const char* uri;
+    std::vector<std::string> names;
+  };
+  const Case cases[] = {
+      {"server level replaces the top level's", 0, "/x", {"S1", "S2"}},
+      {"location level replaces the server's", 0, "/own/x", {"L1"}},
+      {"a location without any inherits", 0, "/inherits/x", {"S1", "S2"}},
+      {"a server without any inherits the top level's", 1, "/x", {"TOP"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const LocationSettings& s =
+        selectLocation(*r.servers[static_cast<size_t>(c.server)], c.uri).settings;
+    std::vector<std::string> names;
+    for (const FastCgiParam& p : s.fastcgiParams) names.push_back(p.name);
+    EXPECT_EQ(names, c.names);
+  }
+  const LocationSettings& s = selectLocation(*r.servers[0], "/x").settings;
+  EXPECT_EQ(s.fastcgiParams[0].value.pieces(), 2u);
+  EXPECT_FALSE(s.fastcgiParams[0].ifNotEmpty);
+  EXPECT_TRUE(s.fastcgiParams[1].ifNotEmpty);
 }
 
 TEST(RouteConfigTest, LogFormatsAreCompiledOnceAndReferencedByName) {
@@ -221,6 +274,14 @@ TEST(RouteConfigTest, ErrorsNameFileLineAndReason) {
       {"server { root /a\n index x; }",
        "r.conf:1: too many values for 'root' (expected at most 1, got 3; missing ';'?)"},
       {"server;", "r.conf:1: 'server' needs a { } block"},
+      {"server { fastcgi_param A $nosuch; }",
+       "r.conf:1: 'fastcgi_param': unknown variable '$nosuch'"},
+      {"server { fastcgi_param A b c; }",
+       "r.conf:1: 'fastcgi_param' expects 'if_not_empty' as its third value, got 'c'"},
+      {"server { fastcgi_param '' b; }",
+       "r.conf:1: 'fastcgi_param' expects a parameter name, got ''"},
+      {"server { fastcgi_param A; }",
+       "r.conf:1: missing value for 'fastcgi_param' (expected at least 2, got 1)"},
       {"server { root /a { } }", "r.conf:1: 'root' takes no block"},
       {"server { root /a; root /b; }", "r.conf:1: duplicate 'root' (first at r.conf:1)"},
       {"server { location / { root /a; alias /b; } }",
@@ -280,9 +341,17 @@ TEST(RouteConfigTest, ErrorsNameFileLineAndReason) {
        "r.conf:1: 'return' expects CODE [TEXT|URL] or an http:// or https:// URL, got '/x'"},
       {"server { error_page 404 x.html; }",
        "r.conf:1: 'error_page' expects a URI starting with '/', got 'x.html'"},
-      {"server { error_page 404 =200 /x; }",
-       "r.conf:1: 'error_page' expects status codes from 300 to 599 (=CODE is not supported), got "
-       "'=200'"},
+      {"server { error_page 404 =20 /x; }",
+       "r.conf:1: 'error_page' expects = or =CODE (200..599), got '=20'"},
+      {"server { error_page =200 /x; }",
+       "r.conf:1: 'error_page' expects status codes from 300 to 599, got '=200'"},
+      {"server { error_page 404 =x /x; }",
+       "r.conf:1: 'error_page' expects = or =CODE (200..599), got '=x'"},
+      {"server { location / { internal on; } }",
+       "r.conf:1: too many values for 'internal' (expected at most 0, got 1; missing ';'?)"},
+      {"server { internal; }", "r.conf:1: 'internal' is not allowed in a server block"},
+      {"server { try_files $uri /i.php?$nope; }",
+       "r.conf:1: 'try_files': unknown variable '$nope'"},
       {"server { allow 10.0.0.0/33; }",
        "r.conf:1: 'allow' the prefix length in '10.0.0.0/33' must be from 0 to 32"},
       {"server { deny nobody; }",
