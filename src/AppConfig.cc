@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "ConfValue.h"
+
 namespace hs {
 namespace {
 
@@ -56,6 +58,21 @@ std::string applyAppDirective(const ConfNode& d, AppSpec* app) {
   }
   if (d.name == "user") {
     app->user = v;
+    return "";
+  }
+  if (d.name == "queue") {
+    uint64_t n = 0;
+    if (!parseCount(v, kMaxAppQueue, &n)) {
+      return "'queue' must be 0.." + std::to_string(kMaxAppQueue) + ", not '" + v + "'";
+    }
+    app->queue = static_cast<uint32_t>(n);
+    return "";
+  }
+  if (d.name == "queue_timeout") {
+    Problem p;
+    if (!parseTimeout(v, &app->queueTimeoutMs, &p)) {
+      return "'queue_timeout' expects a time such as 10s or 500ms, not '" + v + "'";
+    }
     return "";
   }
   if (d.name == "max_requests") {

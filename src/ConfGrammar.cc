@@ -71,6 +71,8 @@ constexpr DirectiveSpec kSpecs[] = {
     {"socket", kA, 1, 1, 0},
     {"env", kA, 1, 1, 0},
     {"max_requests", kA, 1, 1, 0},
+    {"queue", kA, 1, 1, 0},
+    {"queue_timeout", kA, 1, 1, 0},
 };
 
 const char* contextName(ConfContext c) {

@@ -23,6 +23,9 @@ constexpr uint16_t kRequestId = 1;
 constexpr size_t kOutCap = 24 * 1024;  // the request's records: a 16 KiB head fits
 constexpr size_t kInCap = 16 * 1024;
 constexpr size_t kMaxChunkHeads = ResponsePlan::kMaxParts / 2;
+constexpr size_t kAccelUriCap = 4096;
+constexpr size_t kKeptCap = 4096;
+static_assert(kAccelUriCap + kKeptCap <= kOutCap);
 
 enum class Phase : uint8_t { kWaiting, kSending, kReading, kDone };
 
@@ -72,8 +75,10 @@ struct FastCgiExchange final : public UpstreamUser {
   char chunkHeads[kMaxChunkHeads][16];
   char out[kOutCap];
   char in[kInCap];
-  char accelUri[4096];  // normalized, NUL-terminated
-  char kept[2048];      // the header lines the redirect's answer keeps
+  // X-Accel-Redirect's URI (normalized, NUL-terminated) and the header lines its answer keeps
+  // live in `out`, whose records are all sent before any reply byte is read.
+  char* accelUri() { return out; }
+  char* kept() { return out + kAccelUriCap; }
 
   void onUpstreamReady(UpstreamConn* c, bool reused) override;
   void onUpstreamEvent(UpstreamConn* c, uint32_t events) override;
@@ -432,8 +437,8 @@ bool FastCgiExchange::pushBody(std::string_view data) {
 // X-Accel-Redirect: nothing of the app's answer goes out but the fields kept for the redirect's;
 // its body is read and dropped, and once it ended the URI is served (redirectAccel).
 bool FastCgiExchange::startAccel(std::string_view uri) {
-  accelLen = uri.starts_with('/') ? normalizeUri(uri, accelUri, sizeof accelUri) : 0;
-  FixedWriter w(kept, sizeof kept);
+  accelLen = uri.starts_with('/') ? normalizeUri(uri, accelUri(), kAccelUriCap) : 0;
+  FixedWriter w(kept(), kKeptCap);
   for (size_t i = 0; i < head.fieldCount(); ++i) {
     const CgiResponseHead::Field& f = head.field(i);
     if (keptOnRedirect(f.name)) w.add(f.name).add(": ").add(f.value).add("\r\n");
@@ -452,8 +457,9 @@ bool FastCgiExchange::startAccel(std::string_view uri) {
 void FastCgiExchange::redirectAccel() {
   ResponseSink* s = sink;
   handler->detach(this);  // the sink goes to the redirect; this exchange is recycled only after
-  const Reply r = handler->redirects()->redirect(s->request(), {accelUri, accelLen}, s->plan(), *s);
-  if (r == Reply::kReady) s->plan().head().add({kept, keptLen});
+  const Reply r =
+      handler->redirects()->redirect(s->request(), {accelUri(), accelLen}, s->plan(), *s);
+  if (r == Reply::kReady) s->plan().head().add({kept(), keptLen});
   handler->finish(this);
   if (r == Reply::kReady) s->end();
 }

@@ -59,6 +59,10 @@ std::string GatewayTargets::addLocation(const Location& loc, const Config& cfg, 
   limits.maxConns = 64;
   if (auto it = cfg.appSockets.find(address); it != cfg.appSockets.end()) {
     limits = appLimits(cfg.appProcesses.at(address), cfg.procs);
+    if (const AppSpec* app = findApp(apps_, s.fastcgiPass)) {  // its queue and queue_timeout
+      limits.queue = app->queue;
+      limits.queueTimeoutMs = app->queueTimeoutMs;
+    }
     address = "unix:" + it->second;
   } else if (!isAddress(address)) {
     return where + "fastcgi_pass names no app called '" + address + "'";
@@ -92,6 +96,9 @@ std::string GatewayTargets::addLocation(const Location& loc, const Config& cfg, 
 
 std::string GatewayTargets::build(const RouteConfig& routes, const Config& cfg, UpstreamPool* pool,
                                   std::vector<std::pair<const void*, FastCgiTarget>>* out) {
+  std::string err;
+  apps_.clear();
+  if (!compileApps(cfg, &apps_, &err)) return err;  // checked at start-up: does not happen
   return forEachLocation(routes, [&](const Location& loc) -> std::string {
     return loc.settings.fastcgiPass.empty() ? "" : addLocation(loc, cfg, pool, out);
   });

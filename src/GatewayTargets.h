@@ -37,6 +37,7 @@ class GatewayTargets {
   std::string addLocation(const Location& loc, const Config& cfg, UpstreamPool* pool,
                           std::vector<std::pair<const void*, FastCgiTarget>>* out);
 
+  std::vector<AppSpec> apps_;  // the app blocks: their queue limits
   std::vector<UniqueFd> roots_;
   std::vector<std::pair<std::string, Upstream*>> upstreams_;  // by address
 };

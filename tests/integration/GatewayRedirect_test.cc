@@ -5,9 +5,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <string>
+#include <thread>
 
 #include "TestServer.h"
+#include "Wait.h"
 
 namespace hs::integration {
 namespace {
@@ -18,11 +22,13 @@ class GatewayRedirectTest : public ServerTest {
  protected:
   void SetUp() override { ::chmod(dir_.path().c_str(), 0755); }  // the app runs as nobody
 
-  // One worker with a php-cgi app of one process; `server` is the server block's body.
-  void start(const std::string& server) {
+  // One worker with a php-cgi app of one process (`app` adds to its block); `server` is the server
+  // block's body.
+  void start(const std::string& server, const std::string& app = "") {
     const std::string conf = dir_.path() + "/hs.conf";
     ASSERT_TRUE(writeFile(conf, "app php {\n command " + std::string(kPhpCgi) +
-                                    ";\n processes 1;\n env PHP_FCGI_MAX_REQUESTS=0;\n}\n"
+                                    ";\n processes 1;\n env PHP_FCGI_MAX_REQUESTS=0;\n" + app +
+                                    "}\n"
                                     "server {\n root " +
                                     dir_.path() + ";\n" + server + "\n}\n"));
     ServerOptions opts;
@@ -170,6 +176,64 @@ TEST_F(GatewayRedirectTest, XAccelRedirectServesAnInternalFile) {
 
   EXPECT_EQ(c.exchange(getRequest("/gone.php")).status, 404);
   EXPECT_EQ(c.exchange(getRequest("/bad.php")).status, 502);
+}
+
+// Every php-cgi process busy in a 2 s sleep: static files are still served at once, and with
+// `queue 1; queue_timeout 600ms;` the app's queue overflows to 503 with Retry-After at once for one
+// request and the other waits its 600 ms in the queue, then gets 503 too, long before the sleeper
+// ends. Which of the two is queued depends on the order the worker reads them; the test accepts
+// either.
+TEST_F(GatewayRedirectTest, BusyAppQueueOverflowsTo503WhileFilesAreServed) {
+  NEED_PHP();
+  const std::string flags = dir_.path() + "/flags";  // the app, as nobody, may write here
+  ASSERT_EQ(::mkdir(flags.c_str(), 0777), 0);
+  ASSERT_EQ(::chmod(flags.c_str(), 0777), 0);
+  const std::string started = flags + "/started";
+  ASSERT_NO_FATAL_FAILURE(
+      file("sleep.php", "<?php touch('" + started + "'); sleep(2); echo 'slept';"));
+  ASSERT_NO_FATAL_FAILURE(file("q.php", "<?php echo 'q';"));
+  ASSERT_NO_FATAL_FAILURE(file("plain.txt", "plain"));
+  ASSERT_NO_FATAL_FAILURE(
+      start("location ~ \\.php$ { fastcgi_pass php; }", "queue 1;\n queue_timeout 600ms;\n"));
+  Client sleeper(port());
+  ASSERT_TRUE(sleeper.ok() && sleeper.send(getRequest("/sleep.php")));
+  ASSERT_TRUE(waitFor([&] { return ::access(started.c_str(), F_OK) == 0; }, 10'000));
+  Response ra, rb;
+  int64_t msA = 0, msB = 0;
+  auto ask = [&](const char* target, Response* r, int64_t* ms) {
+    Client c(port());
+    const auto t0 = Clock::now();
+    *r = c.exchange(getRequest(target));
+    *ms = msSince(t0);
+  };
+  std::thread ta(ask, "/q.php?a", &ra, &msA), tb(ask, "/q.php?b", &rb, &msB);
+  // Files while the app is busy and requests wait for it.
+  int64_t slowestFileMs = 0;
+  for (int i = 0; i < 5; ++i) {
+    const auto f0 = Clock::now();
+    Response f = fetchGet(port(), "/plain.txt");
+    EXPECT_EQ(f.status, 200);
+    slowestFileMs = std::max<int64_t>(slowestFileMs, msSince(f0));
+  }
+  ta.join();
+  tb.join();
+  const int64_t waitedMs = std::max(msA, msB);
+  EXPECT_LT(std::min(msA, msB), 450) << "the overflow is answered at once";
+  EXPECT_EQ(ra.status, 503) << ra.describe();
+  EXPECT_EQ(rb.status, 503) << rb.describe();
+  EXPECT_EQ(ra.header("retry-after"), "1");
+  EXPECT_EQ(rb.header("retry-after"), "1");
+  EXPECT_GE(waitedMs, 550) << "one of them waited in the queue for its timeout";
+  EXPECT_LT(waitedMs, 1800) << "not until the sleeper ended";
+  Response slept = sleeper.read();
+  EXPECT_EQ(slept.status, 200) << slept.describe();
+  EXPECT_EQ(slept.body, "slept");
+  EXPECT_LT(slowestFileMs, 500);
+  std::printf(
+      "[ figures  ] static file while every app process is busy: slowest %lld ms; the "
+      "overflow's 503 after %lld ms, the queued one's after %lld ms (queue_timeout 600ms)\n",
+      static_cast<long long>(slowestFileMs), static_cast<long long>(std::min(msA, msB)),
+      static_cast<long long>(waitedMs));
 }
 
 }  // namespace

@@ -26,6 +26,8 @@ TEST(AppConfigTest, EveryDirectiveIsCompiled) {
     env A=b=c;
     user www-data;
     max_requests 10000;
+    queue 8;
+    queue_timeout 500ms;
 }
 app go { command /srv/app; }
 )",
@@ -40,12 +42,16 @@ app go { command /srv/app; }
   EXPECT_EQ(php.env, (std::vector<std::string>{"PHP_FCGI_MAX_REQUESTS=0", "A=b=c"}));
   EXPECT_EQ(php.user, "www-data");
   EXPECT_EQ(php.maxRequests, 10000u);
+  EXPECT_EQ(php.queue, 8u);
+  EXPECT_EQ(php.queueTimeoutMs, 500);
   EXPECT_EQ(php.line, 1);
   const AppSpec& go = apps[1];
   EXPECT_EQ(go.processes, 1);
   EXPECT_EQ(go.socketPath, "");  // a private socket
   EXPECT_EQ(go.user, "");        // the workers' user
   EXPECT_EQ(go.maxRequests, 0u);
+  EXPECT_EQ(go.queue, 64u);  // the defaults: 64 waiting requests for 10 s
+  EXPECT_EQ(go.queueTimeoutMs, 10'000);
   EXPECT_EQ(findApp(apps, "go"), &apps[1]);
   EXPECT_EQ(findApp(apps, "nope"), nullptr);
   EXPECT_FALSE(apps[0] == apps[1]);
@@ -68,6 +74,10 @@ TEST(AppConfigTest, ErrorsNameTheLineAndTheReason) {
       {"env without =", "app a { command /x; env FOO; }", "'env' needs NAME=VALUE"},
       {"env empty name", "app a { command /x; env =1; }", "'env' needs NAME=VALUE"},
       {"max_requests", "app a { command /x; max_requests -1; }", "'max_requests' must be"},
+      {"queue", "app a { command /x; queue many; }", "'queue' must be 0..100000, not 'many'"},
+      {"queue too long", "app a { command /x; queue 100001; }", "'queue' must be 0..100000"},
+      {"queue_timeout", "app a { command /x; queue_timeout 0; }",
+       "'queue_timeout' expects a time such as 10s or 500ms, not '0'"},
       {"duplicate", "app a {\n command /x;\n processes 1;\n processes 2;\n}",
        "a.conf:4: duplicate 'processes' (first at line 3)"},
       {"same name", "app a { command /x; }\napp a { command /y; }", "a.conf:2: duplicate app 'a'"},
