@@ -143,6 +143,11 @@ bool FastCgiHandler::buildRequest(const RequestContext& ctx, FastCgiExchange* x)
     host = host.substr(0, colon);
   }
   in.serverName = host;
+  if (listens_ != nullptr && ctx.listenIndex < listens_->size()) {
+    const ListenAddr& la = (*listens_)[ctx.listenIndex];
+    in.serverAddr = la.ip;  // as configured: a wildcard address is passed as such
+    in.serverPort = la.port;
+  }
   in.serverSoftware = x->target->serverSoftware;
   in.params = x->target->params;
   // A chunked body's length is known now that it is buffered (nginx passes it the same way).

@@ -21,6 +21,7 @@
 #include "FastCgiTarget.h"
 #include "FreeListPool.h"
 #include "Handler.h"
+#include "RouteConfig.h"
 #include "UpstreamPool.h"
 
 namespace hs {
@@ -43,6 +44,9 @@ class FastCgiHandler final : public Handler {
   // Who serves an X-Accel-Redirect's URI (the static files; borrowed). Without it the header is
   // dropped and the app's answer passed on.
   void useRedirects(InternalRedirects* redirects) { redirects_ = redirects; }
+  // The listen addresses (RouteConfig::listens, borrowed): SERVER_ADDR and SERVER_PORT of a
+  // request are those of the address it arrived on.
+  void useListens(const std::vector<ListenAddr>* listens) { listens_ = listens; }
 
   // For the exchanges.
   UpstreamPool* pool() const { return pool_; }
@@ -61,6 +65,7 @@ class FastCgiHandler final : public Handler {
   UpstreamPool* pool_;
   const ErrorPages* errors_;
   InternalRedirects* redirects_ = nullptr;
+  const std::vector<ListenAddr>* listens_ = nullptr;
   FreeListPool<FastCgiExchange> exchanges_;
   char scratch_[16 * 1024 + 256];  // joined header values while the params are written
 };

@@ -51,6 +51,7 @@ HandlerTable::HandlerTable(const Config& cfg, FileCache* cache, const SharedStat
                                                 static_cast<uint32_t>(std::max(cfg.conns, 1)));
     byKind_[static_cast<size_t>(HandlerKind::kFastCgi)] = fastcgi_.get();
     fastcgi_->useRedirects(&static_);  // X-Accel-Redirect
+    if (sites != nullptr) fastcgi_->useListens(&sites->routes().listens);
   }
   static_.useHandlers(byKind_);  // internal redirects into gateway locations
 }

@@ -66,7 +66,8 @@ TEST_F(GatewayRedirectTest, FastCgiParamsReachTheApp) {
   NEED_PHP();
   const std::string show =
       "<?php foreach (['WHERE','SCRIPT_FILENAME','X_URI','X_ARGS','X_HOST','X_EMPTY','X_TOP',"
-      "'HTTP_PROXY','SCRIPT_NAME'] as $k) echo $k, '=', $_SERVER[$k] ?? '(none)', \"\\n\";";
+      "'HTTP_PROXY','SCRIPT_NAME','SERVER_ADDR','SERVER_PORT'] as $k) echo $k, '=', $_SERVER[$k] "
+      "?? '(none)', \"\\n\";";
   ASSERT_NO_FATAL_FAILURE(file("p.php", "<?php echo 'WHERE=root';"));
   ASSERT_NO_FATAL_FAILURE(file("alt/p.php", show));
   ASSERT_NO_FATAL_FAILURE(
@@ -80,7 +81,9 @@ TEST_F(GatewayRedirectTest, FastCgiParamsReachTheApp) {
   ASSERT_EQ(r.status, 200) << r.describe() << r.body << server_.log();
   EXPECT_EQ(r.body, "WHERE=(none)\nSCRIPT_FILENAME=" + dir_.path() +
                         "/alt/p.php\nX_URI=/p.php?a=1&b=2\nX_ARGS=[a=1&b=2]\nX_HOST=127.0.0.1\n"
-                        "X_EMPTY=(none)\nX_TOP=(none)\nHTTP_PROXY=(none)\nSCRIPT_NAME=/p.php\n");
+                        "X_EMPTY=(none)\nX_TOP=(none)\nHTTP_PROXY=(none)\nSCRIPT_NAME=/p.php\n"
+                        "SERVER_ADDR=127.0.0.1\nSERVER_PORT=" +
+                        std::to_string(port()) + "\n");
 }
 
 // The classic front controller: try_files falls back to /index.php?$args in a PHP location. The
