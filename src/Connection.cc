@@ -14,6 +14,7 @@
 #include "AccessLogs.h"
 #include "Clock.h"
 #include "Config.h"
+#include "DirectSyscall.h"
 #include "ErrorPages.h"
 #include "EvictionList.h"
 #include "FileCache.h"
@@ -240,7 +241,7 @@ bool Connection::readMore() {
     }
   }
   size_t want = IoState::kInCap - io->inEnd;
-  ssize_t n = ::recv(fd_.get(), io->in + io->inEnd, want, 0);  // recv: no VFS layer, unlike read
+  ssize_t n = direct::recv(fd_.get(), io->in + io->inEnd, want, 0);  // recv: no VFS layer
   if (n > 0) {
     io->inEnd += static_cast<uint32_t>(n);
     // Edge-triggered: a short read means the socket is drained; new data brings a new event.
@@ -659,11 +660,11 @@ ssize_t Connection::sendMemoryParts(uint64_t* asked) {
   // between), the last segment waits for the FIN and leaves with it: one packet, not two.
   bool more = fileFollows || (!keepAlive_ && !bodyOpen_);
   const int flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0);
-  if (k == 1) return ::send(fd_.get(), iov[0].iov_base, iov[0].iov_len, flags);
+  if (k == 1) return direct::send(fd_.get(), iov[0].iov_base, iov[0].iov_len, flags);
   msghdr mh{};
   mh.msg_iov = iov;
   mh.msg_iovlen = static_cast<size_t>(k);
-  return ::sendmsg(fd_.get(), &mh, flags);
+  return direct::sendmsg(fd_.get(), &mh, flags);
 }
 
 // One sendfile() of a range of the plan's file. False when the connection was closed.

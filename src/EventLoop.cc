@@ -2,6 +2,8 @@
 
 #include <cerrno>
 
+#include "DirectSyscall.h"
+
 namespace hs {
 
 EventLoop::EventLoop() : epfd_(::epoll_create1(EPOLL_CLOEXEC)) {}
@@ -25,7 +27,7 @@ int EventLoop::remove(int fd) {
 }
 
 int EventLoop::wait(int timeoutMs) {
-  int n = ::epoll_wait(epfd_.get(), events_, kMaxEvents, timeoutMs);
+  int n = direct::epollWait(epfd_.get(), events_, kMaxEvents, timeoutMs);
   return n < 0 ? 0 : n;  // EINTR: the caller's loop simply goes round again
 }
 
