@@ -129,7 +129,10 @@ void Connection::onTimer() {
 }
 
 void Connection::onRetire() {
-  if (state_ != ConnState::kIdle || (io_ != nullptr && io_->inEnd > io_->inStart)) return;
+  if (state_ != ConnState::kIdle ||
+      (io_ != nullptr && (io_->inEnd > io_->inStart || io_->outLen > io_->outSent))) {
+    return;  // a request to answer, or answers still to send: this comes back when they are
+  }
   int64_t idleMs = env_->clock->nowMs() - env_->eviction->sinceMs(slot_);
   if (*env_->lifecycle == Lifecycle::kRetiring) {
     handBack();
@@ -171,6 +174,7 @@ bool Connection::acquireIo() {
   io_ = env_->ios->acquire();
   if (io_ == nullptr) return false;
   io_->reqStart = io_->inStart = io_->inEnd = 0;
+  io_->outLen = io_->outSent = 0;
   io_->parser.reset();  // the plan was released with the IoState
   io_->proxy.reset();
   return true;
@@ -192,7 +196,23 @@ void Connection::onEvent(uint32_t events) {
   drive();
 }
 
+// Runs the connection as far as it can go now. Responses batched for pipelined requests leave
+// before it waits for anything (input, the handler, the socket).
 void Connection::drive() {
+  step();
+  IoState* io = io_;
+  if (io == nullptr || io->outSent == io->outLen || !active() || state_ == ConnState::kWriting) {
+    return;
+  }
+  if (!flushBatch() || state_ != ConnState::kIdle || io->inEnd != io->inStart) return;
+  if (*env_->lifecycle != Lifecycle::kServing) {
+    onRetire();  // it waited for the batch
+  } else if (!readable_) {
+    releaseIo();
+  }
+}
+
+void Connection::step() {
   if (state_ == ConnState::kLingering) {
     drainLingering();
     return;
@@ -211,7 +231,8 @@ void Connection::drive() {
       if (state_ == ConnState::kWriting || state_ == ConnState::kHandling) continue;
     }
     if (!readable_) {
-      if (state_ == ConnState::kIdle && io_ != nullptr && io_->inEnd == io_->inStart) {
+      if (state_ == ConnState::kIdle && io_ != nullptr && io_->inEnd == io_->inStart &&
+          io_->outLen == 0) {
         releaseIo();  // idle with nothing buffered: keep only the small Connection
       }
       return;
@@ -356,8 +377,12 @@ bool Connection::parseHead() {
   // it has not waited (RFC 9110 10.1.1).
   if (req.expectContinue && req.versionMinor >= 1 && io->inStart == io->inEnd) {
     static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-    ssize_t ignored = ::send(fd_.get(), kContinue, sizeof kContinue - 1, MSG_NOSIGNAL);
-    (void)ignored;  // best effort: a client that misses it sends the body after a delay anyway
+    if (flushBatch()) {  // after the answers to earlier requests; a full socket: none
+      ssize_t ignored = ::send(fd_.get(), kContinue, sizeof kContinue - 1, MSG_NOSIGNAL);
+      (void)ignored;  // best effort: a client that misses it sends the body after a delay anyway
+    } else if (!active()) {
+      return false;
+    }
   }
   if (io->selected->takesBody(io->ctx)) return startBody(maxBody);
   io->bodyLeft = req.chunked ? 0 : static_cast<uint64_t>(req.contentLength);
@@ -614,6 +639,9 @@ bool Connection::flush() {
     uint64_t asked = 0;
     if (plan.parts[plan.part].mem != nullptr) {
       n = sendMemoryParts(&asked);
+    } else if (io_->outSent < io_->outLen) {
+      if (!flushBatch()) return false;  // answers to earlier requests go before a file's bytes
+      continue;
     } else if (!sendFilePart(plan.parts[plan.part], &asked, &n)) {
       return false;
     }
@@ -641,30 +669,85 @@ bool Connection::flush() {
   return true;
 }
 
-// Gathers the current memory part and the memory parts after it into one send. Sets *asked to the
-// bytes offered; returns what send() returned.
+// Gathers the batched responses (if any), the current memory part and the memory parts after it
+// into one send; or, when the response is whole in memory and the next request is already here,
+// copies it to the batch instead. Sets *asked to the plan's bytes offered; returns how many of
+// them were taken (0 while the batch before them is not all sent).
 ssize_t Connection::sendMemoryParts(uint64_t* asked) {
-  const ResponsePlan& plan = io_->plan;
-  iovec iov[kMaxGather];
+  IoState* io = io_;
+  const ResponsePlan& plan = io->plan;
+  iovec iov[kMaxGather + 1];
+  const uint32_t batched = io->outLen - io->outSent;
   int k = 0;
-  for (uint32_t i = plan.part; i < plan.nparts && k < kMaxGather && plan.parts[i].mem != nullptr;
-       ++i, ++k) {
+  if (batched > 0) iov[k++] = iovec{io->out + io->outSent, batched};
+  const int first = k;
+  for (uint32_t i = plan.part;
+       i < plan.nparts && k < first + kMaxGather && plan.parts[i].mem != nullptr; ++i, ++k) {
     uint64_t skip = i == plan.part ? plan.partSent : 0;
     iov[k].iov_base = const_cast<char*>(plan.parts[i].mem + plan.parts[i].off + skip);
     iov[k].iov_len = plan.parts[i].len - skip;
     *asked += iov[k].iov_len;
   }
-  bool fileFollows = plan.part + static_cast<uint32_t>(k) < plan.nparts;
+  bool fileFollows = plan.part + static_cast<uint32_t>(k - first) < plan.nparts;
+  if (!fileFollows && batchable(*asked)) {
+    for (int i = first; i < k; ++i) {
+      std::memcpy(io->out + io->outLen, iov[i].iov_base, iov[i].iov_len);
+      io->outLen += static_cast<uint32_t>(iov[i].iov_len);
+    }
+    return static_cast<ssize_t>(*asked);
+  }
   // MSG_MORE: the head and a sendfile body leave in full segments; and on a connection that
   // closes after this response (finishResponse shuts it down or closes it next, nothing in
   // between), the last segment waits for the FIN and leaves with it: one packet, not two.
   bool more = fileFollows || (!keepAlive_ && !bodyOpen_);
   const int flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0);
-  if (k == 1) return direct::send(fd_.get(), iov[0].iov_base, iov[0].iov_len, flags);
-  msghdr mh{};
-  mh.msg_iov = iov;
-  mh.msg_iovlen = static_cast<size_t>(k);
-  return direct::sendmsg(fd_.get(), &mh, flags);
+  ssize_t n;
+  if (k == 1) {
+    n = direct::send(fd_.get(), iov[0].iov_base, iov[0].iov_len, flags);
+  } else {
+    msghdr mh{};
+    mh.msg_iov = iov;
+    mh.msg_iovlen = static_cast<size_t>(k);
+    n = direct::sendmsg(fd_.get(), &mh, flags);
+  }
+  if (batched == 0 || n < 0) return n;
+  if (static_cast<uint64_t>(n) < batched) {
+    io->outSent += static_cast<uint32_t>(n);
+    return 0;
+  }
+  io->outLen = io->outSent = 0;
+  return n - static_cast<ssize_t>(batched);
+}
+
+// Whether a whole response of `bytes` joins the batch rather than leaving now: it keeps the
+// connection open, and the next request's bytes are already buffered (pipelining), so its answer
+// can go in the same send.
+bool Connection::batchable(uint64_t bytes) const {
+  const IoState* io = io_;
+  return keepAlive_ && !bodyOpen_ && io->inEnd > io->inStart &&
+         io->outLen + bytes <= IoState::kOutCap;
+}
+
+// Sends the batched responses. True when none is left; false when the socket is full (EPOLLOUT
+// brings the connection back) or the connection was closed.
+bool Connection::flushBatch() {
+  IoState* io = io_;
+  while (io->outSent < io->outLen) {
+    ssize_t n =
+        direct::send(fd_.get(), io->out + io->outSent, io->outLen - io->outSent, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        blockedWriting();
+      } else {
+        close();
+      }
+      return false;
+    }
+    io->outSent += static_cast<uint32_t>(n);
+  }
+  io->outLen = io->outSent = 0;
+  return true;
 }
 
 // One sendfile() of a range of the plan's file. False when the connection was closed.

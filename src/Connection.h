@@ -52,6 +52,12 @@ struct IoState {
   RequestContext ctx;
   Handler* selected = nullptr;  // the handler select() chose for the request
   ResponsePlan plan;
+  // Small whole responses to pipelined requests, copied here while the next request is already
+  // buffered, and sent with the response that finds no more input (one send for many).
+  static constexpr uint32_t kOutCap = 16 * 1024;
+  uint32_t outLen = 0;   // end of the batched bytes
+  uint32_t outSent = 0;  // how many of them the kernel took
+  char out[kOutCap];
 };
 
 enum class ConnState : uint8_t {
@@ -123,6 +129,8 @@ class Connection final : public ResponseSink {
   int64_t stamp() const;
   bool acquireIo();
   void releaseIo();
+  // drive() without its last act (the batch of pipelined answers leaving).
+  void step();
   bool readMore();
   bool processInput();
   bool readProxyHeader();
@@ -144,6 +152,8 @@ class Connection final : public ResponseSink {
   bool awaitingHead() const;
   bool flush();
   ssize_t sendMemoryParts(uint64_t* asked);
+  bool batchable(uint64_t bytes) const;
+  bool flushBatch();
   bool sendFilePart(const BodyPart& p, uint64_t* asked, ssize_t* sent);
   bool readyToSend(uint64_t off, uint64_t len);
   void blockedWriting();

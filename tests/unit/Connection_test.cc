@@ -7,7 +7,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h>  // tcp_info with the segment counters
 #include <poll.h>
 #include <sys/epoll.h>
 
@@ -311,6 +311,93 @@ TEST_F(ConnectionTest, ContinueIsSentOnlyWhenTheBodyHasNotArrived) {
     EXPECT_NE(got.find("HTTP/1.1 200 OK\r\n"), std::string::npos) << got;
     EXPECT_EQ(ok.requests, 1);
     conn_.close();
+  }
+}
+
+// Data segments the server's end of the connection has sent (TCP_INFO).
+uint32_t dataSegmentsOut(int fd) {
+  tcp_info ti{};
+  socklen_t len = sizeof ti;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) return 0;
+  return ti.tcpi_data_segs_out;
+}
+
+std::string repeat(const std::string& s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+// Answers to pipelined requests that arrived together leave together: each whole answer waits
+// in the batch while the next request is already buffered, and the batch goes out with the answer
+// that finds no more input, or before the connection waits for anything else (the rest of a
+// request, a 100 Continue, the close after an error), always in order.
+TEST_F(ConnectionTest, PipelinedAnswersLeaveTogetherAndInOrder) {
+  const std::string get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string ok = "HTTP/1.1 200 OK\r\n";
+  struct Case {
+    const char* name;
+    std::string first;   // sent at once
+    std::string second;  // sent after the first answers arrived ("" : none)
+    int okAnswers;       // 200 answers in all
+    std::string last;    // what the last answer starts with, after all the 200s ("" : a 200)
+    bool staysOpen;
+    uint32_t maxSegments;  // data segments for the first write's answers (0: not checked)
+  };
+  const Case cases[] = {
+      {"twenty at once: one send", repeat(get, 20), "", 20, "", true, 2},
+      {"more than the batch holds", repeat(get, 400), "", 400, "", true, 20},
+      {"the rest of a request comes later", repeat(get, 5) + "GET / HTTP/1.1\r\nHo",
+       "st: x\r\n\r\n", 6, "", true, 2},
+      {"100 Continue after the answers before it",
+       repeat(get, 5) + "POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                        "Content-Length: 5\r\n\r\n",
+       "hello", 6, "", true, 0},
+      {"a bad request closes after the answers before it",
+       repeat(get, 5) + "GET / HTTP/1.1\r\nBad Header\r\n\r\n", "", 5, "HTTP/1.1 400 ", false, 0},
+      {"the last asks to close",
+       repeat(get, 5) + "GET / HTTP/1.1\r\nHost: x\r\n"
+                        "Connection: close\r\n\r\n",
+       "", 6, "", false, 0},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    OkHandler handler;
+    connect(&handler);
+    int one = 1;  // as the worker's sockets: each send leaves at once, none waits for an ACK
+    ASSERT_EQ(::setsockopt(conn_.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one), 0);
+    send(c.first);
+    conn_.drive();
+    const uint32_t segments = conn_.active() ? dataSegmentsOut(conn_.fd()) : 0;
+    std::string got = receive();
+    if (c.maxSegments > 0) {
+      EXPECT_GE(segments, 1u);
+      EXPECT_LE(segments, c.maxSegments) << "answers leave in few sends";
+    }
+    if (!c.second.empty()) {
+      if (c.first.find("100-continue") != std::string::npos) {
+        EXPECT_TRUE(got.ends_with("\r\n\r\nokHTTP/1.1 100 Continue\r\n\r\n"))
+            << "the 100 comes after the five answers: " << got;
+      }
+      send(c.second);
+      conn_.onEvent(EPOLLIN);
+      got += receive();
+    }
+    size_t at = 0;
+    int answers = 0;
+    for (size_t p; (p = got.find("HTTP/1.1 ", at)) != std::string::npos; at = p + 1) {
+      if (got.compare(p, ok.size(), ok) == 0) {
+        ++answers;
+      } else if (got.compare(p, 21, "HTTP/1.1 100 Continue") != 0) {
+        EXPECT_EQ(answers, c.okAnswers) << "only after every 200";
+        EXPECT_FALSE(c.last.empty());
+        EXPECT_EQ(got.compare(p, c.last.size(), c.last), 0) << got.substr(p, 40);
+      }
+    }
+    EXPECT_EQ(answers, c.okAnswers);
+    EXPECT_EQ(handler.requests, c.okAnswers);
+    EXPECT_EQ(conn_.active() && conn_.state() == ConnState::kIdle, c.staysOpen);
+    if (conn_.active()) conn_.close();
   }
 }
 
