@@ -215,7 +215,7 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/lib/systemd/system/HttpServer.service
 	rm -rf $(DESTDIR)$(DOC_DIR) $(DESTDIR)$(PREFIX)/share/HttpServer
 
-# Side-by-side benchmark against nginx (installs nginx, wrk and ab when missing). BENCH_ARGS=--quick for a short run.
+# Side-by-side benchmark against nginx, h2o and floor_server, with the slow-disk case (installs what is missing). BENCH_ARGS=--quick for a short run.
 bench: $(BIN)
 	bench/bench.sh $(BENCH_ARGS)
 
