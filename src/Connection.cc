@@ -676,6 +676,13 @@ bool Connection::flush() {
 ssize_t Connection::sendMemoryParts(uint64_t* asked) {
   IoState* io = io_;
   const ResponsePlan& plan = io->plan;
+  if (io->outLen == 0 && plan.part + 1 == plan.nparts && io->inEnd == io->inStart) {
+    // The usual answer (one piece, nothing batched before it, no request waiting behind it).
+    const BodyPart& p = plan.parts[plan.part];
+    *asked = p.len - plan.partSent;
+    const int flags = MSG_NOSIGNAL | (!keepAlive_ && !bodyOpen_ ? MSG_MORE : 0);
+    return direct::send(fd_.get(), p.mem + p.off + plan.partSent, *asked, flags);
+  }
   iovec iov[kMaxGather + 1];
   const uint32_t batched = io->outLen - io->outSent;
   int k = 0;
