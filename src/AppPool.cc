@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +23,10 @@ namespace {
 
 constexpr int kBacklog = 1024;
 constexpr size_t kMaxLine = 2048;  // a longer stderr line is logged in pieces
+// A retired generation whose requests never seem to end (a worker died holding one, or an app
+// never answers) is stopped anyway after this long.
+constexpr int64_t kRetireLimitMs = 60'000;
+constexpr int64_t kPollMs = 50;  // how often counters are looked at while something waits on them
 
 struct Slot {
   pid_t pid = 0;
@@ -29,128 +34,293 @@ struct Slot {
   Backoff backoff;
 };
 
+const char* plural(size_t n) { return n == 1 ? "process" : "processes"; }
+
+// Whether the processes would run differently: max_requests, queue and queue_timeout are read by
+// the master and the workers, so changing only them needs no new generation.
+bool sameProcesses(const AppSpec& a, const AppSpec& b) {
+  return a.command == b.command && a.processes == b.processes && a.socketPath == b.socketPath &&
+         a.env == b.env && a.user == b.user;
+}
+
 }  // namespace
 
-struct AppPool::App {
-  AppSpec spec;
+// One generation of an app: its socket and its processes.
+struct AppPool::Generation {
+  uint32_t number = 0;  // AppStats::generation while it is the current one
   std::string socketPath;
   bool ownsSocket = false;  // created here: unlinked at exit unless replaced since
   dev_t socketDev = 0;
   ino_t socketIno = 0;
-  Privileges privileges;
   UniqueFd listen;
-  UniqueFd errRead, errWrite;
   std::vector<Slot> slots;
-  std::string partial;  // an unfinished stderr line
+  uint64_t requestsAtStart = 0;  // AppStats::requests when it started (max_requests)
+  bool retiring = false;
+  bool signalled = false;  // retiring, SIGTERM sent
+  uint32_t waitWorkers =
+      0;  // retiring: stop once every worker's generation is above this (0: no wait)
+  int64_t retiredMs = 0;
+
+  size_t live() const {
+    size_t n = 0;
+    for (const Slot& s : slots) n += s.pid > 0 ? 1 : 0;
+    return n;
+  }
 };
 
-AppPool::AppPool(EventLoop* loop, uint64_t tag) : loop_(loop), tag_(tag) {}
+struct AppPool::App {
+  AppSpec spec;
+  size_t slot = 0;
+  Privileges privileges;
+  UniqueFd errRead, errWrite;
+  std::string partial;  // an unfinished stderr line
+  AppStats* stats = nullptr;
+  uint32_t nextNumber = 1;
+  bool removed = false;  // no longer configured: its generations retire
+  std::vector<std::unique_ptr<Generation>>
+      gens;  // oldest first; the last is current unless retiring
+
+  Generation* current() const {
+    return gens.empty() || gens.back()->retiring ? nullptr : gens.back().get();
+  }
+};
+
+AppPool::AppPool(EventLoop* loop, uint64_t tag, SharedState* shared)
+    : loop_(loop), tag_(tag), shared_(shared) {}
 
 AppPool::~AppPool() {
   for (const std::unique_ptr<App>& a : apps_) {
-    struct stat st;
-    // A binary upgrade's new master may have bound the same path since: leave its socket alone.
-    if (a->ownsSocket && ::lstat(a->socketPath.c_str(), &st) == 0 && st.st_dev == a->socketDev &&
-        st.st_ino == a->socketIno) {
-      ::unlink(a->socketPath.c_str());
+    if (a == nullptr) continue;
+    for (const std::unique_ptr<Generation>& g : a->gens) {
+      struct stat st;
+      // A binary upgrade's new master, or a newer generation, may have bound the same path since:
+      // leave its socket alone.
+      if (g->ownsSocket && ::lstat(g->socketPath.c_str(), &st) == 0 && st.st_dev == g->socketDev &&
+          st.st_ino == g->socketIno) {
+        ::unlink(g->socketPath.c_str());
+      }
     }
   }
   if (!privateDir_.empty()) ::rmdir(privateDir_.c_str());
 }
 
 bool AppPool::start(std::vector<AppSpec> apps, const Privileges& workers) {
+  workers_ = workers;
   for (AppSpec& spec : apps) {
-    auto app = std::make_unique<App>();
-    app->spec = std::move(spec);
-    std::string err;
-    if (app->spec.user.empty()) {
-      app->privileges = workers;
-    } else if (!resolvePrivileges(app->spec.user, &app->privileges, &err)) {
-      LOG_ERROR("app %s: %s", app->spec.name.c_str(), err.c_str());
-      return false;
-    }
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) {
-      LOG_SYSERR(errno, "pipe2() for app %s failed", app->spec.name.c_str());
-      return false;
-    }
-    app->errRead.reset(p[0]);
-    app->errWrite.reset(p[1]);
-    ::fcntl(p[0], F_SETFL, O_NONBLOCK);
-    if (!openSocket(app.get(), workers)) return false;
-    loop_->add(p[0], EPOLLIN, tag_ | apps_.size());
-    app->slots.resize(static_cast<size_t>(app->spec.processes));
-    apps_.push_back(std::move(app));
-  }
-  for (const std::unique_ptr<App>& a : apps_) {
-    LOG_INFO("app %s: %d %s of %s on unix:%s", a->spec.name.c_str(), a->spec.processes,
-             a->spec.processes == 1 ? "process" : "processes", a->spec.command[0].c_str(),
-             a->socketPath.c_str());
-    for (size_t i = 0; i < a->slots.size(); ++i) spawn(a.get(), i);
+    if (!addApp(std::move(spec))) return false;
   }
   return true;
 }
 
-// The listening socket: the configured path (a stale socket file there is replaced), or one in a
-// private directory only the workers' user can enter. Workers connect as their user, so a socket
-// the master creates as root is given to them.
-bool AppPool::openSocket(App* app, const Privileges& workers) {
-  if (app->spec.socketPath.empty()) {
-    if (privateDir_.empty()) {
-      char dir[] = "/tmp/HttpServer-apps.XXXXXX";
-      if (::mkdtemp(dir) == nullptr) {
-        LOG_SYSERR(errno, "mkdtemp(\"%s\") failed", dir);
-        return false;
-      }
-      privateDir_ = dir;
-      if (workers.drop && ::chown(dir, workers.uid, workers.gid) != 0) {
-        LOG_SYSERR(errno, "chown(\"%s\") failed", dir);
-      }
-    }
-    app->socketPath = privateDir_ + "/" + app->spec.name + ".sock";
-  } else {
-    app->socketPath = app->spec.socketPath;
+// A new app in a free slot: its stderr pipe, its counters and its first generation.
+bool AppPool::addApp(AppSpec spec) {
+  size_t slot = 0;
+  while (slot < apps_.size() && apps_[slot] != nullptr) ++slot;
+  if (slot >= static_cast<size_t>(kMaxApps)) {
+    LOG_ERROR("app %s: more than %d apps", spec.name.c_str(), kMaxApps);
+    return false;
   }
-  const char* path = app->socketPath.c_str();
+  auto app = std::make_unique<App>();
+  app->spec = std::move(spec);
+  app->slot = slot;
+  std::string err;
+  if (app->spec.user.empty()) {
+    app->privileges = workers_;
+  } else if (!resolvePrivileges(app->spec.user, &app->privileges, &err)) {
+    LOG_ERROR("app %s: %s", app->spec.name.c_str(), err.c_str());
+    return false;
+  }
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) {
+    LOG_SYSERR(errno, "pipe2() for app %s failed", app->spec.name.c_str());
+    return false;
+  }
+  app->errRead.reset(p[0]);
+  app->errWrite.reset(p[1]);
+  ::fcntl(p[0], F_SETFL, O_NONBLOCK);
+  app->stats = &shared_->apps[slot];
+  AppStats* s = app->stats;
+  s->inUse.store(0);
+  std::snprintf(s->name, sizeof s->name, "%s", app->spec.name.c_str());
+  for (auto* counter : {&s->generation, &s->processes, &s->restarts}) counter->store(0);
+  for (auto& b : s->busy) b.store(0);
+  s->queued.store(0);
+  s->requests.store(0);
+  s->failures.store(0);
+  if (!startGeneration(app.get(), 0)) return false;
+  s->inUse.store(1, std::memory_order_release);
+  loop_->add(p[0], EPOLLIN, tag_ | slot);
+  if (slot == apps_.size()) apps_.emplace_back();
+  apps_[slot] = std::move(app);
+  return true;
+}
+
+// Binds the app's socket for a new generation, starts its processes, and makes it the current
+// one; the previous current generation retires. False (logged) when the socket cannot be made:
+// nothing changes then.
+bool AppPool::startGeneration(App* app, uint32_t waitWorkers) {
+  Generation* old = app->current();
+  // Each generation alive counts in its own AppStats::busy entry: with all of them taken, the
+  // oldest is stopped now.
+  if (app->gens.size() >= kAppGenerations) {
+    Generation* oldest = app->gens.front().get();
+    LOG_WARN("app %s: too many generations alive; stopping generation %u now",
+             app->spec.name.c_str(), oldest->number);
+    retire(app, oldest, 0);
+    oldest->retiredMs = monotonicMs() - kRetireLimitMs;
+    stopRetired(app, monotonicMs(), UINT32_MAX);
+  }
+  auto g = std::make_unique<Generation>();
+  g->number = app->nextNumber;
+  if (!socketPathFor(*app, &g->socketPath)) return false;
+  const bool replace = old != nullptr && old->socketPath == g->socketPath;
+  if (!openSocket(app, g.get(), replace)) return false;
+  ++app->nextNumber;
+  AppStats* s = app->stats;
+  s->busy[g->number % kAppGenerations].store(0);
+  g->requestsAtStart = s->requests.load();
+  g->slots.resize(static_cast<size_t>(app->spec.processes));
+  LOG_INFO("app %s: %d %s of %s on unix:%s%s", app->spec.name.c_str(), app->spec.processes,
+           plural(static_cast<size_t>(app->spec.processes)), app->spec.command[0].c_str(),
+           g->socketPath.c_str(), old != nullptr ? " (new generation)" : "");
+  Generation* gp = g.get();
+  app->gens.push_back(std::move(g));
+  for (size_t i = 0; i < gp->slots.size(); ++i) spawn(app, gp, i);
+  // Workers that read this number connect to the new socket: it is in place already.
+  s->generation.store(gp->number);
+  if (old != nullptr) retire(app, old, replace ? 0 : waitWorkers);
+  publish(app);
+  return true;
+}
+
+void AppPool::retire(App* app, Generation* g, uint32_t waitWorkers) {
+  if (g->retiring) return;
+  g->retiring = true;
+  g->waitWorkers = waitWorkers;
+  g->retiredMs = monotonicMs();
+  for (Slot& s : g->slots) s.backoff.respawnAtMs = 0;
+  LOG_INFO("app %s: generation %u retires once its requests are done", app->spec.name.c_str(),
+           g->number);
+}
+
+// The configured path, or one in a private directory only the workers' user can enter (made
+// when first needed).
+bool AppPool::socketPathFor(const App& app, std::string* path) {
+  if (!app.spec.socketPath.empty()) {
+    *path = app.spec.socketPath;
+    return true;
+  }
+  if (privateDir_.empty()) {
+    char dir[] = "/tmp/HttpServer-apps.XXXXXX";
+    if (::mkdtemp(dir) == nullptr) {
+      LOG_SYSERR(errno, "mkdtemp(\"%s\") failed", dir);
+      return false;
+    }
+    privateDir_ = dir;
+    if (workers_.drop && ::chown(dir, workers_.uid, workers_.gid) != 0) {
+      LOG_SYSERR(errno, "chown(\"%s\") failed", dir);
+    }
+  }
+  *path = privateDir_ + "/" + app.spec.name + ".sock";
+  return true;
+}
+
+// The listening socket at g->socketPath (a stale socket file there is replaced). Workers connect
+// as their user, so a socket the master creates as root is given to them. `replace`: a running
+// generation serves the path; the new socket is bound beside it and renamed over it, so
+// connecting never fails meanwhile.
+bool AppPool::openSocket(App* app, Generation* g, bool replace) {
+  const std::string bindPath = replace ? g->socketPath + ".new" : g->socketPath;
+  const char* path = bindPath.c_str();
   struct stat st;
   if (::lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path);
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
   std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-  app->listen.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!app->listen || ::bind(app->listen.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
-      ::listen(app->listen.get(), kBacklog) != 0) {
+  g->listen.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!g->listen || ::bind(g->listen.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+      ::listen(g->listen.get(), kBacklog) != 0) {
     LOG_SYSERR(errno, "app %s: listening on unix:%s failed", app->spec.name.c_str(), path);
     return false;
   }
-  if (::lstat(path, &st) == 0) {
-    app->ownsSocket = true;
-    app->socketDev = st.st_dev;
-    app->socketIno = st.st_ino;
-  }
-  if (workers.drop && ::chown(path, workers.uid, workers.gid) != 0) {
+  if (workers_.drop && ::chown(path, workers_.uid, workers_.gid) != 0) {
     LOG_SYSERR(errno, "chown(\"%s\") failed", path);
+  }
+  if (::lstat(path, &st) == 0) {
+    g->ownsSocket = true;
+    g->socketDev = st.st_dev;
+    g->socketIno = st.st_ino;
+  }
+  if (replace && ::rename(path, g->socketPath.c_str()) != 0) {
+    LOG_SYSERR(errno, "app %s: rename(\"%s\") failed", app->spec.name.c_str(), path);
+    ::unlink(path);
+    return false;
   }
   return true;
 }
 
-const std::string* AppPool::socketPath(std::string_view name) const {
+void AppPool::reload(std::vector<AppSpec> apps, const Privileges& workers,
+                     uint32_t workerGeneration) {
+  workers_ = workers;
   for (const std::unique_ptr<App>& a : apps_) {
-    if (a->spec.name == name) return &a->socketPath;
+    if (a == nullptr || a->removed) continue;
+    const AppSpec* next = findApp(apps, a->spec.name);
+    if (next == nullptr) {
+      LOG_INFO("reload: app %s removed; it stops once its requests are done", a->spec.name.c_str());
+      a->removed = true;
+      for (const std::unique_ptr<Generation>& g : a->gens)
+        retire(a.get(), g.get(), workerGeneration);
+      continue;
+    }
+    if (sameProcesses(*next, a->spec)) {
+      a->spec = *next;
+      continue;
+    }
+    AppSpec before = a->spec;
+    Privileges privileges = a->privileges;
+    std::string err;
+    a->spec = *next;
+    if (!a->spec.user.empty() && !resolvePrivileges(a->spec.user, &a->privileges, &err)) {
+      LOG_ERROR("reload: app %s: %s", a->spec.name.c_str(), err.c_str());
+    } else {
+      if (a->spec.user.empty()) a->privileges = workers;
+      LOG_INFO("reload: app %s changed; starting a new generation", a->spec.name.c_str());
+      if (startGeneration(a.get(), workerGeneration)) continue;
+    }
+    LOG_ERROR("reload: app %s keeps running as it was", a->spec.name.c_str());
+    a->spec = std::move(before);
+    a->privileges = privileges;
   }
-  return nullptr;
+  for (AppSpec& spec : apps) {
+    bool known = false;
+    for (const std::unique_ptr<App>& a : apps_) {
+      known = known || (a != nullptr && !a->removed && a->spec.name == spec.name);
+    }
+    if (known) continue;
+    LOG_INFO("reload: app %s added", spec.name.c_str());
+    const std::string name = spec.name;
+    if (!addApp(std::move(spec))) LOG_ERROR("reload: app %s not started", name.c_str());
+  }
 }
 
 void AppPool::addresses(std::map<std::string, std::string>* paths,
                         std::map<std::string, int>* sizes) const {
   for (const std::unique_ptr<App>& a : apps_) {
-    (*paths)[a->spec.name] = a->socketPath;
+    const Generation* g = a != nullptr && !a->removed ? a->current() : nullptr;
+    if (g == nullptr) continue;
+    (*paths)[a->spec.name] = g->socketPath;
     (*sizes)[a->spec.name] = a->spec.processes;
   }
 }
 
-void AppPool::spawn(App* app, size_t slot) {
-  Slot& s = app->slots[slot];
+size_t AppPool::size() const {
+  size_t n = 0;
+  for (const std::unique_ptr<App>& a : apps_) n += a != nullptr && !a->removed ? 1 : 0;
+  return n;
+}
+
+void AppPool::spawn(App* app, Generation* g, size_t slot) {
+  Slot& s = g->slots[slot];
   s.startedMs = monotonicMs();
   pid_t pid = ::fork();
   if (pid < 0) {
@@ -158,20 +328,22 @@ void AppPool::spawn(App* app, size_t slot) {
     s.backoff.respawnAtMs = monotonicMs() + 1000;
     return;
   }
-  if (pid == 0) becomeApp(*app);
+  if (pid == 0) becomeApp(*app, *g);
   s.pid = pid;
+  // Processes after the app's very first ones: replacements, recycling, new generations.
+  if (g->number > 1 || s.backoff.restarts > 0) app->stats->restarts.fetch_add(1);
   LOG_DEBUG("app %s: process %zu started as pid %d", app->spec.name.c_str(), slot, pid);
 }
 
 // In the child: the socket on fd 0, /dev/null on 1, the pipe on 2, nothing else open; default
 // signal handling; the app's environment and user; then exec.
-void AppPool::becomeApp(const App& app) {
+void AppPool::becomeApp(const App& app, const Generation& g) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   ::signal(SIGPIPE, SIG_DFL);
   int devNull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (::dup2(app.listen.get(), 0) < 0 || ::dup2(app.errWrite.get(), 2) < 0 ||
+  if (::dup2(g.listen.get(), 0) < 0 || ::dup2(app.errWrite.get(), 2) < 0 ||
       (devNull >= 0 && ::dup2(devNull, 1) < 0)) {
     ::_exit(127);
   }
@@ -193,9 +365,9 @@ void AppPool::becomeApp(const App& app) {
   ::_exit(127);
 }
 
-void AppPool::onStderr(size_t index) {
-  if (index >= apps_.size()) return;
-  App* app = apps_[index].get();
+void AppPool::onStderr(size_t slot) {
+  if (slot >= apps_.size() || apps_[slot] == nullptr) return;
+  App* app = apps_[slot].get();
   char buf[4096];
   for (;;) {
     ssize_t n = ::read(app->errRead.get(), buf, sizeof buf);
@@ -226,51 +398,130 @@ void AppPool::flushLine(App* app, std::string_view line) {
 
 bool AppPool::onExit(pid_t pid, int status) {
   for (const std::unique_ptr<App>& a : apps_) {
-    for (size_t i = 0; i < a->slots.size(); ++i) {
-      Slot& s = a->slots[i];
-      if (s.pid != pid) continue;
-      s.pid = 0;
-      if (stopping_) return true;
-      const char* name = a->spec.name.c_str();
-      if (WIFSIGNALED(status)) {
-        LOG_WARN("app %s: process %zu (pid %d) killed by signal %d", name, i, pid,
-                 WTERMSIG(status));
-      } else {
-        LOG_WARN("app %s: process %zu (pid %d) exited with status %d", name, i, pid,
-                 WEXITSTATUS(status));
+    if (a == nullptr) continue;
+    for (const std::unique_ptr<Generation>& g : a->gens) {
+      for (size_t i = 0; i < g->slots.size(); ++i) {
+        Slot& s = g->slots[i];
+        if (s.pid != pid) continue;
+        s.pid = 0;
+        publish(a.get());
+        if (stopping_ || g->signalled) return true;
+        const char* name = a->spec.name.c_str();
+        if (WIFSIGNALED(status)) {
+          LOG_WARN("app %s: process %zu (pid %d) killed by signal %d", name, i, pid,
+                   WTERMSIG(status));
+        } else {
+          LOG_WARN("app %s: process %zu (pid %d) exited with status %d", name, i, pid,
+                   WEXITSTATUS(status));
+        }
+        if (g->retiring) return true;  // its generation is on its way out: not replaced
+        int64_t delay = s.backoff.onExit(monotonicMs() - s.startedMs);
+        if (delay == 0) {
+          spawn(a.get(), g.get(), i);
+        } else {
+          LOG_ERROR(
+              "app %s: process %zu died %d times within 1 s of starting; next start in %lld ms",
+              name, i, s.backoff.fastFailures, static_cast<long long>(delay));
+          s.backoff.respawnAtMs = monotonicMs() + delay;
+        }
+        publish(a.get());
+        return true;
       }
-      int64_t delay = s.backoff.onExit(monotonicMs() - s.startedMs);
-      if (delay == 0) {
-        spawn(a.get(), i);
-      } else {
-        LOG_ERROR("app %s: process %zu died %d times within 1 s of starting; next start in %lld ms",
-                  name, i, s.backoff.fastFailures, static_cast<long long>(delay));
-        s.backoff.respawnAtMs = monotonicMs() + delay;
-      }
-      return true;
     }
   }
   return false;
 }
 
-void AppPool::respawnDue(int64_t now) {
-  if (stopping_) return;
-  for (const std::unique_ptr<App>& a : apps_) {
-    for (size_t i = 0; i < a->slots.size(); ++i) {
-      Backoff& b = a->slots[i].backoff;
-      if (b.respawnAtMs != 0 && b.respawnAtMs <= now) {
-        b.respawnAtMs = 0;
-        spawn(a.get(), i);
+void AppPool::tick(int64_t now, uint32_t oldestWorkerGeneration) {
+  for (size_t slot = 0; slot < apps_.size(); ++slot) {
+    App* a = apps_[slot].get();
+    if (a == nullptr) continue;
+    if (!stopping_) {
+      if (Generation* g = a->current()) {
+        for (size_t i = 0; i < g->slots.size(); ++i) {
+          Backoff& b = g->slots[i].backoff;
+          if (b.respawnAtMs != 0 && b.respawnAtMs <= now) {
+            b.respawnAtMs = 0;
+            spawn(a, g, i);
+          }
+        }
       }
+      recycleDue(a);
     }
+    stopRetired(a, now, oldestWorkerGeneration);
+    if (a->removed && a->gens.empty()) forget(slot);
   }
 }
 
-int64_t AppPool::nextRespawnMs() const {
+// max_requests: once the current generation has served about max_requests per process, a new
+// generation takes over (its processes start before the old ones are asked to stop). One
+// recycling at a time: not while an older generation still drains.
+void AppPool::recycleDue(App* app) {
+  Generation* g = app->current();
+  const uint64_t per = app->spec.maxRequests;
+  if (g == nullptr || per == 0 || app->gens.size() > 1) return;
+  const uint64_t served = app->stats->requests.load(std::memory_order_relaxed) - g->requestsAtStart;
+  if (served < per * static_cast<uint64_t>(app->spec.processes)) return;
+  LOG_INFO("app %s: %llu requests served; replacing its processes (max_requests %llu)",
+           app->spec.name.c_str(), static_cast<unsigned long long>(served),
+           static_cast<unsigned long long>(per));
+  if (!startGeneration(app, 0)) g->requestsAtStart = app->stats->requests.load();
+}
+
+// Retired generations: SIGTERM once nothing is in flight on them (and the workers that knew their
+// socket are gone); dropped once their processes are reaped.
+void AppPool::stopRetired(App* app, int64_t now, uint32_t oldestWorkerGeneration) {
+  for (size_t i = 0; i < app->gens.size();) {
+    Generation* g = app->gens[i].get();
+    if (g->retiring && !g->signalled) {
+      const bool workersGone = g->waitWorkers == 0 || oldestWorkerGeneration > g->waitWorkers;
+      const bool idle = app->stats->busy[g->number % kAppGenerations].load() <= 0;
+      const bool overdue = now - g->retiredMs >= kRetireLimitMs;
+      if ((workersGone && idle) || overdue || stopping_) {
+        if (overdue) {
+          LOG_WARN("app %s: generation %u still busy after %lld s; stopping it",
+                   app->spec.name.c_str(), g->number,
+                   static_cast<long long>(kRetireLimitMs / 1000));
+        }
+        g->signalled = true;
+        for (const Slot& s : g->slots) {
+          if (s.pid > 0) ::kill(s.pid, SIGTERM);
+        }
+      }
+    }
+    if (g->signalled && g->live() == 0) {
+      struct stat st;
+      if (g->ownsSocket && ::lstat(g->socketPath.c_str(), &st) == 0 && st.st_dev == g->socketDev &&
+          st.st_ino == g->socketIno) {
+        ::unlink(g->socketPath.c_str());
+      }
+      LOG_INFO("app %s: generation %u stopped", app->spec.name.c_str(), g->number);
+      app->gens.erase(app->gens.begin() + static_cast<std::ptrdiff_t>(i));
+      continue;
+    }
+    ++i;
+  }
+}
+
+// A removed app whose last generation is gone: its slot is free again.
+void AppPool::forget(size_t slot) {
+  App* a = apps_[slot].get();
+  loop_->remove(a->errRead.get());
+  a->stats->inUse.store(0);
+  LOG_INFO("app %s: stopped (removed from the configuration)", a->spec.name.c_str());
+  apps_[slot].reset();
+}
+
+int64_t AppPool::nextWakeMs(int64_t now) const {
   int64_t next = INT64_MAX;
-  if (stopping_) return next;
   for (const std::unique_ptr<App>& a : apps_) {
-    for (const Slot& s : a->slots) {
+    if (a == nullptr) continue;
+    if (a->gens.size() > 1 || a->removed || (a->spec.maxRequests > 0 && !stopping_)) {
+      next = std::min(next, now + kPollMs);
+    }
+    const Generation* g = a->current();
+    if (g == nullptr || stopping_) continue;
+    for (const Slot& s : g->slots) {
       if (s.backoff.respawnAtMs != 0) next = std::min(next, s.backoff.respawnAtMs);
     }
   }
@@ -284,8 +535,11 @@ void AppPool::stop(int sig) {
 
 void AppPool::signalAll(int sig) {
   for (const std::unique_ptr<App>& a : apps_) {
-    for (const Slot& s : a->slots) {
-      if (s.pid > 0) ::kill(s.pid, sig);
+    if (a == nullptr) continue;
+    for (const std::unique_ptr<Generation>& g : a->gens) {
+      for (const Slot& s : g->slots) {
+        if (s.pid > 0) ::kill(s.pid, sig);
+      }
     }
   }
 }
@@ -293,9 +547,25 @@ void AppPool::signalAll(int sig) {
 size_t AppPool::running() const {
   size_t n = 0;
   for (const std::unique_ptr<App>& a : apps_) {
-    for (const Slot& s : a->slots) n += s.pid > 0 ? 1 : 0;
+    if (a == nullptr) continue;
+    for (const std::unique_ptr<Generation>& g : a->gens) n += g->live();
   }
   return n;
+}
+
+size_t AppPool::missing() const {
+  size_t n = 0;
+  for (const std::unique_ptr<App>& a : apps_) {
+    const Generation* g = a != nullptr ? a->current() : nullptr;
+    if (g != nullptr) n += g->slots.size() - g->live();
+  }
+  return n;
+}
+
+void AppPool::publish(App* app) {
+  size_t live = 0;
+  for (const std::unique_ptr<Generation>& g : app->gens) live += g->live();
+  app->stats->processes.store(static_cast<uint32_t>(live), std::memory_order_relaxed);
 }
 
 }  // namespace hs

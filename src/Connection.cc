@@ -284,6 +284,7 @@ bool Connection::processInput() {
     setState(ConnState::kReadingHead);
     setDeadline(env_->cfg->headerTimeoutMs);
     io_->startUs = monotonicUs();
+    io_->plan.upstreamTries = 0;
   }
   if (proxyPending_) {
     if (!readProxyHeader()) return false;
@@ -891,6 +892,13 @@ void Connection::logFormatted(AccessLog& log, const LogFormat& format, std::stri
   f.connection = serial_;
   f.connectionRequests = requests_;
   f.pid = static_cast<long>(env_->pid);
+  f.upstreamTries = io->plan.upstreamTries;
+  for (uint32_t i = 0; i < f.upstreamTries; ++i) {
+    const ResponsePlan::UpstreamAttempt& a = io->plan.upstream[i];
+    f.upstreamAddr[i] = *a.addr;
+    f.upstreamStatus[i] = a.status;
+    f.upstreamTimeUs[i] = a.timeUs;
+  }
   f.header = &headerOf;
   f.headerCtx = &head;
   log.record(format, f);

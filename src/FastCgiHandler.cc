@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "Clock.h"
 #include "ErrorPages.h"
 #include "FastCgiParams.h"
 #include "HttpLexical.h"
@@ -70,6 +71,8 @@ struct FastCgiExchange final : public UpstreamUser {
   size_t outLen = 0, outSent = 0;
   size_t inPos = 0, inLen = 0;
   uint32_t chunkHeadsUsed = 0;
+  int64_t askedUs = 0;  // this attempt asked for a connection
+  int64_t readyUs = 0;  // it got one (0: not yet)
   FastCgiDecoder decoder{kRequestId};
   CgiResponseHead head;
   char chunkHeads[kMaxChunkHeads][16];
@@ -97,6 +100,7 @@ struct FastCgiExchange final : public UpstreamUser {
   void complete();
   void error(int status, const char* why);
   void answer(int status);
+  void noteAttempt(int status);
 };
 
 FastCgiHandler::FastCgiHandler(UpstreamPool* pool, const ErrorPages* errors, uint32_t maxExchanges)
@@ -191,6 +195,8 @@ Reply FastCgiHandler::start(const RequestContext& ctx, ResponsePlan& plan, Respo
   x->outSent = x->inPos = x->inLen = 0;
   x->decoder.reset(kRequestId);
   x->head.reset();
+  x->askedUs = monotonicUs();
+  x->readyUs = 0;
   sink.handlerState = x;
   pool_->acquire(t->upstream, x);
   return Reply::kLater;
@@ -234,6 +240,7 @@ void FastCgiHandler::finish(FastCgiExchange* x) {
 void FastCgiExchange::onUpstreamReady(UpstreamConn* c, bool reused) {
   (void)reused;
   conn = c;
+  readyUs = monotonicUs();
   phase = Phase::kSending;
   outSent = 0;
   c->setDeadline(handler->pool()->nowMs() + target->sendTimeoutMs);
@@ -481,6 +488,7 @@ void FastCgiExchange::complete() {
     return;
   }
   if (chunked) sink->push("0\r\n\r\n", 5);
+  noteAttempt(head.status());
   // Bytes after END_REQUEST would belong to no request: such a connection is not kept.
   bool clean = inPos == inLen && decoder.appStatus() == 0 &&
                decoder.protocolStatus() == fcgi::ProtocolStatus::kRequestComplete;
@@ -502,6 +510,7 @@ void FastCgiExchange::error(int status, const char* why) {
   const RequestContext& ctx = sink->request();
   LOG_ERROR("upstream %s: %s while answering \"%.*s\"", "FastCGI", why,
             static_cast<int>(ctx.target.size()), ctx.target.data());
+  noteAttempt(headSent ? head.status() : status);
   if (conn != nullptr) handler->pool()->release(conn, false);
   conn = nullptr;
   Method m = ctx.req->method;
@@ -510,17 +519,29 @@ void FastCgiExchange::error(int status, const char* why) {
       body == nullptr) {
     retried = true;
     phase = Phase::kWaiting;
+    askedUs = monotonicUs();
+    readyUs = 0;
     decoder.reset(kRequestId);
     handler->pool()->acquire(target->upstream, this);
     return;
   }
+  UpstreamPool::countFailure(target->upstream);
   ResponseSink* s = sink;
   handler->finish(this);
   s->fail(status);
 }
 
+// For the access log: this attempt's address, status and time (from the connection it got, or
+// from asking for one when it got none).
+void FastCgiExchange::noteAttempt(int status) {
+  const int64_t from = readyUs != 0 ? readyUs : askedUs;
+  sink->plan().addUpstreamAttempt(&UpstreamPool::address(target->upstream), status,
+                                  static_cast<uint64_t>(monotonicUs() - from));
+}
+
 // An answer of our own before the head (503 with Retry-After): keeps the client connection.
 void FastCgiExchange::answer(int status) {
+  UpstreamPool::countFailure(target->upstream);
   ResponseSink* s = sink;
   handler->errors()->fill(s->request(), status, s->plan());
   s->plan().head().add("Retry-After: 1\r\n");

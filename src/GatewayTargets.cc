@@ -32,6 +32,15 @@ bool isAddress(const std::string& pass) {
   return pass.starts_with("unix:/") || pass.find(':') != std::string::npos;
 }
 
+// The counters of the app called `name` (its slot in use, named so by the master), or nullptr.
+AppStats* appStats(SharedState* shared, const std::string& name) {
+  if (shared == nullptr) return nullptr;
+  for (AppStats& a : shared->apps) {
+    if (a.inUse.load(std::memory_order_acquire) != 0 && name == a.name) return &a;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::string GatewayTargets::check(const RouteConfig& routes, const std::vector<AppSpec>& apps) {
@@ -51,18 +60,21 @@ UpstreamLimits GatewayTargets::appLimits(int processes, int workers) {
 }
 
 std::string GatewayTargets::addLocation(const Location& loc, const Config& cfg, UpstreamPool* pool,
-                                        std::vector<std::pair<const void*, FastCgiTarget>>* out) {
+                                        std::vector<std::pair<const void*, FastCgiTarget>>* out,
+                                        SharedState* shared) {
   const LocationSettings& s = loc.settings;
   const std::string where = loc.file + ":" + std::to_string(loc.line) + ": ";
   std::string address = s.fastcgiPass;
   UpstreamLimits limits;
   limits.maxConns = 64;
+  AppStats* stats = nullptr;
   if (auto it = cfg.appSockets.find(address); it != cfg.appSockets.end()) {
     limits = appLimits(cfg.appProcesses.at(address), cfg.procs);
     if (const AppSpec* app = findApp(apps_, s.fastcgiPass)) {  // its queue and queue_timeout
       limits.queue = app->queue;
       limits.queueTimeoutMs = app->queueTimeoutMs;
     }
+    stats = appStats(shared, address);
     address = "unix:" + it->second;
   } else if (!isAddress(address)) {
     return where + "fastcgi_pass names no app called '" + address + "'";
@@ -75,6 +87,7 @@ std::string GatewayTargets::addLocation(const Location& loc, const Config& cfg, 
   if (up == nullptr) {
     up = pool->add(address, limits);
     if (up == nullptr) return where + "fastcgi_pass '" + s.fastcgiPass + "' is not an address";
+    if (stats != nullptr) pool->setAppStats(up, stats);
     upstreams_.emplace_back(address, up);
   }
   UniqueFd root(::open(s.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -95,12 +108,13 @@ std::string GatewayTargets::addLocation(const Location& loc, const Config& cfg, 
 }
 
 std::string GatewayTargets::build(const RouteConfig& routes, const Config& cfg, UpstreamPool* pool,
-                                  std::vector<std::pair<const void*, FastCgiTarget>>* out) {
+                                  std::vector<std::pair<const void*, FastCgiTarget>>* out,
+                                  SharedState* shared) {
   std::string err;
   apps_.clear();
   if (!compileApps(cfg, &apps_, &err)) return err;  // checked at start-up: does not happen
   return forEachLocation(routes, [&](const Location& loc) -> std::string {
-    return loc.settings.fastcgiPass.empty() ? "" : addLocation(loc, cfg, pool, out);
+    return loc.settings.fastcgiPass.empty() ? "" : addLocation(loc, cfg, pool, out, shared);
   });
 }
 

@@ -11,6 +11,7 @@
 #include "Config.h"
 #include "FastCgiTarget.h"
 #include "RouteConfig.h"
+#include "SharedState.h"
 #include "UniqueFd.h"
 #include "UpstreamPool.h"
 
@@ -19,9 +20,11 @@ namespace hs {
 class GatewayTargets {
  public:
   // Returns "" or why a location's fastcgi_pass cannot be used ("FILE:LINE: reason").
-  // The targets go to `out`, each with the Location it serves.
+  // The targets go to `out`, each with the Location it serves. An app's upstream counts in its
+  // slot of `shared` (when not nullptr).
   std::string build(const RouteConfig& routes, const Config& cfg, UpstreamPool* pool,
-                    std::vector<std::pair<const void*, FastCgiTarget>>* out);
+                    std::vector<std::pair<const void*, FastCgiTarget>>* out,
+                    SharedState* shared = nullptr);
 
   // Checks at start-up (-t too) that every fastcgi_pass names an app of `apps` or an address.
   // Returns "" or "FILE:LINE: reason".
@@ -35,7 +38,8 @@ class GatewayTargets {
 
  private:
   std::string addLocation(const Location& loc, const Config& cfg, UpstreamPool* pool,
-                          std::vector<std::pair<const void*, FastCgiTarget>>* out);
+                          std::vector<std::pair<const void*, FastCgiTarget>>* out,
+                          SharedState* shared);
 
   std::vector<AppSpec> apps_;  // the app blocks: their queue limits
   std::vector<UniqueFd> roots_;

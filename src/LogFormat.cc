@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <iterator>
@@ -50,6 +51,9 @@ constexpr VarName kVars[] = {
     {"server_protocol", LogVar::kServerProtocol},
     {"scheme", LogVar::kScheme},
     {"is_args", LogVar::kIsArgs},
+    {"upstream_addr", LogVar::kUpstreamAddr},
+    {"upstream_status", LogVar::kUpstreamStatus},
+    {"upstream_response_time", LogVar::kUpstreamResponseTime},
 };
 
 bool isNameChar(char c) { return isAlnum(static_cast<unsigned char>(c)) || c == '_'; }
@@ -195,6 +199,31 @@ bool gatewayValue(LogVar var, const LogFields& f, std::string_view* v) {
   return !v->empty();
 }
 
+// $upstream_*: one value per attempt, joined by ", " (nginx's form for a retried request).
+bool upstreamValue(LogVar var, const LogFields& f, char* buf, size_t cap, std::string_view* v) {
+  if (f.upstreamTries == 0) return false;
+  size_t len = 0;
+  for (uint32_t i = 0; i < f.upstreamTries && i < 2 && len < cap; ++i) {
+    if (i > 0) len += static_cast<size_t>(std::snprintf(buf + len, cap - len, ", "));
+    if (len >= cap) break;
+    int n = 0;
+    if (var == LogVar::kUpstreamAddr) {
+      n = std::snprintf(buf + len, cap - len, "%.*s", static_cast<int>(f.upstreamAddr[i].size()),
+                        f.upstreamAddr[i].data());
+    } else if (var == LogVar::kUpstreamStatus) {
+      n = std::snprintf(buf + len, cap - len, "%03d", f.upstreamStatus[i]);
+    } else {
+      const uint64_t us = f.upstreamTimeUs[i];
+      n = std::snprintf(buf + len, cap - len, "%llu.%03llu",
+                        static_cast<unsigned long long>(us / 1'000'000),
+                        static_cast<unsigned long long>(us / 1000 % 1000));
+    }
+    len += static_cast<size_t>(n);
+  }
+  *v = {buf, std::min(len, cap - 1)};
+  return true;
+}
+
 // The value of a variable, or false when nginx would call it not found.
 bool valueOf(LogVar var, std::string_view headerName, const LogFields& f, char* buf, size_t cap,
              std::string_view* v) {
@@ -259,6 +288,10 @@ bool valueOf(LogVar var, std::string_view headerName, const LogFields& f, char* 
     case LogVar::kIsArgs:
       *v = f.hasArgs ? "?" : "";
       return true;
+    case LogVar::kUpstreamAddr:
+    case LogVar::kUpstreamStatus:
+    case LogVar::kUpstreamResponseTime:
+      return upstreamValue(var, f, buf, cap, v);
     default:
       return gatewayValue(var, f, v);
   }
@@ -348,7 +381,7 @@ size_t LogFormat::render(const LogFields& f, char* out, size_t cap) const {
       w.add(p.text);
       continue;
     }
-    char buf[64];
+    char buf[256];  // two unix socket paths fit
     std::string_view v;
     if (valueOf(p.var, p.text, f, buf, sizeof buf, &v)) {
       addEscaped(w, v, escape_);

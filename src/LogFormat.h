@@ -48,6 +48,10 @@ enum class LogVar : uint8_t {
   kServerProtocol,
   kScheme,
   kIsArgs,
+  // The FastCGI gateway's attempts (access log only).
+  kUpstreamAddr,
+  kUpstreamStatus,
+  kUpstreamResponseTime,
 };
 
 enum class LogEscape : uint8_t { kDefault, kJson, kNone };
@@ -71,6 +75,12 @@ struct LogFields {
   std::string_view requestUri;  // the request-target as sent
   std::string_view documentRoot, contentType, contentLength, scriptName, pathInfo;
   std::string_view serverAddr, serverPort, remotePort, protocol, scheme;
+  // The upstream attempts behind the response (a retried request has two), logged as nginx does:
+  // the values of each attempt joined by ", ", or "-" when the request went to no upstream.
+  uint32_t upstreamTries = 0;
+  std::string_view upstreamAddr[2];  // "unix:/path", "HOST:PORT"
+  int upstreamStatus[2] = {};        // the app's status, or the gateway's 502/504 for the attempt
+  uint64_t upstreamTimeUs[2] = {};   // the attempt's time, logged in seconds to the millisecond
   // Looks a request header up by its lowercase name with '_' for '-' (as $http_ names it); returns
   // false when the request has none.
   bool (*header)(const void* ctx, std::string_view name, std::string_view* value) = nullptr;

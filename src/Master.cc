@@ -51,7 +51,7 @@ Master::Master(Config cfg, std::vector<ListenSocket> listeners, ListenTable tabl
       supervisor_(&loop_, shared_, kTagChannel, &cfg_, &info_.privileges),
       dispatcher_(&loop_, shared_, supervisor_.workerList(), std::move(listeners),
                   std::make_shared<const ListenTable>(std::move(table)), kTagListen),
-      apps_(&loop_, kTagApp) {
+      apps_(&loop_, kTagApp, shared_) {
   dispatcher_.setCapacity(cfg_.conns);
   supervisor_.setListenTable(dispatcher_.table());
 }
@@ -125,7 +125,7 @@ int Master::run(void (*ready)()) {
 int Master::nextTimeoutMs() const {
   int64_t t = monotonicMs();
   int64_t next =
-      std::min({supervisor_.nextRespawnMs(), apps_.nextRespawnMs(), dispatcher_.nextWakeMs(t)});
+      std::min({supervisor_.nextRespawnMs(), apps_.nextWakeMs(t), dispatcher_.nextWakeMs(t)});
   if (stop_ != Stop::kNone && !killed_) next = std::min(next, stopDeadlineMs_);
   if (drainUntilMs_ >= 0) next = std::min(next, drainUntilMs_);
   if (next == INT64_MAX) return -1;
@@ -197,7 +197,11 @@ void Master::checkDeadlines() {
   int64_t t = monotonicMs();
   supervisor_.respawnDue(t, cfg_.procs);
   if (drainUntilMs_ >= 0 && t >= drainUntilMs_) finishDrain();
-  apps_.respawnDue(t);
+  uint32_t oldestWorkers = UINT32_MAX;
+  for (const std::unique_ptr<WorkerProc>& w : supervisor_.workers()) {
+    oldestWorkers = std::min(oldestWorkers, w->generation);
+  }
+  apps_.tick(t, oldestWorkers);
   publishAppHealth();
   // A graceful stop lets the workers finish the requests they passed to apps before the apps go.
   if (stop_ == Stop::kGraceful && supervisor_.workers().empty() && !apps_.stopping()) {
@@ -217,10 +221,7 @@ void Master::checkDeadlines() {
 
 // For the health path: how many app processes the configuration wants but are not running.
 void Master::publishAppHealth() {
-  int wanted = 0;
-  for (const auto& [name, processes] : cfg_.appProcesses) wanted += processes;
-  const int missing = wanted - static_cast<int>(apps_.running());
-  shared_->appsMissing.store(missing > 0 ? missing : 0, std::memory_order_relaxed);
+  shared_->appsMissing.store(static_cast<int32_t>(apps_.missing()), std::memory_order_relaxed);
 }
 
 void Master::startStop(Stop how) {
@@ -301,10 +302,13 @@ bool Master::reloadConfig() {
   }
   for (const std::string& w : warnings) LOG_WARN("%s", w.c_str());
   info_.privileges = privileges;
-  std::vector<AppSpec> before, after;
-  if (compileApps(cfg_, &before, &err) && compileApps(next, &after, &err) && before != after) {
-    LOG_WARN(
-        "changed app blocks take effect at the next restart; the apps keep running as they are");
+  // Changed apps start a new generation before the new workers do; the running workers' apps stay
+  // until those workers are gone.
+  std::vector<AppSpec> apps;
+  if (compileApps(next, &apps, &err)) {
+    apps_.reload(std::move(apps), privileges, supervisor_.generation());
+  } else {
+    LOG_ERROR("reload: %s; the apps keep running as they are", err.c_str());
   }
   err.clear();
   dispatcher_.setListeners(std::move(sockets), table);

@@ -1,6 +1,8 @@
 #include "Metrics.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 
 namespace hs {
 namespace {
@@ -216,7 +218,65 @@ void renderWorkers(TextOut& o, const MetricsSnapshot& s) {
   renderPools(o, s);
 }
 
+// The application pools: a family per figure, a sample per app.
+void renderApps(TextOut& o, const MetricsSnapshot& s) {
+  struct Figure {
+    const char* name;
+    const char* type;
+    const char* help;
+    uint64_t (*value)(const AppSnapshot&);
+  };
+  static constexpr Figure kFigures[] = {
+      {"httpserver_app_processes", "gauge", "Processes of each app running, every generation.",
+       [](const AppSnapshot& a) -> uint64_t { return a.processes; }},
+      {"httpserver_app_busy", "gauge", "Requests in flight to each app.",
+       [](const AppSnapshot& a) -> uint64_t { return a.busy; }},
+      {"httpserver_app_queue", "gauge", "Requests waiting for a connection to each app.",
+       [](const AppSnapshot& a) -> uint64_t { return a.queued; }},
+      {"httpserver_app_requests_total", "counter", "Requests passed to each app.",
+       [](const AppSnapshot& a) { return a.requests; }},
+      {"httpserver_app_failures_total", "counter",
+       "Requests for each app answered 502, 503 or 504 by the gateway.",
+       [](const AppSnapshot& a) { return a.failures; }},
+      {"httpserver_app_restarts_total", "counter",
+       "Processes of each app started after its first ones (replaced, recycled, reloaded).",
+       [](const AppSnapshot& a) -> uint64_t { return a.restarts; }},
+  };
+  if (s.napps == 0) return;
+  for (const Figure& f : kFigures) {
+    family(o, f.name, f.type, f.help);
+    for (uint32_t i = 0; i < s.napps; ++i) {
+      o.put(f.name);
+      o.put("{app=\"");
+      o.put(s.apps[i].name);
+      o.put("\"} ");
+      o.putUnsigned(f.value(s.apps[i]));
+      o.put("\n");
+    }
+  }
+}
+
 }  // namespace
+
+// The apps' slots in use, in slot order.
+void takeAppSnapshot(const SharedState& shared, MetricsSnapshot* out) {
+  out->napps = 0;
+  for (const AppStats& a : shared.apps) {
+    if (a.inUse.load(std::memory_order_acquire) == 0) continue;
+    AppSnapshot& s = out->apps[out->napps++];
+    std::memcpy(s.name, a.name, sizeof s.name);
+    s.name[sizeof s.name - 1] = '\0';
+    s.generation = load(a.generation);
+    s.processes = load(a.processes);
+    s.restarts = load(a.restarts);
+    int64_t busy = 0;
+    for (const std::atomic<int32_t>& b : a.busy) busy += b.load(std::memory_order_relaxed);
+    s.busy = static_cast<uint32_t>(std::max<int64_t>(busy, 0));
+    s.queued = static_cast<uint32_t>(std::max(a.queued.load(std::memory_order_relaxed), 0));
+    s.requests = load(a.requests);
+    s.failures = load(a.failures);
+  }
+}
 
 void takeSnapshot(const SharedState& shared, MetricsSnapshot* out) {
   *out = MetricsSnapshot{};
@@ -258,6 +318,7 @@ void takeSnapshot(const SharedState& shared, MetricsSnapshot* out) {
     out->requests += w.requests;
     out->workers[out->nworkers++] = w;
   }
+  takeAppSnapshot(shared, out);
 }
 
 void countOwnRequestAsWriting(MetricsSnapshot* s, int32_t pid) {
@@ -279,6 +340,7 @@ size_t renderMetrics(const MetricsSnapshot& s, char* buf, size_t cap) {
   renderResponses(o, s);
   renderDuration(o, s);
   renderWorkers(o, s);
+  renderApps(o, s);
   return o.length();
 }
 

@@ -38,6 +38,19 @@ struct WorkerSnapshot {
   uint32_t waiting() const { return live >= reading + writing ? live - reading - writing : 0; }
 };
 
+// One application pool (SharedState::apps): requests in flight (busy) and waiting (queued) summed
+// over the workers, the rest as the master or the workers counted them.
+struct AppSnapshot {
+  char name[64] = {};
+  uint32_t generation = 0;
+  uint32_t processes = 0;
+  uint32_t restarts = 0;
+  uint32_t busy = 0;
+  uint32_t queued = 0;
+  uint64_t requests = 0;
+  uint64_t failures = 0;
+};
+
 struct MetricsSnapshot {
   int32_t masterPid = 0;
   uint32_t generation = 0;
@@ -55,9 +68,14 @@ struct MetricsSnapshot {
   uint64_t duration[kDurationBuckets] = {};  // per bucket, not cumulative
   uint32_t nworkers = 0;                     // live workers, in slot order
   WorkerSnapshot workers[kMaxWorkerSlots];
+  uint32_t napps = 0;  // apps the master runs, in slot order
+  AppSnapshot apps[kMaxApps];
 
   uint64_t waiting() const { return active >= reading + writing ? active - reading - writing : 0; }
 };
+
+// The application pools of `shared` into out->apps (part of takeSnapshot).
+void takeAppSnapshot(const SharedState& shared, MetricsSnapshot* out);
 
 // Sums `shared` into `out` (every field overwritten). The counters are read with relaxed loads
 // while their writers run, so the figures are each current, not one consistent instant.

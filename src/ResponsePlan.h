@@ -98,6 +98,19 @@ class ResponsePlan {
   uint32_t part = 0;      // first part not completely sent
   uint64_t partSent = 0;  // bytes of parts[part] already sent
   std::string generated;  // larger generated bodies (listings, the status page); capacity reused
+  // The upstream attempts behind the response, for the access log ($upstream_addr, ...): a
+  // gateway records each (two when it retried). Cleared when a request starts, not by begin():
+  // the attempts come before the head.
+  struct UpstreamAttempt {
+    const std::string* addr = nullptr;
+    int status = 0;
+    uint64_t timeUs = 0;
+  };
+  UpstreamAttempt upstream[2];
+  uint32_t upstreamTries = 0;
+  void addUpstreamAttempt(const std::string* addr, int st, uint64_t timeUs) {
+    if (upstreamTries < 2) upstream[upstreamTries++] = {addr, st, timeUs};
+  }
 
  private:
   void releaseFile();

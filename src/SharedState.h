@@ -42,6 +42,29 @@ struct alignas(64) WorkerStats {
 // longest, if that has lasted at least this long.
 constexpr int64_t kEvictAfterMs = 500;
 
+// One application pool (`app NAME { ... }`) as the master runs it, in the slot the master gave it
+// (AppPool), read by the status page and the metrics endpoint. The master writes the name, the
+// generation and its own counters; the workers write the rest with atomic read-modify-writes (an
+// app has many writers). A connection to the app counts in `busy` of the generation it was opened
+// under while a request uses it: a worker adds one before it connects or reuses a kept connection,
+// then checks `generation` (a stale kept connection is closed instead), and the master retires an
+// old generation's processes once its count is 0 after `generation` moved on. Both sides use
+// sequentially consistent operations, so one of them always sees the other.
+constexpr int kMaxApps = 64;
+constexpr uint32_t kAppGenerations = 4;  // generations of one app alive at once, at most
+
+struct alignas(64) AppStats {
+  std::atomic<uint32_t> inUse;       // 1 while the slot holds an app (set after `name`)
+  char name[64];                     // NUL-terminated
+  std::atomic<uint32_t> generation;  // the current one; its processes take new connections
+  std::atomic<uint32_t> processes;   // running, every generation
+  std::atomic<uint32_t> restarts;    // processes started after the app's first ones
+  std::atomic<int32_t> busy[kAppGenerations];  // requests in flight, by generation % 4
+  std::atomic<int32_t> queued;                 // requests waiting for a connection
+  std::atomic<uint64_t> requests;              // requests handed a connection to the app
+  std::atomic<uint64_t> failures;              // answered 502, 503 or 504 by the gateway
+};
+
 struct SharedState {
   std::atomic<int32_t> masterPid;
   std::atomic<uint32_t> generation;   // current worker generation (bumped on reload)
@@ -59,6 +82,7 @@ struct SharedState {
   std::atomic<int32_t> workersWanted;
   std::atomic<int32_t> appsMissing;
   std::atomic<uint32_t> draining;
+  AppStats apps[kMaxApps];  // by the slot AppPool gave each app
 };
 
 // Maps a zeroed SharedState shared with future children. Returns nullptr on failure.

@@ -17,6 +17,33 @@ void appendf(std::string& out, const char* fmt, auto... args) {
 
 unsigned long long u(uint64_t v) { return static_cast<unsigned long long>(v); }
 
+// One line per application pool, after the workers'.
+void writeAppsText(const MetricsSnapshot& s, std::string& out) {
+  for (uint32_t i = 0; i < s.napps; ++i) {
+    const AppSnapshot& a = s.apps[i];
+    appendf(out,
+            "App %s: processes %u, busy %u, queue %u, requests %llu, failures %llu, restarts %u, "
+            "generation %u\n",
+            a.name, a.processes, a.busy, a.queued, u(a.requests), u(a.failures), a.restarts,
+            a.generation);
+  }
+}
+
+// "apps": one object per application pool, the text form's figures under the same names; absent
+// without apps, as the text form's lines are.
+void writeAppsJson(const MetricsSnapshot& s, std::string& out) {
+  if (s.napps == 0) return;
+  out += ",\"apps\":[";
+  for (uint32_t i = 0; i < s.napps; ++i) {
+    const AppSnapshot& a = s.apps[i];
+    appendf(out, "%s{\"app\":\"%s\",\"processes\":%u,\"busy\":%u,\"queue\":%u,\"requests\":%llu,",
+            i == 0 ? "" : ",", a.name, a.processes, a.busy, a.queued, u(a.requests));
+    appendf(out, "\"failures\":%llu,\"restarts\":%u,\"generation\":%u}", u(a.failures), a.restarts,
+            a.generation);
+  }
+  out += "]";
+}
+
 // nginx stub_status's lines, then the master's and one per worker.
 void writeText(const MetricsSnapshot& s, long long uptime, std::string& out) {
   appendf(out, "Active connections: %llu \nserver accepts handled requests\n %llu %llu %llu \n",
@@ -32,6 +59,7 @@ void writeText(const MetricsSnapshot& s, long long uptime, std::string& out) {
             "Worker %u pool: threads %u, queue %u, tasks done %llu, wait_us %llu, run_us %llu\n",
             w.index, w.poolThreads, w.poolQueue, u(w.poolDone), u(w.poolWaitUs), u(w.poolRunUs));
   }
+  writeAppsText(s, out);
 }
 
 // The same figures under the same names, lower-case: "accepts" as nginx's column, "master" and
@@ -54,7 +82,9 @@ void writeJson(const MetricsSnapshot& s, long long uptime, std::string& out) {
             "\"run_us\":%llu}}",
             w.poolThreads, w.poolQueue, u(w.poolDone), u(w.poolWaitUs), u(w.poolRunUs));
   }
-  out += "]}\n";
+  out += "]";
+  writeAppsJson(s, out);
+  out += "}\n";
 }
 
 }  // namespace

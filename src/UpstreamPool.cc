@@ -31,7 +31,8 @@ class Upstream {
   std::vector<UpstreamConn*> idle;
   std::vector<Waiter> ring;  // the queue, a ring of limits.queue entries
   uint32_t head = 0, count = 0;
-  TimerNode timer;  // the first waiter's deadline
+  TimerNode timer;          // the first waiter's deadline
+  AppStats* app = nullptr;  // an app the master runs: its shared counters
 };
 
 namespace {
@@ -117,6 +118,37 @@ Upstream* UpstreamPool::add(const std::string& address, const UpstreamLimits& li
   return upstreams_.back().get();
 }
 
+void UpstreamPool::setAppStats(Upstream* u, AppStats* stats) { u->app = stats; }
+
+const std::string& UpstreamPool::address(const Upstream* u) { return u->text; }
+
+void UpstreamPool::countFailure(Upstream* u) {
+  if (u->app != nullptr) u->app->failures.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Counts c as busy in its app generation before it is used, then checks that the generation is
+// still the current one (the order matters: see AppStats). False: c belongs to a retired
+// generation and must not carry a new request.
+bool UpstreamPool::claim(UpstreamConn* c) {
+  AppStats* app = c->upstream_->app;
+  if (app == nullptr) return true;
+  app->busy[c->appGeneration_ % kAppGenerations].fetch_add(1);
+  c->busy_ = true;
+  if (app->generation.load() == c->appGeneration_) return true;
+  unclaim(c);
+  return false;
+}
+
+void UpstreamPool::unclaim(UpstreamConn* c) {
+  if (!c->busy_) return;
+  c->busy_ = false;
+  c->upstream_->app->busy[c->appGeneration_ % kAppGenerations].fetch_sub(1);
+}
+
+void UpstreamPool::dequeued(Upstream* u) {
+  if (u->app != nullptr) u->app->queued.fetch_sub(1, std::memory_order_relaxed);
+}
+
 void UpstreamPool::acquire(Upstream* u, UpstreamUser* user) {
   while (!u->idle.empty()) {
     UpstreamConn* c = u->idle.back();
@@ -125,7 +157,7 @@ void UpstreamPool::acquire(Upstream* u, UpstreamUser* user) {
     // may have come with the reply's last edge, so no event says so: look before using it.
     char b;
     ssize_t n = ::recv(c->fd(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+    if (n < 0 && (errno == EAGAIN || errno == EINTR) && claim(c)) {
       handOver(c, user, true);
       return;
     }
@@ -141,6 +173,7 @@ void UpstreamPool::acquire(Upstream* u, UpstreamUser* user) {
   }
   int64_t deadline = nowMs() + u->limits.queueTimeoutMs;
   u->ring[(u->head + u->count) % u->ring.size()] = {user, deadline};
+  if (u->app != nullptr) u->app->queued.fetch_add(1, std::memory_order_relaxed);
   if (u->count++ == 0) timers_->schedule(&u->timer, deadline);
 }
 
@@ -169,16 +202,26 @@ void UpstreamPool::startConnect(Upstream* u, UpstreamUser* user) {
     int one = 1;
     ::setsockopt(c->fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
+  // An app's connection counts as busy from before the connect: a retiring generation's processes
+  // are stopped only when none is.
+  if (u->app != nullptr) {
+    c->appGeneration_ = u->app->generation.load();
+    u->app->busy[c->appGeneration_ % kAppGenerations].fetch_add(1);
+    c->busy_ = true;
+  }
+  c->upstream_ = u;
   int r = ::connect(c->fd(), reinterpret_cast<const sockaddr*>(&u->addr), u->addrLen);
   if (r != 0 && errno != EINPROGRESS) {
-    LOG_SYSERR(errno, "connect() to %s failed", u->text.c_str());
+    int err = errno;
+    LOG_SYSERR(err, "connect() to %s failed", u->text.c_str());
+    unclaim(c);
+    c->upstream_ = nullptr;
     c->fd_.reset();
     user->onUpstreamFailed(502);
     return;
   }
   free_.pop_back();
   ++u->open;
-  c->upstream_ = u;
   ++c->generation_;
   c->connecting_ = r != 0;
   uint64_t tag = tagBase_ | slot | (static_cast<uint64_t>(c->generation_ & 0x3fffffff) << 32);
@@ -197,6 +240,9 @@ void UpstreamPool::startConnect(Upstream* u, UpstreamUser* user) {
 }
 
 void UpstreamPool::handOver(UpstreamConn* c, UpstreamUser* user, bool reused) {
+  if (c->upstream_->app != nullptr) {
+    c->upstream_->app->requests.fetch_add(1, std::memory_order_relaxed);
+  }
   c->user_ = user;
   c->connecting_ = false;
   schedule(c, 0);
@@ -205,6 +251,7 @@ void UpstreamPool::handOver(UpstreamConn* c, UpstreamUser* user, bool reused) {
 
 void UpstreamPool::closeConn(UpstreamConn* c, bool serve) {
   Upstream* u = c->upstream_;
+  if (u != nullptr) unclaim(c);
   timers_->cancel(&c->timer_);
   c->fd_.reset();  // also leaves the epoll set
   c->user_ = nullptr;
@@ -224,6 +271,7 @@ void UpstreamPool::release(UpstreamConn* c, bool reusable) {
   Upstream* u = c->upstream_;
   c->user_ = nullptr;
   timers_->cancel(&c->timer_);
+  unclaim(c);
   if (!reusable || !u->limits.keepConns) {
     closeConn(c);
     return;
@@ -239,6 +287,7 @@ void UpstreamPool::serveQueue(Upstream* u) {
     if (w.user != nullptr && u->idle.empty() && u->open >= u->limits.maxConns) return;
     u->head = (u->head + 1) % static_cast<uint32_t>(u->ring.size());
     --u->count;
+    dequeued(u);
     if (w.user != nullptr) {
       if (u->count == 0) timers_->cancel(&u->timer);
       acquire(u, w.user);
@@ -287,6 +336,7 @@ void UpstreamPool::onTimer(uint32_t owner) {
       UpstreamUser* user = u->ring[u->head].user;
       u->head = (u->head + 1) % static_cast<uint32_t>(u->ring.size());
       --u->count;
+      dequeued(u);
       if (user != nullptr) user->onUpstreamFailed(503);
     }
     if (u->count > 0) timers_->schedule(&u->timer, u->ring[u->head].deadlineMs);

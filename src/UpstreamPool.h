@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "EventLoop.h"
+#include "SharedState.h"
 #include "TimerHeap.h"
 #include "UniqueFd.h"
 
@@ -63,6 +64,8 @@ class UpstreamConn {
   TimerNode timer_;
   uint32_t slot_ = 0;
   uint32_t generation_ = 0;
+  uint32_t appGeneration_ = 0;  // the app's generation it was opened under
+  bool busy_ = false;           // counted in the app's AppStats::busy
   bool connecting_ = false;
   bool registered_ = false;
   class UpstreamPool* pool_ = nullptr;
@@ -81,6 +84,14 @@ class UpstreamPool {
   // Adds an address: "unix:/path" or "HOST:PORT" (numeric IPv4/IPv6, IPv6 in brackets). Returns
   // nullptr when it does not parse. The pool owns the Upstream.
   Upstream* add(const std::string& address, const UpstreamLimits& limits);
+  // The upstream is an app the master runs: its counters (requests, busy, queued, failures) go to
+  // `stats`, and a kept connection opened under an older generation of the app is closed instead
+  // of reused (see AppStats).
+  void setAppStats(Upstream* u, AppStats* stats);
+  // The address as configured ("unix:/path", "HOST:PORT"), for $upstream_addr.
+  static const std::string& address(const Upstream* u);
+  // The request `u` was for is answered by the gateway with 502, 503 or 504.
+  static void countFailure(Upstream* u);
 
   // Asks for a connection for `user`: onUpstreamReady now or later, or onUpstreamFailed.
   void acquire(Upstream* u, UpstreamUser* user);
@@ -99,6 +110,9 @@ class UpstreamPool {
   void handOver(UpstreamConn* c, UpstreamUser* user, bool reused);
   void closeConn(UpstreamConn* c, bool serve = true);
   void serveQueue(Upstream* u);
+  bool claim(UpstreamConn* c);
+  void unclaim(UpstreamConn* c);
+  static void dequeued(Upstream* u);
 
   EventLoop* loop_;
   TimerHeap* timers_;

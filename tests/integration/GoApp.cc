@@ -17,19 +17,20 @@ import (
 	"net/http"
 	"net/http/fcgi"
 	"os"
+	"path"
 	"strconv"
 )
 
 func handler(w http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
-	case "/go/hello":
+	switch path.Base(r.URL.Path) {
+	case "hello":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("X-App", "go")
 		w.Header().Set("X-Seen", r.Header.Get("X-Test"))
 		http.SetCookie(w, &http.Cookie{Name: "first", Value: "1", Path: "/"})
 		http.SetCookie(w, &http.Cookie{Name: "second", Value: "2", HttpOnly: true})
 		fmt.Fprintf(w, "hello %s %s", r.Method, r.URL.RequestURI())
-	case "/go/big":
+	case "big":
 		mib, _ := strconv.Atoi(r.URL.Query().Get("mib"))
 		w.Header().Set("Content-Type", "application/octet-stream")
 		line := make([]byte, 1024)
@@ -41,7 +42,7 @@ func handler(w http.ResponseWriter, r *http.Request) {
 			line[1023] = '\n'
 			w.Write(line)
 		}
-	case "/go/pid":
+	case "pid":
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintf(w, "pid=%d color=%s", os.Getpid(), os.Getenv("APP_COLOR"))
 	default:

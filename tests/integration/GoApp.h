@@ -1,8 +1,8 @@
 // A small Go net/http/fcgi application for the tests, built once per test run from source held
 // here (Debian's golang-go), with its build cache in a temporary directory. It serves the socket
-// it inherits on fd 0 (fcgi.Serve(nil, h)). Routes: /go/hello (headers, two cookies, the request's
-// X-Test header echoed), /go/big?mib=N (N MiB of numbered 1 KiB lines), /go/pid (its pid and
-// $APP_COLOR), anything else a one-line page.
+// it inherits on fd 0 (fcgi.Serve(nil, h)). Routes, by the path's last segment: .../hello
+// (headers, two cookies, the request's X-Test header echoed), .../big?mib=N (N MiB of numbered
+// 1 KiB lines), .../pid (its pid and $APP_COLOR), anything else a one-line page.
 #pragma once
 
 #include <string>

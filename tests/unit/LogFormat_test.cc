@@ -119,6 +119,38 @@ TEST_F(LogFormatTest, EveryVariable) {
   EXPECT_EQ(render("$args"), "-\n");
 }
 
+// nginx's upstream variables: "-" without an upstream, one value per attempt joined by ", ".
+TEST_F(LogFormatTest, UpstreamVariables) {
+  struct Case {
+    const char* name;
+    uint32_t tries;
+    const char* line;
+  };
+  const Case cases[] = {
+      {"no upstream", 0, "- - -"},
+      {"one attempt", 1, "unix:/run/app.sock 404 0.012"},
+      {"retried", 2, "unix:/run/app.sock, 127.0.0.1:9000 502, 200 0.000, 1.234"},
+  };
+  f_.upstreamAddr[0] = "unix:/run/app.sock";
+  f_.upstreamStatus[0] = 404;
+  f_.upstreamTimeUs[0] = 12'345;
+  f_.upstreamAddr[1] = "127.0.0.1:9000";
+  f_.upstreamStatus[1] = 200;
+  f_.upstreamTimeUs[1] = 1'234'999;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    f_.upstreamTries = c.tries;
+    if (c.tries == 2) {
+      f_.upstreamStatus[0] = 502;
+      f_.upstreamTimeUs[0] = 999;
+    }
+    EXPECT_EQ(render("$upstream_addr $upstream_status $upstream_response_time"),
+              std::string(c.line) + "\n");
+  }
+  f_.upstreamTries = 0;
+  EXPECT_EQ(render("{\"a\":\"$upstream_addr\"}", LogEscape::kJson), "{\"a\":\"\"}\n");
+}
+
 TEST_F(LogFormatTest, JsonAndNoneEscaping) {
   EXPECT_EQ(render("{\"ua\":\"$http_x_odd\",\"u\":\"$remote_user\"}", LogEscape::kJson),
             "{\"ua\":\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\",\"u\":\"\"}\n");

@@ -322,5 +322,61 @@ TEST(MetricsTest, OwnRequestCountsAsWriting) {
   }
 }
 
+// Each app is one sample per family, labelled with its name; without apps no app family.
+TEST(MetricsTest, AppsRenderOneSampleEachPerFamily) {
+  auto s = std::make_unique<MetricsSnapshot>();
+  EXPECT_EQ(render(*s).find("httpserver_app_"), std::string::npos);
+  s->napps = 2;
+  s->apps[0] = {.name = "php",
+                .generation = 3,
+                .processes = 4,
+                .restarts = 2,
+                .busy = 1,
+                .queued = 5,
+                .requests = 100,
+                .failures = 7};
+  s->apps[1] = {.name = "go", .processes = 2, .requests = 9};
+  const std::string text = render(*s);
+  for (const char* line :
+       {"httpserver_app_processes{app=\"php\"} 4\n", "httpserver_app_processes{app=\"go\"} 2\n",
+        "httpserver_app_busy{app=\"php\"} 1\n", "httpserver_app_queue{app=\"php\"} 5\n",
+        "httpserver_app_requests_total{app=\"php\"} 100\n",
+        "httpserver_app_requests_total{app=\"go\"} 9\n",
+        "httpserver_app_failures_total{app=\"php\"} 7\n",
+        "httpserver_app_restarts_total{app=\"php\"} 2\n",
+        "# TYPE httpserver_app_requests_total counter\n", "# TYPE httpserver_app_busy gauge\n"}) {
+    SCOPED_TRACE(line);
+    EXPECT_NE(text.find(line), std::string::npos) << text;
+  }
+}
+
+// The shared slots: those in use, in slot order, busy summed over the generations.
+TEST(MetricsTest, AppSnapshotReadsTheSlotsInUse) {
+  auto shared = std::make_unique<SharedState>();
+  AppStats& a = shared->apps[3];
+  std::snprintf(a.name, sizeof a.name, "%s", "api");
+  a.processes = 2;
+  a.busy[0] = 1;
+  a.busy[1] = 2;
+  a.queued = 4;
+  a.requests = 50;
+  a.failures = 1;
+  a.restarts = 3;
+  a.generation = 2;
+  a.inUse = 1;
+  std::snprintf(shared->apps[5].name, sizeof a.name, "%s", "gone");  // not in use
+  auto s = std::make_unique<MetricsSnapshot>();
+  takeAppSnapshot(*shared, s.get());
+  ASSERT_EQ(s->napps, 1u);
+  EXPECT_STREQ(s->apps[0].name, "api");
+  EXPECT_EQ(s->apps[0].busy, 3u);
+  EXPECT_EQ(s->apps[0].queued, 4u);
+  EXPECT_EQ(s->apps[0].requests, 50u);
+  EXPECT_EQ(s->apps[0].failures, 1u);
+  EXPECT_EQ(s->apps[0].restarts, 3u);
+  EXPECT_EQ(s->apps[0].processes, 2u);
+  EXPECT_EQ(s->apps[0].generation, 2u);
+}
+
 }  // namespace
 }  // namespace hs
