@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "ConfGrammar.h"
 #include "ConfValue.h"
 
 namespace hs {
@@ -14,16 +15,6 @@ bool parseCount(std::string_view text, uint64_t max, uint64_t* out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || end != text.data() + text.size() || v > max) return false;
   *out = v;
-  return true;
-}
-
-bool validName(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char ch : name) {
-    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '_' || ch == '-' || ch == '.';
-    if (!ok) return false;
-  }
   return true;
 }
 
@@ -88,7 +79,7 @@ std::string compileApp(const ConfNode& n, AppSpec* app) {
   app->name = n.args[0];
   app->file = n.file;
   app->line = n.line;
-  if (!validName(app->name)) {
+  if (!validBlockName(app->name)) {
     return where(n) + "app name '" + app->name + "' must be letters, digits, '_', '-' or '.'";
   }
   for (const ConfNode& d : n.children) {

@@ -8,6 +8,7 @@ constexpr uint8_t kS = static_cast<uint8_t>(ConfContext::kServer);
 constexpr uint8_t kL = static_cast<uint8_t>(ConfContext::kLocation);
 constexpr uint8_t kAll = kM | kS | kL;
 constexpr uint8_t kA = static_cast<uint8_t>(ConfContext::kApp);
+constexpr uint8_t kU = static_cast<uint8_t>(ConfContext::kUpstream);
 
 // At the top level Config's flat table applies its own directives (workers, listen, root, ...)
 // before this table is consulted; they are listed here so that a block can say they don't belong.
@@ -73,6 +74,14 @@ constexpr DirectiveSpec kSpecs[] = {
     {"max_requests", kA, 1, 1, 0},
     {"queue", kA, 1, 1, 0},
     {"queue_timeout", kA, 1, 1, 0},
+    // upstream NAME { ... }: a group of servers for fastcgi_pass and proxy_pass (UpstreamConfig).
+    {"upstream", kM, 1, 1, kU},
+};
+
+// Inside an upstream block (nginx's directives; least_conn and hash are balance's synonyms).
+constexpr DirectiveSpec kUpstreamSpecs[] = {
+    {"server", kU, 1, kAnyArgs, 0}, {"balance", kU, 1, 2, 0},   {"least_conn", kU, 0, 0, 0},
+    {"hash", kU, 1, 2, 0},          {"keepalive", kU, 1, 1, 0},
 };
 
 const char* contextName(ConfContext c) {
@@ -85,6 +94,8 @@ const char* contextName(ConfContext c) {
       return "in a location block";
     case ConfContext::kApp:
       return "in an app block";
+    case ConfContext::kUpstream:
+      return "in an upstream block";
   }
   return "";
 }
@@ -110,15 +121,30 @@ std::string checkShape(const ConfNode& n, const DirectiveSpec& s, ConfContext co
 
 }  // namespace
 
-const DirectiveSpec* findDirectiveSpec(std::string_view name) {
+const DirectiveSpec* findDirectiveSpec(std::string_view name, ConfContext context) {
+  if (context == ConfContext::kUpstream) {
+    for (const DirectiveSpec& s : kUpstreamSpecs) {
+      if (s.name == name) return &s;
+    }
+  }
   for (const DirectiveSpec& s : kSpecs) {
     if (s.name == name) return &s;
   }
   return nullptr;
 }
 
+bool validBlockName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char ch : name) {
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '-' || ch == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 std::string checkDirective(const ConfNode& node, ConfContext context) {
-  const DirectiveSpec* s = findDirectiveSpec(node.name);
+  const DirectiveSpec* s = findDirectiveSpec(node.name, context);
   std::string why =
       s == nullptr ? "unknown directive '" + node.name + "'" : checkShape(node, *s, context);
   if (!why.empty()) return node.file + ":" + std::to_string(node.line) + ": " + why;

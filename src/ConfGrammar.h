@@ -12,7 +12,13 @@
 
 namespace hs {
 
-enum class ConfContext : uint8_t { kMain = 1, kServer = 2, kLocation = 4, kApp = 8 };
+enum class ConfContext : uint8_t {
+  kMain = 1,
+  kServer = 2,
+  kLocation = 4,
+  kApp = 8,
+  kUpstream = 16
+};
 
 struct DirectiveSpec {
   std::string_view name;
@@ -24,8 +30,13 @@ struct DirectiveSpec {
 
 inline constexpr uint8_t kAnyArgs = 255;
 
-// The row for `name`, or nullptr when the block grammar doesn't know it.
-const DirectiveSpec* findDirectiveSpec(std::string_view name);
+// The row for `name` in `context`, or nullptr when the block grammar doesn't know it there. An
+// upstream block has its own table: its `server ADDR ...` is not the top level's `server { }`.
+const DirectiveSpec* findDirectiveSpec(std::string_view name,
+                                       ConfContext context = ConfContext::kMain);
+
+// A name an `app` or `upstream` block may have: 1 to 64 letters, digits, '_', '-' or '.'.
+bool validBlockName(std::string_view name);
 
 // Checks `node` as written in `context`, and its children in the context its block opens: known
 // name, allowed there, argument count, block or not. Returns "" or "FILE:LINE: reason".

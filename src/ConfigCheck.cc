@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "AppConfig.h"
+#include "UpstreamConfig.h"
 #include "GatewayTargets.h"
 #include "Listeners.h"
 #include "RouteConfig.h"
@@ -213,17 +214,19 @@ void checkRoutes(const Config& cfg, Targets* t, Problems* out, Problems* warning
     warnings->insert(warnings->end(), routes.warnings.begin(), routes.warnings.end());
 }
 
-// Every app compiles and its command can be executed.
+// Every app and upstream group compiles, every fastcgi_pass names one (or an address), and every
+// app's command can be executed.
 void checkApps(const Config& cfg, Problems* out) {
   std::vector<AppSpec> apps;
+  std::vector<UpstreamGroupSpec> upstreams;
   std::string problem;
-  if (!compileApps(cfg, &apps, &problem)) {
+  if (!compileApps(cfg, &apps, &problem) || !compileUpstreams(cfg, &upstreams, &problem)) {
     out->push_back(problem);
     return;
   }
   RouteConfig routes;
   if (compileRoutes(cfg, &routes, &problem)) {
-    problem = GatewayTargets::check(routes, apps);
+    problem = GatewayTargets::check(routes, apps, upstreams);
     if (!problem.empty()) out->push_back(problem);
   }
   for (const AppSpec& a : apps) {

@@ -15,6 +15,7 @@
 #include "HttpResponse.h"
 #include "Log.h"
 #include "RequestBody.h"
+#include "UpstreamGroup.h"
 #include "UrlPath.h"
 
 namespace hs {
@@ -55,7 +56,11 @@ struct FastCgiExchange final : public UpstreamUser {
   UpstreamConn* conn = nullptr;
   Phase phase = Phase::kWaiting;
   bool retried = false;
-  bool received = false;  // any reply byte arrived
+  int server = UpstreamGroup::kNone;  // the group's server this attempt went to
+  uint64_t tried = 0;                 // the group's servers tried (bit i: server i)
+  Upstream* upstream = nullptr;       // this attempt's address (the target's, or a group server's)
+  uint32_t clientKey = 0;             // for the group's hash balancing
+  bool received = false;              // any reply byte arrived
   bool headSent = false;
   bool chunked = false;
   bool bodiless = false;
@@ -98,6 +103,10 @@ struct FastCgiExchange final : public UpstreamUser {
   void redirectAccel();
   bool pushBody(std::string_view data);
   void complete();
+  Upstream* nextUpstream();
+  void connect(Upstream* u);
+  void judge(UpstreamOutcome outcome);
+  bool mayRetry(int status) const;
   void error(int status, const char* why);
   void answer(int status);
   void noteAttempt(int status);
@@ -197,8 +206,20 @@ Reply FastCgiHandler::start(const RequestContext& ctx, ResponsePlan& plan, Respo
   x->head.reset();
   x->askedUs = monotonicUs();
   x->readyUs = 0;
+  x->server = UpstreamGroup::kNone;
+  x->tried = 0;
+  x->upstream = nullptr;
+  x->clientKey = t->group != nullptr ? UpstreamGroup::clientKey(ctx.peer) : 0;
   sink.handlerState = x;
-  pool_->acquire(t->upstream, x);
+  Upstream* up = x->nextUpstream();
+  if (up == nullptr) {  // every server of the group is down: nginx's "no live upstreams"
+    LOG_ERROR("upstream %s: no live upstreams while answering \"%.*s\"", t->group->name().c_str(),
+              static_cast<int>(ctx.target.size()), ctx.target.data());
+    finish(x);
+    errors_->fill(ctx, 502, plan);
+    return Reply::kReady;
+  }
+  x->connect(up);
   return Reply::kLater;
 }
 
@@ -220,8 +241,11 @@ void FastCgiHandler::cancel(ResponseSink& sink) {
   if (x->conn != nullptr) {
     pool_->release(x->conn, false);  // mid-request: the connection cannot be reused
   } else if (x->phase == Phase::kWaiting) {
-    pool_->cancelWait(x->target->upstream, x);
+    pool_->cancelWait(
+        x->target->group != nullptr ? x->target->group->upstream(x->server) : x->target->upstream,
+        x);
   }
+  x->judge(UpstreamOutcome::kNeither);
   finish(x);
 }
 
@@ -264,7 +288,8 @@ void FastCgiExchange::onUpstreamTimeout(UpstreamConn* c) {
 
 void FastCgiExchange::onUpstreamFailed(int status) {
   conn = nullptr;
-  if (status == 503) {
+  if (status == 503) {  // this worker's queue for the server is full: not the server's failure
+    judge(UpstreamOutcome::kNeither);
     answer(503);
     return;
   }
@@ -495,6 +520,7 @@ void FastCgiExchange::complete() {
   UpstreamConn* c = conn;
   conn = nullptr;
   handler->pool()->release(c, clean);
+  judge(UpstreamOutcome::kSuccess);
   if (accel) {
     redirectAccel();
     return;
@@ -504,28 +530,64 @@ void FastCgiExchange::complete() {
   s->end();
 }
 
-// The exchange failed: retried once for a GET or HEAD that got no reply yet, else the client gets
-// `status` (before the head) or a closed connection (after it).
+// The address for the next attempt: the target's own, or a server of its group this request has
+// not tried yet (nullptr when none is left or live).
+Upstream* FastCgiExchange::nextUpstream() {
+  if (target->group == nullptr) return target->upstream;
+  server = target->group->pick(tried, clientKey, handler->pool()->nowMs());
+  if (server == UpstreamGroup::kNone) return nullptr;
+  tried |= 1ull << server;
+  return target->group->upstream(server);
+}
+
+void FastCgiExchange::connect(Upstream* u) {
+  upstream = u;
+  handler->pool()->acquire(u, this, target->group != nullptr ? target->connectTimeoutMs : 0);
+}
+
+// Tells the group how its server did (nothing for a single address).
+void FastCgiExchange::judge(UpstreamOutcome outcome) {
+  if (server == UpstreamGroup::kNone) return;
+  target->group->finish(server, outcome, handler->pool()->nowMs());
+  server = UpstreamGroup::kNone;
+}
+
+// A GET or HEAD without a body (its records were overwritten as they went) that got no reply yet
+// goes again: once on another connection to an address; to the group's next server after an error
+// or a timeout (nginx's fastcgi_next_upstream error timeout), until every server was tried.
+bool FastCgiExchange::mayRetry(int status) const {
+  Method m = sink->request().req->method;
+  if (received || body != nullptr || (m != Method::kGet && m != Method::kHead)) return false;
+  if (target->group != nullptr) return status == 502 || status == 504;
+  return status == 502 && !retried;
+}
+
+// The exchange failed: retried (see mayRetry), else the client gets `status` (before the head) or
+// a closed connection (after it).
 void FastCgiExchange::error(int status, const char* why) {
   const RequestContext& ctx = sink->request();
-  LOG_ERROR("upstream %s: %s while answering \"%.*s\"", "FastCGI", why,
-            static_cast<int>(ctx.target.size()), ctx.target.data());
+  const char* address = "";
+  if (server != UpstreamGroup::kNone) {
+    address = UpstreamPool::address(target->group->upstream(server)).c_str();
+  }
+  LOG_ERROR("upstream %s%s%s: %s while answering \"%.*s\"", "FastCGI", *address ? " " : "", address,
+            why, static_cast<int>(ctx.target.size()), ctx.target.data());
   noteAttempt(headSent ? head.status() : status);
   if (conn != nullptr) handler->pool()->release(conn, false);
   conn = nullptr;
-  Method m = ctx.req->method;
-  // A body's records were overwritten as they went: such a request is not retried.
-  if (!received && !retried && status == 502 && (m == Method::kGet || m == Method::kHead) &&
-      body == nullptr) {
+  judge(status == 502 || status == 504 ? UpstreamOutcome::kFailure : UpstreamOutcome::kNeither);
+  if (mayRetry(status)) {
     retried = true;
     phase = Phase::kWaiting;
     askedUs = monotonicUs();
     readyUs = 0;
     decoder.reset(kRequestId);
-    handler->pool()->acquire(target->upstream, this);
-    return;
+    if (Upstream* next = nextUpstream(); next != nullptr) {
+      connect(next);
+      return;
+    }
   }
-  UpstreamPool::countFailure(target->upstream);
+  if (upstream != nullptr) UpstreamPool::countFailure(upstream);
   ResponseSink* s = sink;
   handler->finish(this);
   s->fail(status);
@@ -535,13 +597,14 @@ void FastCgiExchange::error(int status, const char* why) {
 // from asking for one when it got none).
 void FastCgiExchange::noteAttempt(int status) {
   const int64_t from = readyUs != 0 ? readyUs : askedUs;
-  sink->plan().addUpstreamAttempt(&UpstreamPool::address(target->upstream), status,
+  if (upstream == nullptr) return;  // a group with no live server: no attempt
+  sink->plan().addUpstreamAttempt(&UpstreamPool::address(upstream), status,
                                   static_cast<uint64_t>(monotonicUs() - from));
 }
 
 // An answer of our own before the head (503 with Retry-After): keeps the client connection.
 void FastCgiExchange::answer(int status) {
-  UpstreamPool::countFailure(target->upstream);
+  if (upstream != nullptr) UpstreamPool::countFailure(upstream);
   ResponseSink* s = sink;
   handler->errors()->fill(s->request(), status, s->plan());
   s->plan().head().add("Retry-After: 1\r\n");

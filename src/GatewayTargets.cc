@@ -43,23 +43,21 @@ AppStats* appStats(SharedState* shared, const std::string& name) {
 
 }  // namespace
 
-std::string GatewayTargets::check(const RouteConfig& routes, const std::vector<AppSpec>& apps) {
+std::string GatewayTargets::check(const RouteConfig& routes, const std::vector<AppSpec>& apps,
+                                  const std::vector<UpstreamGroupSpec>& upstreams) {
   return forEachLocation(routes, [&](const Location& loc) -> std::string {
     const std::string& pass = loc.settings.fastcgiPass;
-    if (pass.empty() || isAddress(pass) || findApp(apps, pass) != nullptr) return "";
-    return loc.file + ":" + std::to_string(loc.line) + ": fastcgi_pass names no app called '" +
+    if (pass.empty() || isAddress(pass) || findApp(apps, pass) != nullptr ||
+        findUpstreamGroup(upstreams, pass) != nullptr) {
+      return "";
+    }
+    return loc.file + ":" + std::to_string(loc.line) + ": fastcgi_pass names no app or upstream '" +
            pass + "'";
   });
 }
 
-UpstreamLimits GatewayTargets::appLimits(int processes, int workers) {
-  UpstreamLimits l;
-  l.maxConns = static_cast<uint32_t>(std::max(1, processes / std::max(1, workers)));
-  l.keepConns = processes >= workers;
-  return l;
-}
-
 std::string GatewayTargets::addLocation(const Location& loc, const Config& cfg, UpstreamPool* pool,
+                                        const UpstreamGroups& groups,
                                         std::vector<std::pair<const void*, FastCgiTarget>>* out,
                                         SharedState* shared) {
   const LocationSettings& s = loc.settings;
@@ -68,23 +66,24 @@ std::string GatewayTargets::addLocation(const Location& loc, const Config& cfg, 
   UpstreamLimits limits;
   limits.maxConns = 64;
   AppStats* stats = nullptr;
+  UpstreamGroup* group = groups.find(address);
   if (auto it = cfg.appSockets.find(address); it != cfg.appSockets.end()) {
-    limits = appLimits(cfg.appProcesses.at(address), cfg.procs);
+    limits = UpstreamGroups::appLimits(cfg.appProcesses.at(address), cfg.procs);
     if (const AppSpec* app = findApp(apps_, s.fastcgiPass)) {  // its queue and queue_timeout
       limits.queue = app->queue;
       limits.queueTimeoutMs = app->queueTimeoutMs;
     }
     stats = appStats(shared, address);
     address = "unix:" + it->second;
-  } else if (!isAddress(address)) {
-    return where + "fastcgi_pass names no app called '" + address + "'";
+  } else if (group == nullptr && !isAddress(address)) {
+    return where + "fastcgi_pass names no app or upstream '" + address + "'";
   }
   limits.connectTimeoutMs = s.fastcgiConnectTimeoutMs;
   Upstream* up = nullptr;
   for (const auto& [a, u] : upstreams_) {
     if (a == address) up = u;
   }
-  if (up == nullptr) {
+  if (up == nullptr && group == nullptr) {
     up = pool->add(address, limits);
     if (up == nullptr) return where + "fastcgi_pass '" + s.fastcgiPass + "' is not an address";
     if (stats != nullptr) pool->setAppStats(up, stats);
@@ -94,6 +93,8 @@ std::string GatewayTargets::addLocation(const Location& loc, const Config& cfg, 
   if (!root) return where + "cannot open the root " + s.root + ": " + std::strerror(errno);
   FastCgiTarget t;
   t.upstream = up;
+  t.group = group;
+  t.connectTimeoutMs = s.fastcgiConnectTimeoutMs;
   t.documentRoot = s.root;
   t.rootFd = root.get();
   // A regex location (`~ \.php$`) names script files: only an existing one may run. A prefix or
@@ -108,13 +109,14 @@ std::string GatewayTargets::addLocation(const Location& loc, const Config& cfg, 
 }
 
 std::string GatewayTargets::build(const RouteConfig& routes, const Config& cfg, UpstreamPool* pool,
+                                  const UpstreamGroups& groups,
                                   std::vector<std::pair<const void*, FastCgiTarget>>* out,
                                   SharedState* shared) {
   std::string err;
   apps_.clear();
   if (!compileApps(cfg, &apps_, &err)) return err;  // checked at start-up: does not happen
   return forEachLocation(routes, [&](const Location& loc) -> std::string {
-    return loc.settings.fastcgiPass.empty() ? "" : addLocation(loc, cfg, pool, out, shared);
+    return loc.settings.fastcgiPass.empty() ? "" : addLocation(loc, cfg, pool, groups, out, shared);
   });
 }
 

@@ -54,6 +54,11 @@ HandlerTable::HandlerTable(const Config& cfg, FileCache* cache, const SharedStat
     if (sites != nullptr) fastcgi_->useListens(&sites->routes().listens);
   }
   static_.useHandlers(byKind_);  // internal redirects into gateway locations
+  std::string err;               // a bad group never gets here: -t and the worker's start refuse it
+  if (compileUpstreams(cfg, &upstreams_, &err)) {
+    status_.setUpstreams(&upstreams_);
+    metrics_.setUpstreams(&upstreams_);
+  }
 }
 
 Handler* HandlerTable::select(RequestContext& ctx) {

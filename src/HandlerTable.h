@@ -20,6 +20,7 @@
 #include "SharedState.h"
 #include "StaticFileHandler.h"
 #include "StatusHandler.h"
+#include "UpstreamConfig.h"
 
 namespace hs {
 
@@ -78,6 +79,7 @@ class HandlerTable final : public HandlerSelector {
   StatusHandler status_;
   MetricsHandler metrics_;
   HealthHandler health_;
+  std::vector<UpstreamGroupSpec> upstreams_;  // named on the status page and the metrics
   Handler* byKind_[static_cast<size_t>(HandlerKind::kCount)];
 };
 

@@ -256,7 +256,76 @@ void renderApps(TextOut& o, const MetricsSnapshot& s) {
   }
 }
 
+void upstreamLabels(TextOut& o, const UpstreamGroupSpec& g, const UpstreamServerSpec& s) {
+  o.put("{upstream=\"");
+  o.put(g.name);
+  o.put("\",server=\"");
+  o.put(s.address);
+  o.put("\"} ");
+}
+
+// One family per upstream figure, a sample per server of every group.
+void renderUpstreams(TextOut& o, const MetricsSnapshot& s,
+                     const std::vector<UpstreamGroupSpec>& groups) {
+  struct Figure {
+    const char* name;
+    const char* type;
+    const char* help;
+    uint64_t (*value)(const UpstreamServerSpec&, const UpstreamServerSnapshot&);
+  };
+  static constexpr Figure kFigures[] = {
+      {"httpserver_upstream_up", "gauge",
+       "1 while an upstream server is in use, 0 when down by hand or taken out in some worker.",
+       [](const UpstreamServerSpec& spec, const UpstreamServerSnapshot& u) -> uint64_t {
+         return !spec.down && u.downIn == 0 ? 1 : 0;
+       }},
+      {"httpserver_upstream_backup", "gauge", "1 for a backup server.",
+       [](const UpstreamServerSpec& spec, const UpstreamServerSnapshot&) -> uint64_t {
+         return spec.backup ? 1 : 0;
+       }},
+      {"httpserver_upstream_active", "gauge", "Requests on an upstream server now.",
+       [](const UpstreamServerSpec&, const UpstreamServerSnapshot& u) { return u.active; }},
+      {"httpserver_upstream_requests_total", "counter", "Requests sent to an upstream server.",
+       [](const UpstreamServerSpec&, const UpstreamServerSnapshot& u) { return u.requests; }},
+      {"httpserver_upstream_failures_total", "counter",
+       "Failed attempts on an upstream server: connect errors, timeouts, invalid replies.",
+       [](const UpstreamServerSpec&, const UpstreamServerSnapshot& u) { return u.failures; }},
+  };
+  for (const Figure& f : kFigures) {
+    family(o, f.name, f.type, f.help);
+    size_t i = 0;
+    for (const UpstreamGroupSpec& g : groups) {
+      for (const UpstreamServerSpec& server : g.servers) {
+        if (i == kMaxUpstreamSlots) break;
+        o.put(f.name);
+        upstreamLabels(o, g, server);
+        o.putUnsigned(f.value(server, s.upstreams[i++]));
+        o.put("\n");
+      }
+    }
+  }
+}
+
+// Each upstream server summed over the live workers of the current generation (a retiring one may
+// count another configuration's servers).
+void sumUpstreams(const SharedState& shared, int slot, MetricsSnapshot* out) {
+  const WorkerUpstreams& wu = shared.upstreams[slot];
+  for (int i = 0; i < kMaxUpstreamSlots; ++i) {
+    const UpstreamServerStats& st = wu.servers[i];
+    UpstreamServerSnapshot& u = out->upstreams[i];
+    u.active += load(st.active);
+    u.requests += load(st.requests);
+    u.failures += load(st.failures);
+    u.downIn += load(st.down) != 0 ? 1 : 0;
+  }
+}
+
 }  // namespace
+
+const char* upstreamState(const UpstreamServerSpec& spec, const UpstreamServerSnapshot& s) {
+  if (spec.down || s.downIn > 0) return "down";
+  return spec.backup ? "backup" : "up";
+}
 
 // The apps' slots in use, in slot order.
 void takeAppSnapshot(const SharedState& shared, MetricsSnapshot* out) {
@@ -317,6 +386,7 @@ void takeSnapshot(const SharedState& shared, MetricsSnapshot* out) {
     out->handled += w.taken;
     out->requests += w.requests;
     out->workers[out->nworkers++] = w;
+    if (w.generation == out->generation) sumUpstreams(shared, slot, out);
   }
   takeAppSnapshot(shared, out);
 }
@@ -333,7 +403,8 @@ void countOwnRequestAsWriting(MetricsSnapshot* s, int32_t pid) {
   }
 }
 
-size_t renderMetrics(const MetricsSnapshot& s, char* buf, size_t cap) {
+size_t renderMetrics(const MetricsSnapshot& s, char* buf, size_t cap,
+                     const std::vector<UpstreamGroupSpec>* groups) {
   TextOut o(buf, cap);
   renderServer(o, s);
   renderStatusCounters(o, s);
@@ -341,6 +412,7 @@ size_t renderMetrics(const MetricsSnapshot& s, char* buf, size_t cap) {
   renderDuration(o, s);
   renderWorkers(o, s);
   renderApps(o, s);
+  if (groups != nullptr && !groups->empty()) renderUpstreams(o, s, *groups);
   return o.length();
 }
 

@@ -8,9 +8,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "ResponseStats.h"
 #include "SharedState.h"
+#include "UpstreamConfig.h"
 
 namespace hs {
 
@@ -51,6 +53,14 @@ struct AppSnapshot {
   uint64_t failures = 0;
 };
 
+// One upstream server summed over the workers of the current generation.
+struct UpstreamServerSnapshot {
+  uint64_t active = 0;
+  uint64_t requests = 0;
+  uint64_t failures = 0;
+  uint32_t downIn = 0;  // workers that have it taken out
+};
+
 struct MetricsSnapshot {
   int32_t masterPid = 0;
   uint32_t generation = 0;
@@ -70,6 +80,7 @@ struct MetricsSnapshot {
   WorkerSnapshot workers[kMaxWorkerSlots];
   uint32_t napps = 0;  // apps the master runs, in slot order
   AppSnapshot apps[kMaxApps];
+  UpstreamServerSnapshot upstreams[kMaxUpstreamSlots];  // every group's servers, in file order
 
   uint64_t waiting() const { return active >= reading + writing ? active - reading - writing : 0; }
 };
@@ -89,6 +100,11 @@ void countOwnRequestAsWriting(MetricsSnapshot* s, int32_t pid);
 
 // Writes the exposition text of `s` into buf (at most cap bytes) and returns its full length;
 // when that is more than cap, the text was cut and the caller should retry with a larger buffer.
-size_t renderMetrics(const MetricsSnapshot& s, char* buf, size_t cap);
+// `groups` (the configuration's upstream groups) names s.upstreams.
+size_t renderMetrics(const MetricsSnapshot& s, char* buf, size_t cap,
+                     const std::vector<UpstreamGroupSpec>* groups = nullptr);
+
+// How an upstream server stands: "down" (by hand, or taken out in some worker), "backup" or "up".
+const char* upstreamState(const UpstreamServerSpec& spec, const UpstreamServerSnapshot& s);
 
 }  // namespace hs

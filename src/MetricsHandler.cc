@@ -21,10 +21,10 @@ Reply MetricsHandler::start(const RequestContext& ctx, ResponsePlan& plan, Respo
   // Render into the buffer as it is; when the text needs more, grow it once and render again.
   std::string& text = plan.generated;
   text.resize(text.capacity());
-  size_t len = renderMetrics(*snapshot_, text.data(), text.size());
+  size_t len = renderMetrics(*snapshot_, text.data(), text.size(), groups_);
   if (len > text.size()) {
     text.resize(len);
-    len = renderMetrics(*snapshot_, text.data(), text.size());
+    len = renderMetrics(*snapshot_, text.data(), text.size(), groups_);
   }
   text.resize(len);
   plan.begin(200, ctx.commonHead).add("Cache-Control: no-store\r\n");

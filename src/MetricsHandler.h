@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "ErrorPages.h"
 #include "Handler.h"
@@ -20,10 +21,14 @@ class MetricsHandler final : public Handler {
 
   Reply start(const RequestContext& ctx, ResponsePlan& plan, ResponseSink& sink) override;
 
+  // The configuration's upstream groups (borrowed): their servers are shown too.
+  void setUpstreams(const std::vector<UpstreamGroupSpec>* groups) { groups_ = groups; }
+
  private:
   const SharedState* shared_;
   bool allowRemote_;
   const ErrorPages* errors_;
+  const std::vector<UpstreamGroupSpec>* groups_ = nullptr;
   std::unique_ptr<MetricsSnapshot> snapshot_;  // ~25 KiB: one per worker, not on the stack
 };
 

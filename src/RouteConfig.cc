@@ -373,7 +373,8 @@ void finishLocation(Location* loc, RouteConfig* out) {
     if (h.always) s.alwaysLines += line;
   }
   out->maxBody = std::max(out->maxBody, s.maxBody);
-  out->needsPeer = out->needsPeer || !s.access.empty();
+  // Access rules, and a gateway's REMOTE_ADDR and hash balancing, need the client's address.
+  out->needsPeer = out->needsPeer || !s.access.empty() || !s.fastcgiPass.empty();
   for (auto* list : {&loc->exact, &loc->prefixes, &loc->regexes}) {
     for (auto& nested : *list) finishLocation(nested.get(), out);
   }

@@ -65,6 +65,22 @@ struct alignas(64) AppStats {
   std::atomic<uint64_t> failures;              // answered 502, 503 or 504 by the gateway
 };
 
+// The servers of every upstream group together, in configuration order (UpstreamConfig.h bounds
+// them to this).
+constexpr int kMaxUpstreamSlots = 64;
+
+// One upstream server as one worker sees it (see UpstreamGroup.h), written by that worker alone.
+struct UpstreamServerStats {
+  std::atomic<uint32_t> active;  // the worker's requests on it now
+  std::atomic<uint32_t> down;    // 1: taken out in this worker (by hand or after failures)
+  std::atomic<uint64_t> requests;
+  std::atomic<uint64_t> failures;
+};
+
+struct alignas(64) WorkerUpstreams {
+  UpstreamServerStats servers[kMaxUpstreamSlots];
+};
+
 struct SharedState {
   std::atomic<int32_t> masterPid;
   std::atomic<uint32_t> generation;   // current worker generation (bumped on reload)
@@ -83,6 +99,8 @@ struct SharedState {
   std::atomic<int32_t> appsMissing;
   std::atomic<uint32_t> draining;
   AppStats apps[kMaxApps];  // by the slot AppPool gave each app
+  // Each slot's worker's view of the upstream servers (zeroed when a worker starts in the slot).
+  WorkerUpstreams upstreams[kMaxWorkerSlots];
 };
 
 // Maps a zeroed SharedState shared with future children. Returns nullptr on failure.

@@ -62,6 +62,45 @@ void writeText(const MetricsSnapshot& s, long long uptime, std::string& out) {
   writeAppsText(s, out);
 }
 
+// Every upstream server: its group, state and figures.
+void writeUpstreamsText(const MetricsSnapshot& s, const std::vector<UpstreamGroupSpec>& groups,
+                        std::string& out) {
+  size_t i = 0;
+  for (const UpstreamGroupSpec& g : groups) {
+    for (const UpstreamServerSpec& server : g.servers) {
+      if (i == kMaxUpstreamSlots) return;
+      const UpstreamServerSnapshot& st = s.upstreams[i++];
+      appendf(out,
+              "Upstream %s: server %s, state %s, active %llu, requests %llu, failures %llu, down "
+              "in %u workers\n",
+              g.name.c_str(), server.address.c_str(), upstreamState(server, st), u(st.active),
+              u(st.requests), u(st.failures), st.downIn);
+    }
+  }
+}
+
+void writeUpstreamsJson(const MetricsSnapshot& s, const std::vector<UpstreamGroupSpec>& groups,
+                        std::string& out) {
+  out += ",\"upstreams\":[";
+  size_t i = 0;
+  for (const UpstreamGroupSpec& g : groups) {
+    appendf(out, "%s{\"name\":\"%s\",\"balance\":\"%s\",\"servers\":[", &g == &groups[0] ? "" : ",",
+            g.name.c_str(), balanceName(g.balance));
+    for (const UpstreamServerSpec& server : g.servers) {
+      if (i == kMaxUpstreamSlots) break;
+      const UpstreamServerSnapshot& st = s.upstreams[i++];
+      appendf(out,
+              "%s{\"server\":\"%s\",\"weight\":%u,\"backup\":%s,\"state\":\"%s\",\"active\":%llu,"
+              "\"requests\":%llu,\"failures\":%llu,\"down_in\":%u}",
+              &server == &g.servers[0] ? "" : ",", server.address.c_str(), server.weight,
+              server.backup ? "true" : "false", upstreamState(server, st), u(st.active),
+              u(st.requests), u(st.failures), st.downIn);
+    }
+    out += "]}";
+  }
+  out += "]";
+}
+
 // The same figures under the same names, lower-case: "accepts" as nginx's column, "master" and
 // "workers" for the lines that start with "Master:" and "Worker N:".
 void writeJson(const MetricsSnapshot& s, long long uptime, std::string& out) {
@@ -84,7 +123,6 @@ void writeJson(const MetricsSnapshot& s, long long uptime, std::string& out) {
   }
   out += "]";
   writeAppsJson(s, out);
-  out += "}\n";
 }
 
 }  // namespace
@@ -105,8 +143,12 @@ Reply StatusHandler::start(const RequestContext& ctx, ResponsePlan& plan, Respon
   plan.generated.clear();
   if (json) {
     writeJson(*snapshot_, uptime, plan.generated);
+    if (groups_ != nullptr && !groups_->empty())
+      writeUpstreamsJson(*snapshot_, *groups_, plan.generated);
+    plan.generated += "}\n";
   } else {
     writeText(*snapshot_, uptime, plan.generated);
+    if (groups_ != nullptr) writeUpstreamsText(*snapshot_, *groups_, plan.generated);
   }
   plan.begin(200, ctx.commonHead).add("Cache-Control: no-store\r\n");
   plan.setBody(json ? "application/json" : "text/plain; charset=utf-8", plan.generated,

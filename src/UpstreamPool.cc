@@ -21,6 +21,7 @@ class Upstream {
   struct Waiter {
     UpstreamUser* user;
     int64_t deadlineMs;
+    int connectTimeoutMs;
   };
   sockaddr_storage addr{};
   socklen_t addrLen = 0;
@@ -149,7 +150,7 @@ void UpstreamPool::dequeued(Upstream* u) {
   if (u->app != nullptr) u->app->queued.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void UpstreamPool::acquire(Upstream* u, UpstreamUser* user) {
+void UpstreamPool::acquire(Upstream* u, UpstreamUser* user, int connectTimeoutMs) {
   while (!u->idle.empty()) {
     UpstreamConn* c = u->idle.back();
     u->idle.pop_back();
@@ -164,7 +165,7 @@ void UpstreamPool::acquire(Upstream* u, UpstreamUser* user) {
     closeConn(c, false);
   }
   if (u->open < u->limits.maxConns && !free_.empty()) {
-    startConnect(u, user);
+    startConnect(u, user, connectTimeoutMs);
     return;
   }
   if (u->count == u->ring.size()) {
@@ -172,7 +173,7 @@ void UpstreamPool::acquire(Upstream* u, UpstreamUser* user) {
     return;
   }
   int64_t deadline = nowMs() + u->limits.queueTimeoutMs;
-  u->ring[(u->head + u->count) % u->ring.size()] = {user, deadline};
+  u->ring[(u->head + u->count) % u->ring.size()] = {user, deadline, connectTimeoutMs};
   if (u->app != nullptr) u->app->queued.fetch_add(1, std::memory_order_relaxed);
   if (u->count++ == 0) timers_->schedule(&u->timer, deadline);
 }
@@ -188,7 +189,7 @@ void UpstreamPool::cancelWait(Upstream* u, UpstreamUser* user) {
   }
 }
 
-void UpstreamPool::startConnect(Upstream* u, UpstreamUser* user) {
+void UpstreamPool::startConnect(Upstream* u, UpstreamUser* user, int connectTimeoutMs) {
   uint32_t slot = free_.back();
   UpstreamConn* c = &conns_[slot];
   int family = u->addr.ss_family;
@@ -233,7 +234,7 @@ void UpstreamPool::startConnect(Upstream* u, UpstreamUser* user) {
   }
   if (c->connecting_) {
     c->user_ = user;
-    schedule(c, nowMs() + u->limits.connectTimeoutMs);
+    schedule(c, nowMs() + (connectTimeoutMs > 0 ? connectTimeoutMs : u->limits.connectTimeoutMs));
     return;
   }
   handOver(c, user, false);
@@ -272,7 +273,7 @@ void UpstreamPool::release(UpstreamConn* c, bool reusable) {
   c->user_ = nullptr;
   timers_->cancel(&c->timer_);
   unclaim(c);
-  if (!reusable || !u->limits.keepConns) {
+  if (!reusable || !u->limits.keepConns || u->idle.size() >= u->limits.maxIdle) {
     closeConn(c);
     return;
   }
@@ -290,7 +291,7 @@ void UpstreamPool::serveQueue(Upstream* u) {
     dequeued(u);
     if (w.user != nullptr) {
       if (u->count == 0) timers_->cancel(&u->timer);
-      acquire(u, w.user);
+      acquire(u, w.user, w.connectTimeoutMs);
       break;
     }
   }

@@ -43,7 +43,8 @@ struct UpstreamLimits {
   uint32_t queue = 64;    // requests that may wait for one; beyond that 503 at once
   int queueTimeoutMs = 10'000;
   int connectTimeoutMs = 60'000;
-  bool keepConns = true;  // keep connections open between requests
+  bool keepConns = true;          // keep connections open between requests
+  uint32_t maxIdle = UINT32_MAX;  // of those, at most this many idle ones (an upstream's keepalive)
 };
 
 class Upstream;
@@ -94,7 +95,9 @@ class UpstreamPool {
   static void countFailure(Upstream* u);
 
   // Asks for a connection for `user`: onUpstreamReady now or later, or onUpstreamFailed.
-  void acquire(Upstream* u, UpstreamUser* user);
+  // `connectTimeoutMs` > 0 replaces the upstream's own limit for a connect this request starts
+  // (a location's timeout for the server of a group).
+  void acquire(Upstream* u, UpstreamUser* user, int connectTimeoutMs = 0);
   // The user is done with c. `reusable`: the exchange ended cleanly, keep it open.
   void release(UpstreamConn* c, bool reusable);
   // The user gives up waiting in the queue (its client went away).
@@ -106,7 +109,7 @@ class UpstreamPool {
   void schedule(UpstreamConn* c, int64_t atMs);
 
  private:
-  void startConnect(Upstream* u, UpstreamUser* user);
+  void startConnect(Upstream* u, UpstreamUser* user, int connectTimeoutMs);
   void handOver(UpstreamConn* c, UpstreamUser* user, bool reused);
   void closeConn(UpstreamConn* c, bool serve = true);
   void serveQueue(Upstream* u);

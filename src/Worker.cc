@@ -74,7 +74,10 @@ bool Worker::setup() {
   handlers_ = std::make_unique<HandlerTable>(cfg_, sites_.cache(0), shared_, boundary_, &sites_,
                                              &upstreams_);
   std::vector<std::pair<const void*, FastCgiTarget>> targets;
-  err = gateways_.build(sites_.routes(), cfg_, &upstreams_, &targets, shared_);
+  err = groups_.build(cfg_, &upstreams_);
+  if (err.empty())
+    err = gateways_.build(sites_.routes(), cfg_, &upstreams_, groups_, &targets, shared_);
+  groups_.publishTo(&shared_->upstreams[stats_ - shared_->workers]);
   if (!err.empty()) {
     LOG_ERROR("%s", err.c_str());
     return false;

@@ -31,6 +31,7 @@
 #include "ThreadPool.h"
 #include "TimerHeap.h"
 #include "UniqueFd.h"
+#include "UpstreamGroups.h"
 #include "UpstreamPool.h"
 #include "WorkerClock.h"
 
@@ -85,6 +86,7 @@ class Worker final : private ConnectionHost {
   FreeListPool<IoState> ios_;
   FreeListPool<RequestBody> bodies_;
   UpstreamPool upstreams_;                  // connections to FastCGI applications
+  UpstreamGroups groups_;                   // the upstream blocks, their servers in upstreams_
   GatewayTargets gateways_;                 // the roots of the fastcgi_pass locations
   Sites sites_;                             // the routes, and every root's fd and file cache
   std::unique_ptr<HandlerTable> handlers_;  // made once the sites are open

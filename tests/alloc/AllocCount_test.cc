@@ -369,8 +369,9 @@ struct Step {
 // configuration (several servers, prefix, exact and regex locations, return, allow/deny, headers),
 // also with an access_log in a log_format that uses every variable.
 // kGateway: request bodies (in memory, chunked, and spilled to the temp file) passed to a FastCGI
-// application.
-enum class Setup { kFlat, kFlatLogged, kBlocks, kBlocksLogged, kGateway };
+// application; kGatewayGroup: the same through an upstream group of two applications (weights
+// 1 and 2, so the balancer and its shared counters run on every request).
+enum class Setup { kFlat, kFlatLogged, kBlocks, kBlocksLogged, kGateway, kGatewayGroup };
 
 constexpr const char* kEveryVariable =
     "log_format every '$remote_addr $remote_user [$time_local] $time_iso8601 $msec \"$request\" "
@@ -405,9 +406,11 @@ class AllocCountTest : public ::testing::TestWithParam<Setup> {
 
 TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
   const bool accessLog = GetParam() == Setup::kFlatLogged || GetParam() == Setup::kBlocksLogged;
-  const bool gateway = GetParam() == Setup::kGateway;
+  const bool group = GetParam() == Setup::kGatewayGroup;
+  const bool gateway = GetParam() == Setup::kGateway || group;
   std::string logPath;
   FakeFastCgiApp app;
+  FakeFastCgiApp app2;
   if (accessLog || gateway) {
     char tmpl[] = "/tmp/alloc_test.XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
@@ -429,15 +432,20 @@ TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
   }
   if (gateway) {
     ASSERT_TRUE(app.start(logDir_ + "/app.sock"));
+    if (group) {
+      ASSERT_TRUE(app2.start(logDir_ + "/app2.sock"));
+    }
+    const std::string upstream = "upstream g { server unix:" + logDir_ +
+                                 "/app.sock; server unix:" + logDir_ + "/app2.sock weight=2; }\n";
     // With fastcgi_param lines (variables expanded per request), a try_files front controller
     // into the gateway and an X-Accel-Redirect back to the static files.
     const std::string text =
-        "client_body_temp_path " + logDir_ +
+        (group ? upstream : "") + "client_body_temp_path " + logDir_ +
         ";\nfastcgi_param TOP_ONLY x;\nserver {\n server_name t;\n location / { }\n"
         " location /front/ { try_files $uri /app/index?$args; }\n"
-        " location /app/ { fastcgi_pass unix:" +
-        logDir_ +
-        "/app.sock;\n  fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n"
+        " location /app/ { fastcgi_pass " +
+        (group ? "g" : "unix:" + logDir_ + "/app.sock") +
+        ";\n  fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n"
         "  fastcgi_param X_V \"$request_uri|$args|$http_user_agent|$remote_addr\" if_not_empty; }"
         "\n}\n";
     std::string err;
@@ -576,6 +584,7 @@ TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "worker wait status " << status;
   EXPECT_EQ(shared->workers[0].requests.load(), 12'001u);
   app.stop();
+  app2.stop();
   if (accessLog) {
     UniqueFd log(::open(logPath.c_str(), O_RDONLY | O_CLOEXEC));
     ASSERT_TRUE(log.valid());
@@ -590,13 +599,15 @@ TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
 
 INSTANTIATE_TEST_SUITE_P(Config, AllocCountTest,
                          ::testing::Values(Setup::kFlat, Setup::kFlatLogged, Setup::kBlocks,
-                                           Setup::kBlocksLogged, Setup::kGateway),
+                                           Setup::kBlocksLogged, Setup::kGateway,
+                                           Setup::kGatewayGroup),
                          [](const ::testing::TestParamInfo<Setup>& p) {
                            return std::string(p.param == Setup::kFlat         ? "Flat"
                                               : p.param == Setup::kFlatLogged ? "FlatWithAccessLog"
                                               : p.param == Setup::kBlocks     ? "Blocks"
-                                              : p.param == Setup::kGateway
-                                                  ? "GatewayBodies"
+                                              : p.param == Setup::kGateway    ? "GatewayBodies"
+                                              : p.param == Setup::kGatewayGroup
+                                                  ? "GatewayGroupBodies"
                                                   : "BlocksWithEveryLogVariable");
                          });
 

@@ -155,7 +155,7 @@ TEST_F(AppsTest, ConfigurationErrorsAreRefusedWithTheirLine) {
       {"twice", "app a { command /bin/true; }\napp a { command /bin/true; }\n", "duplicate app"},
       {"unknown", "app a { command /bin/true; root /x; }\n", "not allowed in an app block"},
       {"unknown app", "server { location / { fastcgi_pass nope; } }\n",
-       "hs.conf:1: fastcgi_pass names no app called 'nope'"},
+       "hs.conf:1: fastcgi_pass names no app or upstream 'nope'"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);

@@ -380,3 +380,73 @@ TEST(MetricsTest, AppSnapshotReadsTheSlotsInUse) {
 
 }  // namespace
 }  // namespace hs
+
+namespace hs {
+namespace {
+
+// Upstream servers: summed over the live workers of the current generation, named by the groups.
+TEST(MetricsTest, UpstreamServersAreSummedAndLabelled) {
+  auto shared = std::make_unique<SharedState>();
+  shared->generation = 2;
+  auto start = [&](int slot, int32_t pid, uint32_t generation) {
+    shared->workers[slot].pid = pid;
+    shared->workers[slot].generation = generation;
+  };
+  start(0, 10, 2);
+  start(1, 11, 2);
+  start(2, 12, 1);  // a retiring worker of the old configuration: not counted
+  auto set = [&](int slot, int server, uint32_t active, uint64_t requests, uint64_t failures,
+                 uint32_t down) {
+    UpstreamServerStats& st = shared->upstreams[slot].servers[server];
+    st.active = active;
+    st.requests = requests;
+    st.failures = failures;
+    st.down = down;
+  };
+  set(0, 0, 1, 100, 0, 0);
+  set(1, 0, 2, 50, 1, 0);
+  set(0, 1, 0, 7, 3, 1);  // taken out in worker 0 only
+  set(2, 0, 9, 999, 999, 1);
+  set(5, 0, 9, 999, 999, 1);  // no worker in slot 5
+  std::vector<UpstreamGroupSpec> groups(1);
+  groups[0].name = "g";
+  groups[0].servers.resize(3);
+  groups[0].servers[0].address = "127.0.0.1:9001";
+  groups[0].servers[1].address = "unix:/run/b.sock";
+  groups[0].servers[2].address = "127.0.0.1:9003";
+  groups[0].servers[2].backup = true;
+
+  auto s = std::make_unique<MetricsSnapshot>();
+  takeSnapshot(*shared, s.get());
+  EXPECT_EQ(s->upstreams[0].active, 3u);
+  EXPECT_EQ(s->upstreams[0].requests, 150u);
+  EXPECT_EQ(s->upstreams[0].failures, 1u);
+  EXPECT_EQ(s->upstreams[0].downIn, 0u);
+  EXPECT_EQ(s->upstreams[1].downIn, 1u);
+  EXPECT_STREQ(upstreamState(groups[0].servers[0], s->upstreams[0]), "up");
+  EXPECT_STREQ(upstreamState(groups[0].servers[1], s->upstreams[1]), "down");
+  EXPECT_STREQ(upstreamState(groups[0].servers[2], s->upstreams[2]), "backup");
+
+  size_t need = renderMetrics(*s, nullptr, 0, &groups);
+  std::string text(need, '\0');
+  ASSERT_EQ(renderMetrics(*s, text.data(), text.size(), &groups), need);
+  for (const char* line : {
+           "# TYPE httpserver_upstream_up gauge\n",
+           "httpserver_upstream_up{upstream=\"g\",server=\"127.0.0.1:9001\"} 1\n",
+           "httpserver_upstream_up{upstream=\"g\",server=\"unix:/run/b.sock\"} 0\n",
+           "httpserver_upstream_backup{upstream=\"g\",server=\"127.0.0.1:9003\"} 1\n",
+           "httpserver_upstream_active{upstream=\"g\",server=\"127.0.0.1:9001\"} 3\n",
+           "# TYPE httpserver_upstream_requests_total counter\n",
+           "httpserver_upstream_requests_total{upstream=\"g\",server=\"127.0.0.1:9001\"} 150\n",
+           "httpserver_upstream_failures_total{upstream=\"g\",server=\"unix:/run/b.sock\"} 3\n",
+       }) {
+    SCOPED_TRACE(line);
+    EXPECT_NE(text.find(line), std::string::npos) << text;
+  }
+  // Without groups (or with none) nothing about upstreams is written.
+  std::vector<UpstreamGroupSpec> none;
+  EXPECT_EQ(renderMetrics(*s, nullptr, 0, &none), renderMetrics(*s, nullptr, 0));
+}
+
+}  // namespace
+}  // namespace hs
