@@ -1,7 +1,9 @@
 // Upstream groups end to end: `upstream NAME { server unix:... }` over three php-cgi `app` blocks
 // (each says its name), fastcgi_pass NAME. Requests spread by weight; a server whose socket is dead
-// under a GET load fails no request, is taken out and logged, and gets traffic again after its
-// fail_timeout once it answers; -t names bad groups with their line. The cases skip (one line)
+// under a GET load fails no request, is taken out, shown down on the status page and the metrics,
+// and gets traffic again after its fail_timeout once it answers; every process of one app killed
+// under a GET load fails no request; a hash sends a client to one server from every worker; no
+// live server is 502 at once; -t names bad groups with their line. The cases skip (one line)
 // where php-cgi is not installed.
 #include <signal.h>
 #include <sys/stat.h>
@@ -11,6 +13,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -179,6 +182,63 @@ TEST_F(UpstreamsTest, DeadServerFailsNoGetIsTakenOutAndComesBack) {
   EXPECT_EQ(failed.load(), 0) << "ok " << ok.load() << ", first failure: " << firstFailure << "\n"
                               << server_.log();
   EXPECT_GE(count("server unix:" + dead + " is back"), 1u) << server_.log();
+}
+
+TEST_F(UpstreamsTest, HashSendsAClientToOneServerFromEveryWorker) {
+  NEED_PHP();
+  ASSERT_NO_FATAL_FAILURE(startGroup(" server unix:" + sock("a") + ";\n server unix:" + sock("b") +
+                                         ";\n server unix:" + sock("c") +
+                                         ";\n hash $remote_addr;\n",
+                                     2));
+  std::map<std::string, int> counts;
+  for (int i = 0; i < 30; ++i) {  // new connections: both workers answer some
+    Response r = fetchGet(port(), "/who.php");
+    ASSERT_EQ(r.status, 200) << r.describe() << "\n" << server_.log();
+    ++counts[r.body];
+  }
+  EXPECT_EQ(counts.size(), 1u) << counts.size() << " servers for one client";
+  std::string status = fetchGet(port(), "/status?json").body;
+  EXPECT_NE(status.find("\"balance\":\"hash\""), std::string::npos) << status;
+}
+
+TEST_F(UpstreamsTest, KilledAppFailsNoGet) {
+  NEED_PHP();
+  ASSERT_NO_FATAL_FAILURE(startGroup(" server unix:" + sock("a") + ";\n server unix:" + sock("b") +
+                                         ";\n server unix:" + sock("c") + ";\n",
+                                     2));
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&] {
+      Client c(port());
+      while (!stop && c.ok()) {
+        Response r = c.exchange(getRequest("/who.php"));
+        if (r.status == 200) {
+          ++ok;
+        } else {
+          ++failed;
+          c = Client(port());
+        }
+      }
+    });
+  }
+  ASSERT_TRUE(waitFor([&] { return ok.load() > 100; }, 10000));
+  // Every process of app b at once: its requests in flight go to a or c.
+  int killed = 0;
+  for (const ProcInfo& p : childrenOf(server_.pid())) {
+    std::optional<std::string> env = readFile("/proc/" + std::to_string(p.pid) + "/environ");
+    if (p.comm == "php-cgi" && env && env->find("APP_NAME=b") != std::string::npos) {
+      killed += ::kill(p.pid, SIGKILL) == 0 ? 1 : 0;
+    }
+  }
+  EXPECT_EQ(killed, 2);
+  const int before = ok.load();
+  waitFor([&] { return ok.load() > before + 300; }, 10000);
+  stop = true;
+  for (std::thread& t : clients) t.join();
+  EXPECT_EQ(failed.load(), 0) << "ok " << ok.load() << "\n" << server_.log();
+  EXPECT_GT(ok.load(), before + 300);
 }
 
 TEST_F(UpstreamsTest, EveryServerDownIs502AtOnce) {
