@@ -12,11 +12,11 @@
 #include <cstring>
 
 #include "AppConfig.h"
-#include "UpstreamConfig.h"
 #include "GatewayTargets.h"
 #include "Listeners.h"
 #include "RouteConfig.h"
 #include "UniqueFd.h"
+#include "UpstreamConfig.h"
 
 namespace hs {
 namespace {
