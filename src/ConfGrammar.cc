@@ -65,6 +65,11 @@ constexpr DirectiveSpec kSpecs[] = {
     {"fastcgi_read_timeout", kAll, 1, 1, 0},
     {"fastcgi_param", kAll, 2, 3, 0},
     {"internal", kL, 0, 0, 0},
+    {"proxy_pass", kL, 1, 1, 0},
+    {"proxy_set_header", kAll, 2, 2, 0},
+    {"proxy_connect_timeout", kAll, 1, 1, 0},
+    {"proxy_send_timeout", kAll, 1, 1, 0},
+    {"proxy_read_timeout", kAll, 1, 1, 0},
     // app NAME { ... }: an application pool the master runs (AppConfig).
     {"app", kM, 1, 1, kA},
     {"command", kA, 1, kAnyArgs, 0},

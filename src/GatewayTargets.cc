@@ -10,24 +10,6 @@ namespace hs {
 
 namespace {
 
-// Calls f on every location of every server, nested ones included; stops at the first non-empty
-// answer and returns it.
-template <typename F>
-std::string forEachLocation(const RouteConfig& routes, F f) {
-  std::vector<const Location*> todo;
-  for (const std::unique_ptr<Server>& s : routes.servers) todo.push_back(&s->root);
-  while (!todo.empty()) {
-    const Location* loc = todo.back();
-    todo.pop_back();
-    std::string why = f(*loc);
-    if (!why.empty()) return why;
-    for (const auto* list : {&loc->exact, &loc->prefixes, &loc->regexes}) {
-      for (const std::unique_ptr<Location>& child : *list) todo.push_back(child.get());
-    }
-  }
-  return "";
-}
-
 bool isAddress(const std::string& pass) {
   return pass.starts_with("unix:/") || pass.find(':') != std::string::npos;
 }

@@ -46,12 +46,16 @@ HandlerTable::HandlerTable(const Config& cfg, FileCache* cache, const SharedStat
   byKind_[static_cast<size_t>(HandlerKind::kStatic)] = &static_;
   byKind_[static_cast<size_t>(HandlerKind::kReturn)] = &return_;
   byKind_[static_cast<size_t>(HandlerKind::kFastCgi)] = &static_;  // answers 500 without a pool
+  byKind_[static_cast<size_t>(HandlerKind::kProxy)] = &static_;
   if (upstreams != nullptr) {
     fastcgi_ = std::make_unique<FastCgiHandler>(upstreams, &errors_,
                                                 static_cast<uint32_t>(std::max(cfg.conns, 1)));
     byKind_[static_cast<size_t>(HandlerKind::kFastCgi)] = fastcgi_.get();
     fastcgi_->useRedirects(&static_);  // X-Accel-Redirect
     if (sites != nullptr) fastcgi_->useListens(&sites->routes().listens);
+    proxy_ = std::make_unique<ProxyHandler>(upstreams, &errors_,
+                                            static_cast<uint32_t>(std::max(cfg.conns, 1)));
+    byKind_[static_cast<size_t>(HandlerKind::kProxy)] = proxy_.get();
   }
   static_.useHandlers(byKind_);  // internal redirects into gateway locations
   std::string err;               // a bad group never gets here: -t and the worker's start refuse it

@@ -15,6 +15,7 @@
 #include "Handler.h"
 #include "HealthHandler.h"
 #include "MetricsHandler.h"
+#include "ProxyHandler.h"
 #include "ReturnHandler.h"
 #include "RouteConfig.h"
 #include "SharedState.h"
@@ -54,6 +55,8 @@ class HandlerTable final : public HandlerSelector {
   void usePool(ThreadPool* pool) { static_.usePool(pool); }
   // The gateway, when the table was given an upstream pool (its targets are added by the worker).
   FastCgiHandler* fastcgi() { return fastcgi_.get(); }
+  // The reverse proxy, likewise.
+  ProxyHandler* proxy() { return proxy_.get(); }
 
  private:
   Handler* route(RequestContext& ctx);
@@ -76,6 +79,7 @@ class HandlerTable final : public HandlerSelector {
   ReturnHandler return_;
   RefusalHandler refusal_;
   std::unique_ptr<FastCgiHandler> fastcgi_;
+  std::unique_ptr<ProxyHandler> proxy_;
   StatusHandler status_;
   MetricsHandler metrics_;
   HealthHandler health_;

@@ -67,7 +67,8 @@ class HttpResponseHead {
   int status() const { return status_; }
   int versionMinor() const { return minor_; }
   Framing framing() const { return framing_; }
-  uint64_t contentLength() const { return length_; }  // with kLength
+  bool hasLength() const { return hasLength_; }
+  uint64_t contentLength() const { return length_; }  // with kLength (or a bodiless hasLength)
   // The upstream allows another request on this connection after the body (HTTP/1.1 without
   // "close", or HTTP/1.0 with "keep-alive"; never for a close-delimited body).
   bool keepAlive() const { return keepAlive_; }

@@ -22,6 +22,7 @@ enum class HandlerKind : uint8_t {
   kStatic,   // files under root or alias (index, try_files, autoindex, gzip_static)
   kReturn,   // return CODE [URL|TEXT]
   kFastCgi,  // fastcgi_pass
+  kProxy,    // proxy_pass
   kCount
 };
 
@@ -85,6 +86,12 @@ struct LocationSettings {
   int fastcgiReadTimeoutMs = 60'000;
   // Added to (or replacing) the standard parameters; a level with any replaces the inherited list.
   std::vector<FastCgiParam> fastcgiParams;
+  std::string proxyPass;  // "" : not proxied; else proxy_pass's URL (not inherited)
+  size_t proxyCut = 0;    // the location's prefix length: what proxy_pass's URI replaces
+  std::vector<HeaderRule> proxySetHeaders;  // proxy_set_header NAME VALUE, in order
+  int proxyConnectTimeoutMs = 60'000;
+  int proxySendTimeoutMs = 60'000;
+  int proxyReadTimeoutMs = 60'000;
 };
 
 // The extra header lines a response with `status` carries: add_header's (and max_age's) on the

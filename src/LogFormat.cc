@@ -54,6 +54,9 @@ constexpr VarName kVars[] = {
     {"upstream_addr", LogVar::kUpstreamAddr},
     {"upstream_status", LogVar::kUpstreamStatus},
     {"upstream_response_time", LogVar::kUpstreamResponseTime},
+    {"proxy_host", LogVar::kProxyHost},
+    {"proxy_add_x_forwarded_for", LogVar::kProxyAddXForwardedFor},
+    {"proxy_add_forwarded", LogVar::kProxyAddForwarded},
 };
 
 bool isNameChar(char c) { return isAlnum(static_cast<unsigned char>(c)) || c == '_'; }
@@ -285,6 +288,9 @@ bool valueOf(LogVar var, std::string_view headerName, const LogFields& f, char* 
     case LogVar::kPid:
       *v = formatNumber(static_cast<uint64_t>(f.pid), buf, cap);
       return true;
+    case LogVar::kProxyHost:
+      *v = f.proxyHost;
+      return !f.proxyHost.empty();
     case LogVar::kIsArgs:
       *v = f.hasArgs ? "?" : "";
       return true;
@@ -295,6 +301,45 @@ bool valueOf(LogVar var, std::string_view headerName, const LogFields& f, char* 
     default:
       return gatewayValue(var, f, v);
   }
+}
+
+// A Forwarded (RFC 7239) node: an IPv4 address as is, an IPv6 one quoted in brackets.
+void addForwardedNode(LineWriter& w, const sockaddr* peer, char* buf, size_t cap) {
+  const std::string_view addr = formatAddr(peer, buf, cap);
+  const bool v6 = peer != nullptr && peer->sa_family == AF_INET6;
+  if (v6) w.add("\"[");
+  w.add(v6 || addr != "-" ? addr : "unknown");
+  if (v6) w.add("]\"");
+}
+
+// $proxy_add_x_forwarded_for and $proxy_add_forwarded: the request's own field (if any), then
+// this hop. Values come from a checked request head, so nothing needs escaping.
+void addComposed(LineWriter& w, LogVar var, const LogFields& f) {
+  char buf[64];
+  std::string_view prior;
+  const bool xff = var == LogVar::kProxyAddXForwardedFor;
+  if (f.header != nullptr && f.header(f.headerCtx, xff ? "x_forwarded_for" : "forwarded", &prior) &&
+      !prior.empty()) {
+    w.add(prior);
+    w.add(", ");
+  }
+  if (xff) {
+    w.add(formatAddr(f.peer, buf, sizeof buf));
+    return;
+  }
+  w.add("for=");
+  addForwardedNode(w, f.peer, buf, sizeof buf);
+  w.add(";proto=");
+  w.add(f.scheme);
+  // The Host field as received, port included (RFC 7239 5.3).
+  std::string_view host = f.host;
+  if (f.header != nullptr) f.header(f.headerCtx, "host", &host);
+  if (host.empty()) return;
+  w.add(";host=");
+  const bool token = isToken(host);
+  if (!token) w.put('"');
+  w.add(host);
+  if (!token) w.put('"');
 }
 
 }  // namespace
@@ -383,7 +428,9 @@ size_t LogFormat::render(const LogFields& f, char* out, size_t cap) const {
     }
     char buf[256];  // two unix socket paths fit
     std::string_view v;
-    if (valueOf(p.var, p.text, f, buf, sizeof buf, &v)) {
+    if (p.var == LogVar::kProxyAddXForwardedFor || p.var == LogVar::kProxyAddForwarded) {
+      addComposed(w, p.var, f);
+    } else if (valueOf(p.var, p.text, f, buf, sizeof buf, &v)) {
       addEscaped(w, v, escape_);
     } else if (escape_ != LogEscape::kJson) {
       w.put('-');
@@ -400,6 +447,8 @@ size_t LogFormat::expand(const LogFields& f, char* out, size_t cap) const {
     std::string_view v;
     if (p.var == LogVar::kLiteral) {
       w.add(p.text);
+    } else if (p.var == LogVar::kProxyAddXForwardedFor || p.var == LogVar::kProxyAddForwarded) {
+      addComposed(w, p.var, f);
     } else if (valueOf(p.var, p.text, f, buf, sizeof buf, &v)) {
       w.add(v);
     }

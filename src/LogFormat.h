@@ -52,6 +52,9 @@ enum class LogVar : uint8_t {
   kUpstreamAddr,
   kUpstreamStatus,
   kUpstreamResponseTime,
+  kProxyHost,              // the proxied server's host (proxy_pass)
+  kProxyAddXForwardedFor,  // the request's X-Forwarded-For with the client appended
+  kProxyAddForwarded,      // the request's Forwarded with this hop appended (RFC 7239)
 };
 
 enum class LogEscape : uint8_t { kDefault, kJson, kNone };
@@ -81,6 +84,7 @@ struct LogFields {
   std::string_view upstreamAddr[2];  // "unix:/path", "HOST:PORT"
   int upstreamStatus[2] = {};        // the app's status, or the gateway's 502/504 for the attempt
   uint64_t upstreamTimeUs[2] = {};   // the attempt's time, logged in seconds to the millisecond
+  std::string_view proxyHost;  // "" outside a proxied location
   // Looks a request header up by its lowercase name with '_' for '-' (as $http_ names it); returns
   // false when the request has none.
   bool (*header)(const void* ctx, std::string_view name, std::string_view* value) = nullptr;

@@ -144,6 +144,8 @@ std::string compileLocation(const ConfNode& n, Location* parent, Compiler* c) {
   loc->settings.returnCode = 0;
   loc->settings.returnText.clear();
   loc->settings.internal = false;  // nor is `internal`
+  // Nor is proxy_pass, a content handler: its URI replaces this location's own prefix.
+  loc->settings.proxyPass.clear();
   const bool regex =
       loc->match == LocationMatch::kRegex || loc->match == LocationMatch::kRegexNoCase;
   SettingsLevel level{&loc->settings, regex, loc->pattern.size(), {}};
@@ -360,6 +362,7 @@ void finishLocation(Location* loc, RouteConfig* out) {
   s.accessLogId = accessLogId(s.accessLog, out);
   s.customLogFormat = s.accessLogId < 0 ? nullptr : customFormat(s.accessLogFormat, *out);
   if (!s.fastcgiPass.empty()) s.handler = HandlerKind::kFastCgi;
+  if (!s.proxyPass.empty()) s.handler = HandlerKind::kProxy;
   if (s.returnCode != 0) s.handler = HandlerKind::kReturn;  // the rewrite phase comes first
   const auto root = std::find(out->roots.begin(), out->roots.end(), s.root);
   s.rootId = static_cast<uint32_t>(root - out->roots.begin());
@@ -373,8 +376,10 @@ void finishLocation(Location* loc, RouteConfig* out) {
     if (h.always) s.alwaysLines += line;
   }
   out->maxBody = std::max(out->maxBody, s.maxBody);
-  // Access rules, and a gateway's REMOTE_ADDR and hash balancing, need the client's address.
-  out->needsPeer = out->needsPeer || !s.access.empty() || !s.fastcgiPass.empty();
+  // Access rules, a gateway's REMOTE_ADDR and hash balancing, and a proxy's X-Real-IP need the
+  // client's address.
+  out->needsPeer = out->needsPeer || !s.access.empty() || !s.fastcgiPass.empty() ||
+                   !s.proxyPass.empty();
   for (auto* list : {&loc->exact, &loc->prefixes, &loc->regexes}) {
     for (auto& nested : *list) finishLocation(nested.get(), out);
   }

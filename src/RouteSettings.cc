@@ -5,6 +5,7 @@
 
 #include "ConfValue.h"
 #include "HttpLexical.h"
+#include "ProxyTarget.h"
 
 namespace hs {
 namespace {
@@ -300,6 +301,40 @@ std::string applyFastCgiParam(const ConfNode& n, SettingsLevel* lv, SettingsCont
   return "";
 }
 
+// proxy_pass http://HOST[:PORT][URI] | http://unix:/PATH:[URI]
+std::string applyProxyPass(const ConfNode& n, SettingsLevel* lv, SettingsContext*) {
+  ProxyPass pass;
+  const std::string why = parseProxyPass(n.args[0], &pass);
+  if (!why.empty()) return "'proxy_pass' " + why + ", got " + quoted(n.args[0]);
+  if (pass.hasUri && lv->regexLocation) {
+    return "'proxy_pass' cannot have a URI part in a regex location";
+  }
+  lv->settings->proxyPass = n.args[0];
+  lv->settings->proxyCut = lv->prefixLength;
+  return "";
+}
+
+std::string applyProxySetHeader(const ConfNode& n, SettingsLevel* lv, SettingsContext*) {
+  const std::string& name = n.args[0];
+  if (!isToken(name)) return "'proxy_set_header' expects a header name, got " + quoted(name);
+  if (!safeValue(n.args[1])) return "'proxy_set_header' value may not contain control characters";
+  LogFormat check;
+  std::string err;
+  if (!check.compile(n.args[1], LogEscape::kNone, &err)) return "'proxy_set_header' " + err;
+  lv->settings->proxySetHeaders.push_back({name, n.args[1], false});
+  return "";
+}
+
+std::string applyProxyTimeout(const ConfNode& n, SettingsLevel* lv, SettingsContext*) {
+  LocationSettings& s = *lv->settings;
+  int* ms = n.name == "proxy_connect_timeout" ? &s.proxyConnectTimeoutMs
+            : n.name == "proxy_send_timeout"  ? &s.proxySendTimeoutMs
+                                              : &s.proxyReadTimeoutMs;
+  Problem p;
+  return parseTimeout(n.args[0], ms, &p) ? ""
+                                         : quoted(n.name) + " expects a time such as 60s or 500ms";
+}
+
 constexpr Rule kRules[] = {
     {"root", "root", false, applyRoot},
     {"alias", "root", false, applyRoot},
@@ -324,6 +359,11 @@ constexpr Rule kRules[] = {
     {"fastcgi_read_timeout", "fastcgi_read_timeout", false, applyFastCgiTimeout},
     {"fastcgi_param", "fastcgi_param", true, applyFastCgiParam},
     {"internal", "internal", false, applyInternal},
+    {"proxy_pass", "proxy_pass", false, applyProxyPass},
+    {"proxy_set_header", "proxy_set_header", true, applyProxySetHeader},
+    {"proxy_connect_timeout", "proxy_connect_timeout", false, applyProxyTimeout},
+    {"proxy_send_timeout", "proxy_send_timeout", false, applyProxyTimeout},
+    {"proxy_read_timeout", "proxy_read_timeout", false, applyProxyTimeout},
 };
 
 const Rule* findRule(std::string_view name) {
@@ -342,6 +382,7 @@ void clearGroup(std::string_view group, LocationSettings* s) {
   }
   if (group == "access") s->access.clear();
   if (group == "fastcgi_param") s->fastcgiParams.clear();
+  if (group == "proxy_set_header") s->proxySetHeaders.clear();
 }
 
 }  // namespace

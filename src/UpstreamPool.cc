@@ -112,7 +112,7 @@ Upstream* UpstreamPool::add(const std::string& address, const UpstreamLimits& li
   u->text = address;
   u->limits = limits;
   u->index = static_cast<uint32_t>(upstreams_.size());
-  u->idle.reserve(limits.maxConns);
+  u->idle.reserve(std::min(limits.maxConns, limits.maxIdle));
   u->ring.resize(limits.queue);
   u->timer.owner = timerBase_ | kQueueTimerBit | u->index;
   upstreams_.push_back(std::move(u));
@@ -150,8 +150,8 @@ void UpstreamPool::dequeued(Upstream* u) {
   if (u->app != nullptr) u->app->queued.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void UpstreamPool::acquire(Upstream* u, UpstreamUser* user, int connectTimeoutMs) {
-  while (!u->idle.empty()) {
+void UpstreamPool::acquire(Upstream* u, UpstreamUser* user, int connectTimeoutMs, bool fresh) {
+  while (!fresh && !u->idle.empty()) {
     UpstreamConn* c = u->idle.back();
     u->idle.pop_back();
     // An application may close a kept connection after its reply (php-cgi does), and the FIN
@@ -307,6 +307,8 @@ void UpstreamPool::onEvent(uint64_t tag, uint32_t events) {
   UpstreamConn* c = &conns_[slot];
   if (!c->fd_ || ((tag >> 32) & 0x3fffffff) != (c->generation_ & 0x3fffffff)) return;
   if (c->user_ == nullptr) {
+    // A late writability edge (the ACK of the last request) says nothing about an idle connection.
+    if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) == 0) return;
     closeConn(c);  // an idle connection that the application closed (or wrote to): drop it
     return;
   }

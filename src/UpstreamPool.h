@@ -96,8 +96,9 @@ class UpstreamPool {
 
   // Asks for a connection for `user`: onUpstreamReady now or later, or onUpstreamFailed.
   // `connectTimeoutMs` > 0 replaces the upstream's own limit for a connect this request starts
-  // (a location's timeout for the server of a group).
-  void acquire(Upstream* u, UpstreamUser* user, int connectTimeoutMs = 0);
+  // (a location's timeout for the server of a group). `fresh`: not one kept open (a retry after a
+  // kept one failed).
+  void acquire(Upstream* u, UpstreamUser* user, int connectTimeoutMs = 0, bool fresh = false);
   // The user is done with c. `reusable`: the exchange ended cleanly, keep it open.
   void release(UpstreamConn* c, bool reusable);
   // The user gives up waiting in the queue (its client went away).

@@ -84,6 +84,13 @@ bool Worker::setup() {
   }
   for (auto& [location, target] : targets)
     handlers_->fastcgi()->addTarget(location, std::move(target));
+  std::vector<std::pair<const void*, ProxyTarget>> proxied;
+  err = proxies_.build(sites_.routes(), cfg_, &upstreams_, &proxied);
+  if (!err.empty()) {
+    LOG_ERROR("%s", err.c_str());
+    return false;
+  }
+  for (auto& [location, target] : proxied) handlers_->proxy()->addTarget(location, std::move(target));
   env_.handlers = handlers_.get();
   env_.routes = &sites_.routes();
   env_.errors = &handlers_->errors();

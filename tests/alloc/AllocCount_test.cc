@@ -4,6 +4,7 @@
 // count does not move once warmed up. Built as its own binary, without sanitizers (they replace
 // malloc themselves). Set HS_ALLOC_TRACE=1 to have the child print a backtrace of each allocation
 // made during the measured phase.
+#include <arpa/inet.h>
 #include <errno.h>
 #include <execinfo.h>
 #include <fcntl.h>
@@ -224,6 +225,7 @@ bool exchange(int fd, const std::string& request, bool isHead, Response* out, st
   char chunk[16384];
   size_t headEnd = std::string::npos;
   size_t need = 0;
+  bool chunked = false;
   for (;;) {
     if (headEnd == std::string::npos) {
       headEnd = buf.find("\r\n\r\n");
@@ -237,9 +239,13 @@ bool exchange(int fd, const std::string& request, bool isHead, Response* out, st
         if (cl != std::string::npos) length = std::strtoull(lower.c_str() + cl + 17, nullptr, 10);
         bool noBody = isHead || out->status == 304 || out->status == 204 || out->status < 200;
         need = headEnd + 4 + (noBody ? 0 : length);
+        chunked = !noBody && lower.find("\r\ntransfer-encoding: chunked") != std::string::npos;
       }
     }
-    if (headEnd != std::string::npos && buf.size() >= need) break;
+    // A chunked body (the proxy's) ends with the last chunk; the tests' bodies hold no "0\r\n".
+    if (chunked && buf.size() >= need + 5 && buf.ends_with("0\r\n\r\n")) need = buf.size();
+    if (headEnd != std::string::npos && buf.size() >= need && !(chunked && need == headEnd + 4))
+      break;
     ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
     if (n <= 0) {
       *err = n == 0 ? "connection closed by the server"
@@ -352,6 +358,75 @@ class FakeFastCgiApp {
   std::vector<std::thread> served_;
 };
 
+// An HTTP upstream in the test process (not counted): on kept-open connections, answers each
+// request with "n=<body bytes>" by Content-Length, or chunked for a path with "chunked" in it.
+class FakeHttpUpstream {
+ public:
+  ~FakeHttpUpstream() { stop(); }
+  uint16_t start() {
+    listener_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));  // blocking accept4
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (!listener_.valid() || ::bind(listener_.get(), reinterpret_cast<sockaddr*>(&a), len) != 0 ||
+        ::listen(listener_.get(), 16) != 0 ||
+        ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      return 0;
+    }
+    acceptor_ = std::thread([this] {
+      for (int fd; (fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) {
+        served_.emplace_back([fd] { serve(fd); });
+      }
+    });
+    return ntohs(a.sin_port);
+  }
+  void stop() {
+    if (listener_.valid()) ::shutdown(listener_.get(), SHUT_RDWR);
+    if (acceptor_.joinable()) acceptor_.join();
+    for (std::thread& t : served_) t.join();
+    served_.clear();
+    listener_.reset();
+  }
+
+ private:
+  static void serve(int fd) {
+    UniqueFd owner(fd);
+    std::string buf;
+    char chunk[16384];
+    for (;;) {
+      size_t end;
+      while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
+        ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+        if (n <= 0) return;
+        buf.append(chunk, static_cast<size_t>(n));
+      }
+      std::string head = buf.substr(0, end + 4);
+      size_t cl = head.find("\r\nContent-Length: ");
+      size_t length =
+          cl == std::string::npos ? 0 : std::strtoull(head.c_str() + cl + 18, nullptr, 10);
+      while (buf.size() < end + 4 + length) {
+        ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+        if (n <= 0) return;
+        buf.append(chunk, static_cast<size_t>(n));
+      }
+      buf.erase(0, end + 4 + length);
+      std::string body = "n=" + std::to_string(length);
+      std::string out = head.find("chunked") != std::string::npos
+                            ? "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+                              "chunked\r\n\r\n5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n"
+                            : "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                                  std::to_string(body.size()) + "\r\n\r\n" + body;
+      if (::send(fd, out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size()))
+        return;
+    }
+  }
+
+  UniqueFd listener_;
+  std::thread acceptor_;
+  std::vector<std::thread> served_;
+};
+
 std::string headerValue(const std::string& head, const std::string& name) {
   size_t p = head.find("\r\n" + name + ": ");
   if (p == std::string::npos) return "";
@@ -371,7 +446,9 @@ struct Step {
 // kGateway: request bodies (in memory, chunked, and spilled to the temp file) passed to a FastCGI
 // application; kGatewayGroup: the same through an upstream group of two applications (weights
 // 1 and 2, so the balancer and its shared counters run on every request).
-enum class Setup { kFlat, kFlatLogged, kBlocks, kBlocksLogged, kGateway, kGatewayGroup };
+// kProxy: GET, HEAD and POST passed to an HTTP upstream (proxy_pass, proxy_set_header
+// with variables), with length-known and chunked responses.
+enum class Setup { kFlat, kFlatLogged, kBlocks, kBlocksLogged, kGateway, kGatewayGroup, kProxy };
 
 constexpr const char* kEveryVariable =
     "log_format every '$remote_addr $remote_user [$time_local] $time_iso8601 $msec \"$request\" "
@@ -411,6 +488,8 @@ TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
   std::string logPath;
   FakeFastCgiApp app;
   FakeFastCgiApp app2;
+  const bool proxy = GetParam() == Setup::kProxy;
+  FakeHttpUpstream upstream;
   if (accessLog || gateway) {
     char tmpl[] = "/tmp/alloc_test.XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
@@ -448,6 +527,17 @@ TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
         ";\n  fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n"
         "  fastcgi_param X_V \"$request_uri|$args|$http_user_agent|$remote_addr\" if_not_empty; }"
         "\n}\n";
+    std::string err;
+    ASSERT_TRUE(parseConfigText(text, "alloc.conf", &cfg, &err)) << err;
+  }
+  if (proxy) {
+    const uint16_t port = upstream.start();
+    ASSERT_NE(port, 0);
+    const std::string text =
+        "server {\n server_name t;\n location / { }\n location /p/ { proxy_pass http://127.0.0.1:" +
+        std::to_string(port) +
+        "/q/; proxy_set_header X-Uri \"$request_uri $host\"; proxy_set_header X-Real-IP \"\"; "
+        "}\n}\n";
     std::string err;
     ASSERT_TRUE(parseConfigText(text, "alloc.conf", &cfg, &err)) << err;
   }
@@ -549,9 +639,17 @@ TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
       {"GET /front/route?a=1 HTTP/1.1\r\nHost: t\r\nUser-Agent: alloc\r\n\r\n", false, 200},
       {"GET /app/accel HTTP/1.1\r\nHost: t\r\n\r\n", false, 200},
   };
-  const Step* plan = gateway ? gatewaySteps : steps;
-  const int kSteps =
-      gateway ? static_cast<int>(std::size(gatewaySteps)) : static_cast<int>(std::size(steps));
+  const Step proxySteps[] = {
+      {"GET /p/a?x=1 HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n", false, 200},
+      {"HEAD /p/b HTTP/1.1\r\nHost: t\r\n\r\n", true, 200},
+      {"POST /p/c HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello", false, 200},
+      {"GET /p/chunked HTTP/1.1\r\nHost: t\r\nConnection: X-A\r\nX-A: 1\r\n\r\n", false, 200},
+      {"GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n", false, 200},
+  };
+  const Step* plan = gateway ? gatewaySteps : proxy ? proxySteps : steps;
+  const int kSteps = gateway ? static_cast<int>(std::size(gatewaySteps))
+                     : proxy ? static_cast<int>(std::size(proxySteps))
+                             : static_cast<int>(std::size(steps));
 
   int mismatches = 0;
   std::string firstMismatch;
@@ -559,7 +657,11 @@ TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
     Response r;
     for (int i = 0; i < count; ++i) {
       const Step& s = plan[i % kSteps];
-      if (!exchange(clients[i % kConns].get(), s.request, s.isHead, &r, &err)) return false;
+      if (!exchange(clients[i % kConns].get(), s.request, s.isHead, &r, &err)) {
+        err += " (request " + std::to_string(i) + ": " + s.request.substr(0, s.request.find('\r')) +
+               ")";
+        return false;
+      }
       if (r.status != s.expect) {
         if (mismatches++ == 0) firstMismatch = s.request + "-> " + r.head;
       }
@@ -585,6 +687,7 @@ TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
   EXPECT_EQ(shared->workers[0].requests.load(), 12'001u);
   app.stop();
   app2.stop();
+  upstream.stop();
   if (accessLog) {
     UniqueFd log(::open(logPath.c_str(), O_RDONLY | O_CLOEXEC));
     ASSERT_TRUE(log.valid());
@@ -600,7 +703,7 @@ TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
 INSTANTIATE_TEST_SUITE_P(Config, AllocCountTest,
                          ::testing::Values(Setup::kFlat, Setup::kFlatLogged, Setup::kBlocks,
                                            Setup::kBlocksLogged, Setup::kGateway,
-                                           Setup::kGatewayGroup),
+                                           Setup::kGatewayGroup, Setup::kProxy),
                          [](const ::testing::TestParamInfo<Setup>& p) {
                            return std::string(p.param == Setup::kFlat         ? "Flat"
                                               : p.param == Setup::kFlatLogged ? "FlatWithAccessLog"
@@ -608,6 +711,8 @@ INSTANTIATE_TEST_SUITE_P(Config, AllocCountTest,
                                               : p.param == Setup::kGateway    ? "GatewayBodies"
                                               : p.param == Setup::kGatewayGroup
                                                   ? "GatewayGroupBodies"
+                                              : p.param == Setup::kProxy
+                                                  ? "Proxy"
                                                   : "BlocksWithEveryLogVariable");
                          });
 
