@@ -514,12 +514,12 @@ TEST_P(AllocCountTest, SteadyStateRequestsDoNotAllocate) {
     if (group) {
       ASSERT_TRUE(app2.start(logDir_ + "/app2.sock"));
     }
-    const std::string upstream = "upstream g { server unix:" + logDir_ +
-                                 "/app.sock; server unix:" + logDir_ + "/app2.sock weight=2; }\n";
+    const std::string groupBlock = "upstream g { server unix:" + logDir_ +
+                                   "/app.sock; server unix:" + logDir_ + "/app2.sock weight=2; }\n";
     // With fastcgi_param lines (variables expanded per request), a try_files front controller
     // into the gateway and an X-Accel-Redirect back to the static files.
     const std::string text =
-        (group ? upstream : "") + "client_body_temp_path " + logDir_ +
+        (group ? groupBlock : "") + "client_body_temp_path " + logDir_ +
         ";\nfastcgi_param TOP_ONLY x;\nserver {\n server_name t;\n location / { }\n"
         " location /front/ { try_files $uri /app/index?$args; }\n"
         " location /app/ { fastcgi_pass " +
@@ -705,15 +705,14 @@ INSTANTIATE_TEST_SUITE_P(Config, AllocCountTest,
                                            Setup::kBlocksLogged, Setup::kGateway,
                                            Setup::kGatewayGroup, Setup::kProxy),
                          [](const ::testing::TestParamInfo<Setup>& p) {
-                           return std::string(p.param == Setup::kFlat         ? "Flat"
-                                              : p.param == Setup::kFlatLogged ? "FlatWithAccessLog"
-                                              : p.param == Setup::kBlocks     ? "Blocks"
-                                              : p.param == Setup::kGateway    ? "GatewayBodies"
-                                              : p.param == Setup::kGatewayGroup
-                                                  ? "GatewayGroupBodies"
-                                              : p.param == Setup::kProxy
-                                                  ? "Proxy"
-                                                  : "BlocksWithEveryLogVariable");
+                           return std::string(
+                               p.param == Setup::kFlat           ? "Flat"
+                               : p.param == Setup::kFlatLogged   ? "FlatWithAccessLog"
+                               : p.param == Setup::kBlocks       ? "Blocks"
+                               : p.param == Setup::kGateway      ? "GatewayBodies"
+                               : p.param == Setup::kGatewayGroup ? "GatewayGroupBodies"
+                               : p.param == Setup::kProxy        ? "Proxy"
+                                                                 : "BlocksWithEveryLogVariable");
                          });
 
 }  // namespace
