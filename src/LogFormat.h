@@ -84,7 +84,7 @@ struct LogFields {
   std::string_view upstreamAddr[2];  // "unix:/path", "HOST:PORT"
   int upstreamStatus[2] = {};        // the app's status, or the gateway's 502/504 for the attempt
   uint64_t upstreamTimeUs[2] = {};   // the attempt's time, logged in seconds to the millisecond
-  std::string_view proxyHost;  // "" outside a proxied location
+  std::string_view proxyHost;        // "" outside a proxied location
   // Looks a request header up by its lowercase name with '_' for '-' (as $http_ names it); returns
   // false when the request has none.
   bool (*header)(const void* ctx, std::string_view name, std::string_view* value) = nullptr;

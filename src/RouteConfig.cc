@@ -378,8 +378,8 @@ void finishLocation(Location* loc, RouteConfig* out) {
   out->maxBody = std::max(out->maxBody, s.maxBody);
   // Access rules, a gateway's REMOTE_ADDR and hash balancing, and a proxy's X-Real-IP need the
   // client's address.
-  out->needsPeer = out->needsPeer || !s.access.empty() || !s.fastcgiPass.empty() ||
-                   !s.proxyPass.empty();
+  out->needsPeer =
+      out->needsPeer || !s.access.empty() || !s.fastcgiPass.empty() || !s.proxyPass.empty();
   for (auto* list : {&loc->exact, &loc->prefixes, &loc->regexes}) {
     for (auto& nested : *list) finishLocation(nested.get(), out);
   }

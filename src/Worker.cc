@@ -90,7 +90,8 @@ bool Worker::setup() {
     LOG_ERROR("%s", err.c_str());
     return false;
   }
-  for (auto& [location, target] : proxied) handlers_->proxy()->addTarget(location, std::move(target));
+  for (auto& [location, target] : proxied)
+    handlers_->proxy()->addTarget(location, std::move(target));
   env_.handlers = handlers_.get();
   env_.routes = &sites_.routes();
   env_.errors = &handlers_->errors();

@@ -20,9 +20,9 @@
 #include "FileCache.h"
 #include "FreeListPool.h"
 #include "GatewayTargets.h"
-#include "ProxyTargets.h"
 #include "HandlerTable.h"
 #include "Privileges.h"
+#include "ProxyTargets.h"
 #include "RefusalLogger.h"
 #include "RequestBody.h"
 #include "RequestTarget.h"
@@ -86,11 +86,11 @@ class Worker final : private ConnectionHost {
   EvictionList eviction_;
   FreeListPool<IoState> ios_;
   FreeListPool<RequestBody> bodies_;
-  UpstreamPool upstreams_;                  // connections to FastCGI applications and HTTP upstreams
-  UpstreamGroups groups_;                   // the upstream blocks, their servers in upstreams_
-  GatewayTargets gateways_;                 // the roots of the fastcgi_pass locations
-  ProxyTargets proxies_;                    // the upstream addresses of the proxy_pass locations
-  Sites sites_;                             // the routes, and every root's fd and file cache
+  UpstreamPool upstreams_;   // connections to FastCGI applications and HTTP upstreams
+  UpstreamGroups groups_;    // the upstream blocks, their servers in upstreams_
+  GatewayTargets gateways_;  // the roots of the fastcgi_pass locations
+  ProxyTargets proxies_;     // the upstream addresses of the proxy_pass locations
+  Sites sites_;              // the routes, and every root's fd and file cache
   std::unique_ptr<HandlerTable> handlers_;  // made once the sites are open
   std::unique_ptr<ThreadPool> pool_;        // --thread-pool N > 0: made after dropping privileges
   uint64_t poolPublished_ = 0;              // pool_->stats().submitted + done when last published
