@@ -111,12 +111,20 @@ TEST_F(AccessLogsTest, EachFileIsOpenedOncePerWorker) {
   struct stat api {};
   ASSERT_EQ(::stat(logPath("api.log").c_str(), &api), 0);
   const std::string fdDir = "/proc/" + std::to_string(workers[0]) + "/fd";
-  for (const auto& e : std::filesystem::directory_iterator(fdDir)) {
-    struct stat st {};
-    if (::stat(e.path().c_str(), &st) != 0) continue;
-    if (st.st_dev == want.st_dev && st.st_ino == want.st_ino) ++serverFds;
-    if (st.st_dev == api.st_dev && st.st_ino == api.st_ino) ++apiFds;
-  }
+  // The worker opens its files once its configuration is built, which a slow (sanitized) start
+  // may not have reached yet.
+  waitFor(
+      [&] {
+        serverFds = apiFds = 0;
+        for (const auto& e : std::filesystem::directory_iterator(fdDir)) {
+          struct stat st {};
+          if (::stat(e.path().c_str(), &st) != 0) continue;
+          if (st.st_dev == want.st_dev && st.st_ino == want.st_ino) ++serverFds;
+          if (st.st_dev == api.st_dev && st.st_ino == api.st_ino) ++apiFds;
+        }
+        return serverFds > 0 && apiFds > 0;
+      },
+      3000);
   EXPECT_EQ(serverFds, 1);
   EXPECT_EQ(apiFds, 1);
 }
